@@ -1,0 +1,284 @@
+/* allocator.c: per-mutator local allocators (JSC's LocalAllocator).
+ *
+ * Fast path: bump inside the current free-list interval and write the header; nothing else.
+ * Slow path, in order: take the next interval; retire the used-up block; poll the safepoint and
+ * the collection trigger; refill by (1) claiming a can-allocate or empty block of this size class
+ * and sweeping it into a free list, (2) stealing an empty block from another size class, (3)
+ * creating a block (heap limit and fault injection apply; at the limit, one full collection and a
+ * shrink are tried first).
+ *
+ * Only the mutator's own thread touches its allocators, except the collector with the world
+ * stopped. A block is touched only while this allocator holds its in-use bit (current) or its pin
+ * (last-active, and then only to re-take it). */
+#include "freelist.h"
+#include "internal.h"
+
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the header is written as one word");
+
+void hc_allocator_init(hc_local_allocator_t *la, hc_directory_t *dir) {
+  memset(la, 0, sizeof *la);
+  la->dir = dir;
+  la->fl.cell_size = dir->cell_size;
+  hc_free_list_clear(&la->fl);
+}
+
+static inline hc_object_t *init_cell(hc_mutator_t *m, hc_local_allocator_t *la, char *p,
+                                     size_t size, uint32_t nslots, unsigned flags) {
+  hc_unpoison(p, la->fl.cell_size);
+  if (hc_unlikely(la->fl.needs_zero)) memset(p, 0, la->fl.cell_size);
+  /* One store: size | nslots | flags | state NEW. Free cells are already zero (freelist.h). */
+  uint64_t word = (uint64_t)size | (uint64_t)nslots << 32 | (uint64_t)(flags & 0xff) << 48 |
+                  (uint64_t)HC_STATE_NEW << 56;
+  memcpy(p, &word, sizeof word);
+  if (hc_unlikely(flags & HC_FLAG_FINALIZE)) la->current->block->has_finalizable = 1;
+  hc_count_allocation(m, size);
+  m->last_error = HC_OK;
+  return (hc_object_t *)p;
+}
+
+/* The block was used up: every cell is live, record that in its newly bits and give it back. */
+static void retire_current(hc_heap_t *heap, hc_local_allocator_t *la) {
+  hc_block_handle_t *h = la->current;
+  hc_block_stop_allocating(heap, h, &la->fl);
+  atomic_store_explicit(&h->free_listed, false, memory_order_relaxed);
+  la->current = NULL;
+  hc_directory_update(h->dir, h->index, HC_BITMASK(HC_BIT_ALLOCATED), HC_BITMASK(HC_BIT_IN_USE));
+}
+
+/* The caller holds h's in-use bit. Sweeps it into the allocator's free list; on success h becomes
+ * current, otherwise (no free cell) it is given back as allocated. */
+static bool take_block(hc_heap_t *heap, hc_mutator_t *m, hc_local_allocator_t *la,
+                       hc_block_handle_t *h) {
+  HC_YIELD(heap, HC_YP_BLOCK_FOUND, m);
+  hc_sweep_result_t r = hc_block_sweep(heap, h, &la->fl);
+  if (r.free_cells == 0) {
+    hc_free_list_clear(&la->fl);
+    hc_directory_update(h->dir, h->index, HC_BITMASK(HC_BIT_ALLOCATED),
+                        HC_BITMASK(HC_BIT_IN_USE) | HC_BITMASK(HC_BIT_UNSWEPT) |
+                            HC_BITMASK(HC_BIT_EMPTY) | HC_BITMASK(HC_BIT_CAN_ALLOCATE));
+    return false;
+  }
+  hc_directory_update(h->dir, h->index, HC_BITMASK(HC_BIT_EDEN),
+                      HC_BITMASK(HC_BIT_UNSWEPT) | HC_BITMASK(HC_BIT_EMPTY) |
+                          HC_BITMASK(HC_BIT_CAN_ALLOCATE));
+  atomic_store_explicit(&h->free_listed, true, memory_order_relaxed);
+  la->current = h;
+  atomic_fetch_add_explicit(&heap->bytes_since_gc, (size_t)r.free_cells * h->cell_size,
+                            memory_order_relaxed);
+  return true;
+}
+
+/* Moves an empty block of another size class into this allocator's directory. */
+static bool steal_block(hc_heap_t *heap, hc_mutator_t *m, hc_local_allocator_t *la,
+                        hc_block_handle_t *h) {
+  hc_directory_t *from = h->dir;
+  HC_YIELD(heap, HC_YP_BLOCK_FOUND, m);
+  hc_sweep_result_t r = hc_block_sweep(heap, h, NULL); /* finalizers of its dead cells run now */
+  pthread_mutex_lock(&from->lock);
+  bool may = r.live_cells == 0 && hc_block_may_release_locked(from, h->index);
+  if (!may) {
+    hc_bit_clear(from->bits[HC_BIT_IN_USE], h->index);
+    hc_bit_clear(from->bits[HC_BIT_UNSWEPT], h->index);
+    hc_bit_assign(from->bits[HC_BIT_EMPTY], h->index, r.live_cells == 0);
+  }
+  pthread_mutex_unlock(&from->lock);
+  if (!may) return false;
+  hc_directory_remove(from, h->index);
+  HC_YIELD(heap, HC_YP_BLOCK_UNLINKED, m);
+  hc_block_format(heap, h, la->dir->cell_size);
+  h->dir = la->dir;
+  if (hc_directory_add(la->dir, h, HC_BITMASK(HC_BIT_IN_USE)) == UINT32_MAX) {
+    hc_block_destroy(heap, h); /* could not grow the directory: give the memory back */
+    return false;
+  }
+  atomic_fetch_add_explicit(&heap->stats.blocks_stolen, 1, memory_order_relaxed);
+  hc_emit(heap, HC_EV_BLOCK_STOLEN, m->id, la->dir->cell_size, h->serial, from->cell_size);
+  return take_block(heap, m, la, h);
+}
+
+static hc_status_t refill(hc_heap_t *heap, hc_mutator_t *m, hc_local_allocator_t *la) {
+  bool collected = false;
+  for (;;) {
+    hc_block_query_t own = {HC_BITMASK(HC_BIT_CAN_ALLOCATE) | HC_BITMASK(HC_BIT_EMPTY),
+                            HC_BITMASK(HC_BIT_PINNED)};
+    hc_block_handle_t *h;
+    while ((h = hc_directory_claim(la->dir, own, 0, &la->cursor)) != NULL)
+      if (take_block(heap, m, la, h)) return HC_OK;
+
+    hc_block_query_t empty = {HC_BITMASK(HC_BIT_EMPTY), HC_BITMASK(HC_BIT_PINNED)};
+    uint32_t self = la->dir->class_index;
+    for (uint32_t i = 1; i < HC_SIZE_CLASS_COUNT; i++) {
+      hc_directory_t *d = &heap->dirs[(self + i) % HC_SIZE_CLASS_COUNT];
+      while ((h = hc_directory_claim(d, empty, 0, NULL)) != NULL)
+        if (steal_block(heap, m, la, h)) return HC_OK;
+    }
+
+    hc_status_t st;
+    h = hc_block_create(heap, la->dir->cell_size, &st);
+    if (h) {
+      h->dir = la->dir;
+      if (hc_directory_add(la->dir, h, HC_BITMASK(HC_BIT_IN_USE)) == UINT32_MAX) {
+        hc_block_destroy(heap, h);
+        return HC_ERR_OUT_OF_MEMORY;
+      }
+      hc_emit(heap, HC_EV_BLOCK_ACQUIRED, m->id, la->dir->cell_size, h->serial, 0);
+      if (take_block(heap, m, la, h)) return HC_OK;
+      continue;
+    }
+    if (st != HC_ERR_HEAP_LIMIT || collected) return st;
+    /* At the limit: one full collection and a shrink may make room. */
+    collected = true;
+    hc_collect(m, HC_COLLECT_FULL);
+    hc_shrink(m);
+  }
+}
+
+static void collect_if_triggered(hc_heap_t *heap, hc_mutator_t *m) {
+  size_t trigger = heap->config.gc_trigger_bytes;
+  if (trigger == 0 || atomic_load_explicit(&heap->bytes_since_gc, memory_order_relaxed) < trigger)
+    return;
+  hc_world_stop(heap, m);
+  /* Another mutator may have collected while we waited: re-check with the world stopped. */
+  if (atomic_load_explicit(&heap->bytes_since_gc, memory_order_relaxed) >= trigger) {
+    unsigned every = heap->config.full_gc_every;
+    heap->auto_collections++;
+    bool full = every == 0 || heap->auto_collections % every == 0;
+    hc_collect_stopped(heap, full ? HC_COLLECT_FULL : HC_COLLECT_EDEN, m);
+  }
+  hc_world_resume(heap);
+}
+
+hc_noinline static hc_object_t *allocate_slow(hc_mutator_t *m, hc_local_allocator_t *la,
+                                              size_t size, uint32_t nslots, unsigned flags) {
+  hc_heap_t *heap = m->heap;
+  for (;;) {
+    if (la->current && hc_free_list_take_interval(&la->fl)) {
+      char *p = hc_free_list_pop(&la->fl);
+      if (p) return init_cell(m, la, p, size, nslots, flags);
+    }
+    if (m->allocation_stopped) {
+      m->last_error = HC_ERR_ALLOCATION_STOPPED;
+      return NULL;
+    }
+    if (!m->has_access) {
+      m->last_error = HC_ERR_WRONG_STATE;
+      return NULL;
+    }
+    if (la->current) retire_current(heap, la);
+    hc_safepoint(m);
+    collect_if_triggered(heap, m);
+    hc_status_t st = refill(heap, m, la);
+    if (st != HC_OK) {
+      m->last_error = st;
+      return NULL;
+    }
+    char *p = hc_free_list_pop(&la->fl);
+    if (p) return init_cell(m, la, p, size, nslots, flags);
+  }
+}
+
+static inline hc_object_t *allocate_small(hc_mutator_t *m, size_t size, uint32_t nslots,
+                                          unsigned flags) {
+  hc_local_allocator_t *la = &m->allocators[hc_size_class_index(size)];
+  char *p = hc_free_list_pop(&la->fl);
+  if (hc_unlikely(p == NULL)) return allocate_slow(m, la, size, nslots, flags);
+  return init_cell(m, la, p, size, nslots, flags);
+}
+
+static inline bool is_simple_request(size_t size, uint32_t nslots) {
+  return size - 1 < HC_MAX_CELL_SMALL &&
+         (uint64_t)nslots * HC_SLOT_SIZE + HC_HEADER_SIZE <= (uint64_t)size;
+}
+
+hc_object_t *hc_allocate_generic(hc_mutator_t *m, size_t size, uint32_t nslots, unsigned flags) {
+  hc_status_t err = HC_OK;
+  if (m == NULL) return NULL;
+  if (size == 0)
+    err = HC_ERR_SIZE_ZERO;
+  else if (size > HC_MAX_OBJECT)
+    err = HC_ERR_SIZE_TOO_LARGE;
+  else if (nslots > HC_MAX_SLOTS || (uint64_t)nslots * HC_SLOT_SIZE + HC_HEADER_SIZE > size)
+    err = HC_ERR_TOO_MANY_SLOTS;
+  else if (flags & ~(unsigned)HC_ALLOC_FINALIZE)
+    err = HC_ERR_INVALID_ARGUMENT;
+  else if (m->heap->config.heap_limit && size > m->heap->config.heap_limit)
+    err = HC_ERR_SIZE_TOO_LARGE;
+  if (err != HC_OK) {
+    m->last_error = err;
+    return NULL;
+  }
+  unsigned hflags = (flags & HC_ALLOC_FINALIZE) ? HC_FLAG_FINALIZE : 0;
+  if (size > HC_MAX_CELL_SMALL) return hc_large_allocate(m, size, nslots, hflags);
+  return allocate_small(m, size, nslots, hflags);
+}
+
+hc_object_t *hc_alloc(hc_mutator_t *m, size_t size, uint32_t nslots) {
+  if (hc_unlikely(!is_simple_request(size, nslots))) return hc_allocate_generic(m, size, nslots, 0);
+  return allocate_small(m, size, nslots, 0);
+}
+
+hc_object_t *hc_alloc_ex(hc_mutator_t *m, size_t size, uint32_t nslots, unsigned flags) {
+  if (hc_likely(flags == 0 && is_simple_request(size, nslots)))
+    return allocate_small(m, size, nslots, 0);
+  return hc_allocate_generic(m, size, nslots, flags);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Stop, resume, forget (JSC's stopAllocating / resumeAllocating / prepareForAllocation)
+ * ------------------------------------------------------------------------------------------- */
+
+void hc_allocator_stop(hc_heap_t *heap, hc_mutator_t *m, hc_local_allocator_t *la) {
+  hc_block_handle_t *h = la->current;
+  if (!h) return;
+  hc_block_stop_allocating(heap, h, &la->fl);
+  atomic_store_explicit(&h->free_listed, false, memory_order_relaxed);
+  uint32_t live = hc_block_count_live(heap, h);
+  uint32_t set = HC_BITMASK(HC_BIT_PINNED);
+  if (live == 0)
+    set |= HC_BITMASK(HC_BIT_EMPTY);
+  else if (live < h->cells)
+    set |= HC_BITMASK(HC_BIT_CAN_ALLOCATE);
+  hc_directory_update(h->dir, h->index, set, HC_BITMASK(HC_BIT_IN_USE));
+  la->current = NULL;
+  la->last_active = h;
+  hc_emit(heap, HC_EV_ALLOCATOR_STOPPED, m ? m->id : 0, h->cell_size, h->serial, live);
+}
+
+void hc_allocator_resume(hc_heap_t *heap, hc_mutator_t *m, hc_local_allocator_t *la) {
+  hc_block_handle_t *h = la->last_active;
+  if (!h) return;
+  la->last_active = NULL;
+  /* The pin kept h alive and unclaimed since stop: re-take it and rebuild its free list. */
+  hc_directory_update(h->dir, h->index, HC_BITMASK(HC_BIT_IN_USE),
+                      HC_BITMASK(HC_BIT_PINNED) | HC_BITMASK(HC_BIT_EMPTY) |
+                          HC_BITMASK(HC_BIT_CAN_ALLOCATE));
+  hc_emit(heap, HC_EV_ALLOCATOR_RESUMED, m ? m->id : 0, h->cell_size, h->serial, 0);
+  take_block(heap, m, la, h);
+}
+
+void hc_allocator_forget_last_active(hc_heap_t *heap, hc_local_allocator_t *la) {
+  (void)heap;
+  hc_block_handle_t *h = la->last_active;
+  if (!h) return;
+  la->last_active = NULL;
+  hc_directory_update(h->dir, h->index, 0, HC_BITMASK(HC_BIT_PINNED));
+}
+
+hc_status_t hc_mutator_stop_allocating(hc_mutator_t *m) {
+  if (!m) return HC_ERR_INVALID_ARGUMENT;
+  if (m->allocation_stopped || !m->has_access) return HC_ERR_WRONG_STATE;
+  for (uint32_t i = 0; i < HC_SIZE_CLASS_COUNT; i++)
+    hc_allocator_stop(m->heap, m, &m->allocators[i]);
+  m->allocation_stopped = true;
+  HC_YIELD(m->heap, HC_YP_ALLOCATION_STOPPED, m);
+  return HC_OK;
+}
+
+hc_status_t hc_mutator_resume_allocating(hc_mutator_t *m) {
+  if (!m) return HC_ERR_INVALID_ARGUMENT;
+  if (!m->allocation_stopped || !m->has_access) return HC_ERR_WRONG_STATE;
+  for (uint32_t i = 0; i < HC_SIZE_CLASS_COUNT; i++)
+    hc_allocator_resume(m->heap, m, &m->allocators[i]);
+  m->allocation_stopped = false;
+  return HC_OK;
+}

@@ -1,0 +1,245 @@
+/* block.c: 16 KiB blocks: creation, formatting, liveness bits and sweeping (JSC's MarkedBlock and
+ * MarkedBlock::Handle).
+ *
+ * Liveness of a cell in a block that no allocator is free-listing, with the world not collecting:
+ *   live = (marks[cell] && block.mark_version == heap.mark_version)
+ *       || (newly[cell] && block.newly_version == heap.newly_version)
+ * Marks record what the last collections found reachable. Newly bits record what was allocated
+ * since the last collection; they are written only when an allocator lets go of a block (stop
+ * allocating: every cell not on the free list; retiring a used-up block: every cell), never on the
+ * allocation fast path. Every collection bumps the newly version, so its marks alone then speak.
+ * Sweeping is a pure function of these bits plus one side effect per dead cell, done once: run the
+ * finalizer, then zero (or scribble) and poison the cell so its state byte reads FREE. */
+#include "freelist.h"
+#include "internal.h"
+
+#include <stdlib.h>
+
+static uint32_t cells_for(uint32_t cell_size) {
+  return (uint32_t)(HC_BLOCK_PAYLOAD / cell_size);
+}
+
+void hc_block_format(hc_heap_t *heap, hc_block_handle_t *h, uint32_t cell_size) {
+  hc_block_t *b = h->block;
+  (void)heap;
+  h->cell_size = cell_size;
+  h->cells = cells_for(cell_size);
+  atomic_store_explicit(&h->free_listed, false, memory_order_relaxed);
+  b->handle = h;
+  b->mark_version = 0; /* 0 is never a heap version: no marks, no newly bits */
+  atomic_store_explicit(&b->newly_version, 0, memory_order_relaxed);
+  b->has_finalizable = 0;
+  b->marked_cells = 0;
+  for (int i = 0; i < HC_BITMAP_WORDS; i++) {
+    atomic_store_explicit(&b->marks[i], 0, memory_order_relaxed);
+    atomic_store_explicit(&b->newly[i], 0, memory_order_relaxed);
+  }
+  if (!b->pristine) {
+    char *payload = hc_block_first_cell(b);
+    hc_unpoison(payload, HC_BLOCK_PAYLOAD);
+    memset(payload, 0, HC_BLOCK_PAYLOAD);
+    b->pristine = 1;
+  }
+  hc_poison(hc_block_first_cell(b), HC_BLOCK_PAYLOAD);
+}
+
+hc_block_handle_t *hc_block_create(hc_heap_t *heap, uint32_t cell_size, hc_status_t *status) {
+  *status = hc_reserve_memory(heap, HC_BLOCK_SIZE, true);
+  if (*status != HC_OK) return NULL;
+  hc_block_handle_t *h = calloc(1, sizeof *h);
+  void *mem = h ? hc_block_memory_alloc(heap) : NULL;
+  if (!mem) {
+    free(h);
+    hc_unreserve_memory(heap, HC_BLOCK_SIZE);
+    *status = HC_ERR_OUT_OF_MEMORY;
+    return NULL;
+  }
+  pthread_mutex_lock(&heap->blockset_lock);
+  bool added = hc_blockset_add(&heap->blockset, (uintptr_t)mem);
+  pthread_mutex_unlock(&heap->blockset_lock);
+  if (!added) {
+    hc_block_memory_free(heap, mem);
+    free(h);
+    hc_unreserve_memory(heap, HC_BLOCK_SIZE);
+    *status = HC_ERR_OUT_OF_MEMORY;
+    return NULL;
+  }
+  hc_block_t *b = mem;
+  memset(b, 0, HC_BLOCK_SIZE);
+  b->pristine = 1;
+  h->block = b;
+  h->serial = hc_next_serial(heap);
+  hc_block_format(heap, h, cell_size);
+  return h;
+}
+
+/* Frees the block's memory and handle; the caller removed it from its directory. */
+void hc_block_destroy(hc_heap_t *heap, hc_block_handle_t *h) {
+  hc_block_t *b = h->block;
+  pthread_mutex_lock(&heap->blockset_lock);
+  hc_blockset_remove(&heap->blockset, (uintptr_t)b);
+  pthread_mutex_unlock(&heap->blockset_lock);
+  hc_unpoison(b, HC_BLOCK_SIZE); /* the system allocator owns its poisoning from here */
+  hc_block_memory_free(heap, b);
+  free(h);
+  hc_unreserve_memory(heap, HC_BLOCK_SIZE);
+}
+
+static void live_bitmap(const hc_heap_t *heap, hc_block_t *b, uint64_t live[HC_BITMAP_WORDS]) {
+  bool marks_valid = b->mark_version == heap->mark_version;
+  bool newly_valid = atomic_load_explicit(&b->newly_version, memory_order_relaxed) ==
+                     atomic_load_explicit(&heap->newly_version, memory_order_relaxed);
+  for (int i = 0; i < HC_BITMAP_WORDS; i++) {
+    uint64_t w = 0;
+    if (marks_valid) w |= atomic_load_explicit(&b->marks[i], memory_order_relaxed);
+    if (newly_valid) w |= atomic_load_explicit(&b->newly[i], memory_order_relaxed);
+    live[i] = w;
+  }
+}
+
+bool hc_block_cell_is_marked(const hc_heap_t *heap, hc_block_t *b, const void *cell) {
+  return b->mark_version == heap->mark_version &&
+         hc_atomic_bit_get(b->marks, hc_atom_index(b, cell));
+}
+
+bool hc_block_cell_is_newly(const hc_heap_t *heap, hc_block_t *b, const void *cell) {
+  return atomic_load_explicit(&b->newly_version, memory_order_relaxed) ==
+             atomic_load_explicit(&heap->newly_version, memory_order_relaxed) &&
+         hc_atomic_bit_get(b->newly, hc_atom_index(b, cell));
+}
+
+bool hc_block_cell_index(const hc_block_handle_t *h, const void *p, uint32_t *index) {
+  uintptr_t off = (uintptr_t)p - (uintptr_t)h->block;
+  if (off < HC_BLOCK_HEADER_SIZE) return false;
+  off -= HC_BLOCK_HEADER_SIZE;
+  if (off % h->cell_size != 0 || off / h->cell_size >= h->cells) return false;
+  *index = (uint32_t)(off / h->cell_size);
+  return true;
+}
+
+/* A dead cell that still holds an object (was allocated, not yet swept). Under ASan free cells
+ * are poisoned, so the poison check comes first and doubles as the answer. */
+static inline bool cell_holds_object(const char *cell) {
+  if (hc_is_poisoned(cell)) return false;
+  return hc_state_is_object(
+      atomic_load_explicit(&hc_header_of((const hc_object_t *)cell)->state, memory_order_relaxed));
+}
+
+static void kill_cell(hc_heap_t *heap, char *cell, uint32_t size) {
+  hc_header_t *hdr = hc_header_of((hc_object_t *)cell);
+  if ((hdr->flags & HC_FLAG_FINALIZE) && heap->config.finalizer)
+    hc_run_finalizer(heap, (hc_object_t *)cell);
+  memset(cell, heap->config.scribble ? HC_SCRIBBLE_BYTE : 0, size);
+  hc_poison(cell, size);
+}
+
+hc_sweep_result_t hc_block_sweep(hc_heap_t *heap, hc_block_handle_t *h, hc_free_list_t *fl) {
+  hc_block_t *b = h->block;
+  const uint32_t size = h->cell_size, cells = h->cells;
+  char *first = hc_block_first_cell(b);
+  uint64_t live[HC_BITMAP_WORDS];
+  live_bitmap(heap, b, live);
+  uint64_t any = 0;
+  for (int i = 0; i < HC_BITMAP_WORDS; i++)
+    any |= live[i];
+
+  hc_sweep_result_t r = {0, 0};
+  hc_free_list_builder_t builder;
+  builder.count = 0;
+
+  if (any == 0 && !b->has_finalizable) {
+    /* Entirely dead: one interval, one memset (skipped when nothing was allocated since). */
+    if (!b->pristine || heap->config.scribble) {
+      hc_unpoison(first, cells * size);
+      memset(first, heap->config.scribble ? HC_SCRIBBLE_BYTE : 0, (size_t)cells * size);
+      hc_poison(first, cells * size);
+    }
+    b->pristine = !heap->config.scribble;
+    r.free_cells = cells;
+    hc_free_list_builder_add(&builder, (uint32_t)HC_BLOCK_HEADER_SIZE, cells * size);
+  } else {
+    bool still_finalizable = false;
+    for (uint32_t i = 0; i < cells; i++) {
+      uint32_t off = (uint32_t)HC_BLOCK_HEADER_SIZE + i * size;
+      uint32_t atom = off / HC_ATOM_SIZE;
+      char *cell = (char *)b + off;
+      if ((live[atom / 64] >> (atom % 64)) & 1u) {
+        r.live_cells++;
+        if (hc_header_of((hc_object_t *)cell)->flags & HC_FLAG_FINALIZE) still_finalizable = true;
+        continue;
+      }
+      if (cell_holds_object(cell)) kill_cell(heap, cell, size);
+      r.free_cells++;
+      hc_free_list_builder_add(&builder, off, size);
+    }
+    b->has_finalizable = still_finalizable;
+    b->pristine = r.live_cells == 0 && !heap->config.scribble;
+  }
+
+  if (fl) {
+    hc_free_list_finish(fl, &builder, (char *)b, hc_next_secret(heap));
+    fl->cell_size = size;
+    fl->needs_zero = heap->config.scribble;
+    b->pristine = 0; /* the allocator will write into it */
+  }
+  atomic_fetch_add_explicit(&heap->stats.blocks_swept, 1, memory_order_relaxed);
+  hc_emit(heap, HC_EV_BLOCK_SWEPT, 0, size, h->serial, fl != NULL);
+  return r;
+}
+
+/* Flushes an abandoned free list into the newly bits (JSC's stopAllocating): every cell not on the
+ * free list is live, so set all, then clear the free ones. Consumed heads are zeroed as we go. */
+void hc_block_stop_allocating(hc_heap_t *heap, hc_block_handle_t *h, hc_free_list_t *fl) {
+  hc_block_t *b = h->block;
+  uint8_t v = atomic_load_explicit(&heap->newly_version, memory_order_relaxed);
+  if (atomic_load_explicit(&b->newly_version, memory_order_relaxed) != v) {
+    for (int i = 0; i < HC_BITMAP_WORDS; i++)
+      atomic_store_explicit(&b->newly[i], 0, memory_order_relaxed);
+  }
+  char *first = hc_block_first_cell(b);
+  for (uint32_t i = 0; i < h->cells; i++)
+    hc_atomic_bit_set(b->newly, hc_atom_index(b, first + (size_t)i * h->cell_size));
+  for (;;) {
+    for (char *c = fl->cur; c < fl->end; c += h->cell_size)
+      hc_atomic_bit_clear(b->newly, hc_atom_index(b, c));
+    if (!hc_free_list_take_interval(fl)) break;
+  }
+  hc_free_list_clear(fl);
+  atomic_store_explicit(&b->newly_version, v, memory_order_relaxed);
+}
+
+void hc_block_mark_all_newly(hc_heap_t *heap, hc_block_handle_t *h) {
+  hc_block_t *b = h->block;
+  char *first = hc_block_first_cell(b);
+  for (int i = 0; i < HC_BITMAP_WORDS; i++)
+    atomic_store_explicit(&b->newly[i], 0, memory_order_relaxed);
+  for (uint32_t i = 0; i < h->cells; i++)
+    hc_atomic_bit_set(b->newly, hc_atom_index(b, first + (size_t)i * h->cell_size));
+  atomic_store_explicit(&b->newly_version,
+                        atomic_load_explicit(&heap->newly_version, memory_order_relaxed),
+                        memory_order_relaxed);
+}
+
+uint32_t hc_block_count_live(const hc_heap_t *heap, hc_block_handle_t *h) {
+  hc_block_t *b = h->block;
+  uint64_t live[HC_BITMAP_WORDS];
+  live_bitmap(heap, b, live);
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < h->cells; i++) {
+    uint32_t atom = (uint32_t)(HC_BLOCK_HEADER_SIZE + (size_t)i * h->cell_size) / HC_ATOM_SIZE;
+    n += (live[atom / 64] >> (atom % 64)) & 1u;
+  }
+  return n;
+}
+
+/* Heap teardown: every remaining finalizable object is finalized once. */
+void hc_block_finalize_all(hc_heap_t *heap, hc_block_handle_t *h) {
+  if (!h->block->has_finalizable || !heap->config.finalizer) return;
+  char *first = hc_block_first_cell(h->block);
+  for (uint32_t i = 0; i < h->cells; i++) {
+    char *cell = first + (size_t)i * h->cell_size;
+    if (cell_holds_object(cell) && (hc_header_of((hc_object_t *)cell)->flags & HC_FLAG_FINALIZE))
+      hc_run_finalizer(heap, (hc_object_t *)cell);
+  }
+  h->block->has_finalizable = 0;
+}

@@ -1,0 +1,300 @@
+/* collect.c: the stop-the-world collector: full and eden collections, write barrier, weak
+ * references, end-of-marking directory updates (JSC's Heap::collect and MarkedSpace::endMarking).
+ *
+ * Phases (each boundary is a yield point and a traced event):
+ *   stopped     every other participant parked; every allocator stopped (newly bits flushed,
+ *               last-active pinned); remembered buffers gathered.
+ *   marking     full: bump the mark version (all marks become stale at once) and trace from the
+ *               roots. eden: keep marks (sticky: an old object stays marked and is not traced
+ *               again), trace from the roots and from the remembered objects' slots.
+ *   end marking clear weak references to unmarked targets; recompute each directory's empty,
+ *               can-allocate, unswept, eden and allocated bits; bump the newly version; forget
+ *               last-active blocks of allocators the collector itself stopped.
+ * The write barrier keeps eden collections sound: a store of a young object into an old one puts
+ * the old one in the remembered set, so an old object pointing at a young one keeps it alive.
+ *
+ * Everything here except hc_collect and the barrier runs with the world stopped, on the
+ * collecting thread. */
+#include "internal.h"
+
+#include <stdlib.h>
+
+/* Next version after v, with a hard reset of every block on wraparound: a block untouched for a
+ * whole cycle of versions would otherwise read its ancient bits as current. */
+static uint8_t next_version(hc_heap_t *heap, uint8_t v, bool is_mark) {
+  if (v < heap->config.version_limit) return (uint8_t)(v + 1);
+  atomic_fetch_add_explicit(&heap->stats.version_wraps, 1, memory_order_relaxed);
+  for (uint32_t c = 0; c < HC_SIZE_CLASS_COUNT; c++) {
+    hc_directory_t *d = &heap->dirs[c];
+    for (uint32_t i = 0; i < d->used; i++) {
+      hc_block_handle_t *h = d->slots[i];
+      if (!h) continue;
+      if (is_mark)
+        h->block->mark_version = 0;
+      else
+        atomic_store_explicit(&h->block->newly_version, 0, memory_order_relaxed);
+    }
+  }
+  for (uint32_t i = 0; i < heap->large_dir.used; i++) {
+    hc_large_t *l = heap->large_dir.slots[i];
+    if (!l) continue;
+    if (is_mark)
+      l->mark_version = 0;
+    else
+      atomic_store_explicit(&l->newly_version, 0, memory_order_relaxed);
+  }
+  return 1;
+}
+
+bool hc_cell_is_marked(const hc_heap_t *heap, const void *cell) {
+  if (hc_is_large_cell(cell)) return hc_large_is_marked(heap, hc_large_of(cell));
+  return hc_block_cell_is_marked(heap, hc_block_of(cell), cell);
+}
+
+static void push_gray(hc_heap_t *heap, hc_object_t *obj) {
+  if (!hc_vec_push(&heap->mark_stack, obj)) HC_FATAL("out of memory growing the mark stack");
+}
+
+/* Marks obj if it is not marked yet; queues it for scanning if it has slots. */
+static void mark(hc_heap_t *heap, hc_object_t *obj) {
+  uint32_t cell_bytes;
+  if (hc_is_large_cell(obj)) {
+    hc_large_t *l = hc_large_of(obj);
+    if (l->mark_version != heap->mark_version) {
+      l->mark_version = heap->mark_version;
+      l->marked = 0;
+    }
+    if (l->marked) return;
+    l->marked = 1;
+    hc_bit_set(heap->large_dir.bits[HC_BIT_MARKING_NOT_EMPTY], l->index);
+    cell_bytes = (uint32_t)l->cell_bytes;
+  } else {
+    hc_block_t *b = hc_block_of(obj);
+    if (b->mark_version != heap->mark_version) {
+      for (int i = 0; i < HC_BITMAP_WORDS; i++) /* lazy clear, first touch this cycle */
+        atomic_store_explicit(&b->marks[i], 0, memory_order_relaxed);
+      b->mark_version = heap->mark_version;
+      b->marked_cells = 0;
+    }
+    uint32_t atom = hc_atom_index(b, obj);
+    if (hc_atomic_bit_get(b->marks, atom)) return;
+    hc_atomic_bit_set(b->marks, atom);
+    hc_block_handle_t *h = b->handle;
+    if (b->marked_cells++ == 0) hc_bit_set(h->dir->bits[HC_BIT_MARKING_NOT_EMPTY], h->index);
+    cell_bytes = h->cell_size;
+  }
+  atomic_store_explicit(&hc_header_of(obj)->state, HC_STATE_OLD, memory_order_relaxed);
+  heap->live_bytes += cell_bytes;
+  heap->live_objects++;
+  if (hc_header_of(obj)->nslots) push_gray(heap, obj);
+}
+
+static void scan(hc_heap_t *heap, hc_object_t *obj) {
+  uint32_t n = hc_header_of(obj)->nslots;
+  _Atomic(hc_object_t *) *slots = hc_slots_of(obj);
+  for (uint32_t i = 0; i < n; i++) {
+    hc_object_t *child = atomic_load_explicit(&slots[i], memory_order_relaxed);
+    if (child) mark(heap, child);
+  }
+}
+
+static void drain(hc_heap_t *heap) {
+  while (heap->mark_stack.count > 0)
+    scan(heap, heap->mark_stack.items[--heap->mark_stack.count]);
+}
+
+/* Roots are user memory: a slot holding something that is not a cell of this heap is skipped and
+ * counted (hc_stats_t.bad_roots) rather than followed into arbitrary memory. */
+static void mark_root(hc_heap_t *heap, hc_object_t *obj) {
+  if (!obj) return;
+  if (!hc_lookup_cell_locked(heap, obj, false)) {
+    atomic_fetch_add_explicit(&heap->stats.bad_roots, 1, memory_order_relaxed);
+    return;
+  }
+  mark(heap, obj);
+  drain(heap);
+}
+
+static void mark_roots(hc_heap_t *heap) {
+  pthread_mutex_lock(&heap->blockset_lock);
+  for (hc_mutator_t *m = heap->mutators; m; m = m->next)
+    for (size_t i = 0; i < m->roots.count; i++)
+      mark_root(heap, *(hc_object_t **)m->roots.items[i]);
+  pthread_mutex_lock(&heap->roots_lock);
+  for (size_t i = 0; i < heap->global_roots.count; i++)
+    mark_root(heap, *(hc_object_t **)heap->global_roots.items[i]);
+  pthread_mutex_unlock(&heap->roots_lock);
+  pthread_mutex_unlock(&heap->blockset_lock);
+}
+
+static void gather_remembered(hc_heap_t *heap) {
+  for (hc_mutator_t *m = heap->mutators; m; m = m->next) {
+    for (size_t i = 0; i < m->remembered.count; i++)
+      if (!hc_vec_push(&heap->remembered, m->remembered.items[i]))
+        HC_FATAL("out of memory gathering the remembered set");
+    m->remembered.count = 0;
+  }
+}
+
+static void clear_weak_references(hc_heap_t *heap) {
+  pthread_mutex_lock(&heap->weak_lock);
+  for (hc_weak_t *w = heap->weak_list; w; w = w->next) {
+    hc_object_t *t = atomic_load_explicit(&w->target, memory_order_relaxed);
+    if (t && !hc_cell_is_marked(heap, t)) {
+      atomic_store_explicit(&w->target, NULL, memory_order_relaxed);
+      atomic_fetch_add_explicit(&heap->stats.weak_cleared, 1, memory_order_relaxed);
+    }
+  }
+  pthread_mutex_unlock(&heap->weak_lock);
+}
+
+/* JSC's endMarking + snapshotUnswept: one pass over each directory's bit words. */
+static void end_marking_directory(hc_heap_t *heap, hc_directory_t *d, bool full) {
+  pthread_mutex_lock(&d->lock);
+  if (d->cell_size) {
+    /* Retired: so full of marked cells that sweeping it for allocation is not worth it. */
+    for (uint32_t i = 0; i < d->used; i++) {
+      hc_block_handle_t *h = d->slots[i];
+      bool retired =
+          h && h->block->mark_version == heap->mark_version &&
+          (uint64_t)h->block->marked_cells * h->cell_size * 10 > (uint64_t)HC_BLOCK_PAYLOAD * 9;
+      hc_bit_assign(d->bits[HC_BIT_MARKING_RETIRED], i, retired);
+    }
+  }
+  uint32_t words = hc_bitvec_words(d->used);
+  for (uint32_t w = 0; w < words; w++) {
+    uint32_t live = d->bits[HC_BIT_LIVE][w];
+    uint32_t not_empty = d->bits[HC_BIT_MARKING_NOT_EMPTY][w];
+    HC_ASSERT((d->bits[HC_BIT_IN_USE][w] & live) == 0);
+    d->bits[HC_BIT_EMPTY][w] = live & ~not_empty;
+    d->bits[HC_BIT_CAN_ALLOCATE][w] = live & not_empty & ~d->bits[HC_BIT_MARKING_RETIRED][w];
+    if (full)
+      d->bits[HC_BIT_UNSWEPT][w] = live;
+    else
+      d->bits[HC_BIT_UNSWEPT][w] = (d->bits[HC_BIT_UNSWEPT][w] | d->bits[HC_BIT_EDEN][w]) & live;
+    d->bits[HC_BIT_EDEN][w] = 0;
+    d->bits[HC_BIT_ALLOCATED][w] = 0;
+  }
+  pthread_mutex_unlock(&d->lock);
+}
+
+static void begin_full_marking(hc_heap_t *heap) {
+  heap->mark_version = next_version(heap, heap->mark_version, true);
+  for (uint32_t c = 0; c <= HC_SIZE_CLASS_COUNT; c++) {
+    hc_directory_t *d = c < HC_SIZE_CLASS_COUNT ? &heap->dirs[c] : &heap->large_dir;
+    pthread_mutex_lock(&d->lock);
+    for (uint32_t w = 0; w < hc_bitvec_words(d->used); w++) {
+      d->bits[HC_BIT_MARKING_NOT_EMPTY][w] = 0;
+      d->bits[HC_BIT_MARKING_RETIRED][w] = 0;
+    }
+    pthread_mutex_unlock(&d->lock);
+  }
+  /* Every remembered object is re-examined by full marking anyway. */
+  for (size_t i = 0; i < heap->remembered.count; i++)
+    atomic_store_explicit(&hc_header_of(heap->remembered.items[i])->state, HC_STATE_OLD,
+                          memory_order_relaxed);
+  heap->remembered.count = 0;
+  heap->live_bytes = 0;
+  heap->live_objects = 0;
+}
+
+static void mark_remembered(hc_heap_t *heap) {
+  for (size_t i = 0; i < heap->remembered.count; i++) {
+    hc_object_t *obj = heap->remembered.items[i];
+    scan(heap, obj);
+    drain(heap);
+    atomic_store_explicit(&hc_header_of(obj)->state, HC_STATE_OLD, memory_order_relaxed);
+  }
+  heap->remembered.count = 0;
+}
+
+void hc_stop_all_allocators(hc_heap_t *heap) {
+  for (hc_mutator_t *m = heap->mutators; m; m = m->next) {
+    if (m->allocation_stopped || m->world_stopped_allocators) continue;
+    for (uint32_t i = 0; i < HC_SIZE_CLASS_COUNT; i++)
+      hc_allocator_stop(heap, m, &m->allocators[i]);
+    m->world_stopped_allocators = true;
+  }
+}
+
+void hc_resume_all_allocators(hc_heap_t *heap) {
+  for (hc_mutator_t *m = heap->mutators; m; m = m->next) {
+    if (!m->world_stopped_allocators) continue;
+    for (uint32_t i = 0; i < HC_SIZE_CLASS_COUNT; i++)
+      hc_allocator_resume(heap, m, &m->allocators[i]);
+    m->world_stopped_allocators = false;
+  }
+}
+
+/* prepareForAllocation: the collector's own stops end by forgetting, not resuming. Mutators that
+ * stopped themselves keep their pinned last-active blocks until they resume. */
+static void prepare_for_allocation(hc_heap_t *heap) {
+  for (hc_mutator_t *m = heap->mutators; m; m = m->next) {
+    if (!m->world_stopped_allocators) continue;
+    for (uint32_t i = 0; i < HC_SIZE_CLASS_COUNT; i++)
+      hc_allocator_forget_last_active(heap, &m->allocators[i]);
+    m->world_stopped_allocators = false;
+  }
+}
+
+static void phase(hc_heap_t *heap, hc_phase_t p, hc_collection_kind_t kind, hc_mutator_t *self) {
+  hc_set_phase(heap, p, (int)kind);
+  HC_YIELD(heap, HC_YP_COLLECTOR_PHASE, self);
+}
+
+void hc_collect_stopped(hc_heap_t *heap, hc_collection_kind_t kind, hc_mutator_t *self) {
+  bool full = kind == HC_COLLECT_FULL;
+  phase(heap, HC_PHASE_STOPPED, kind, self);
+  hc_stop_all_allocators(heap);
+  gather_remembered(heap);
+
+  phase(heap, HC_PHASE_MARKING, kind, self);
+  if (full) begin_full_marking(heap);
+  mark_roots(heap);
+  if (!full) mark_remembered(heap);
+  HC_ASSERT(heap->mark_stack.count == 0);
+
+  phase(heap, HC_PHASE_END_MARKING, kind, self);
+  clear_weak_references(heap);
+  for (uint32_t c = 0; c < HC_SIZE_CLASS_COUNT; c++)
+    end_marking_directory(heap, &heap->dirs[c], full);
+  end_marking_directory(heap, &heap->large_dir, full);
+  uint8_t nv =
+      next_version(heap, atomic_load_explicit(&heap->newly_version, memory_order_relaxed), false);
+  atomic_store_explicit(&heap->newly_version, nv, memory_order_relaxed);
+  prepare_for_allocation(heap);
+  atomic_store_explicit(&heap->bytes_since_gc, 0, memory_order_relaxed);
+  atomic_store_explicit(&heap->published_live_bytes, heap->live_bytes, memory_order_relaxed);
+  atomic_store_explicit(&heap->published_live_objects, heap->live_objects, memory_order_relaxed);
+  atomic_fetch_add_explicit(full ? &heap->full_collections : &heap->eden_collections, 1,
+                            memory_order_relaxed);
+
+  phase(heap, HC_PHASE_RESUMING, kind, self);
+  pthread_mutex_lock(&heap->world_lock);
+  heap->sweeper_has_work = true;
+  pthread_mutex_unlock(&heap->world_lock);
+}
+
+hc_status_t hc_collect(hc_mutator_t *m, hc_collection_kind_t kind) {
+  if (!m || (kind != HC_COLLECT_EDEN && kind != HC_COLLECT_FULL)) return HC_ERR_INVALID_ARGUMENT;
+  if (!m->has_access) return HC_ERR_WRONG_STATE;
+  hc_world_stop(m->heap, m);
+  hc_collect_stopped(m->heap, kind, m);
+  hc_world_resume(m->heap);
+  return HC_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Write barrier
+ * ------------------------------------------------------------------------------------------- */
+
+/* obj is old and just got a reference to a young object: remember it. The CAS makes exactly one
+ * of several racing mutators push it. */
+void hc_barrier_slow(hc_mutator_t *m, hc_object_t *obj) {
+  uint8_t expected = HC_STATE_OLD;
+  if (atomic_compare_exchange_strong_explicit(&hc_header_of(obj)->state, &expected,
+                                              HC_STATE_REMEMBERED, memory_order_relaxed,
+                                              memory_order_relaxed)) {
+    if (!hc_vec_push(&m->remembered, obj)) HC_FATAL("out of memory growing the remembered set");
+  }
+}

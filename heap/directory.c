@@ -1,0 +1,183 @@
+/* directory.c: per-size-class block directories (JSC's BlockDirectory).
+ *
+ * A directory owns an array of slots and one bit vector per hc_bit_kind_t, all guarded by
+ * dir->lock. Finding a block is "search want-bits and not avoid-bits under the lock, then set
+ * in-use": from then on the claimer owns the block (see internal.h). Slots vacated by removal are
+ * reused before the arrays grow, so indices stay small and deterministic. */
+#include "internal.h"
+
+#include <stdlib.h>
+
+static const char *const bit_kind_names[HC_BIT_KIND_COUNT] = {
+    "live",    "empty",  "allocated", "can_allocate",      "eden",
+    "unswept", "in_use", "pinned",    "marking_not_empty", "marking_retired",
+};
+
+const char *hc_bit_kind_name(hc_bit_kind_t kind) {
+  return (unsigned)kind < HC_BIT_KIND_COUNT ? bit_kind_names[kind] : "?";
+}
+
+hc_status_t hc_directory_init(hc_directory_t *dir, uint32_t cell_size, uint32_t class_index) {
+  memset(dir, 0, sizeof *dir);
+  dir->cell_size = cell_size;
+  dir->class_index = class_index;
+  if (pthread_mutex_init(&dir->lock, NULL) != 0) return HC_ERR_OUT_OF_MEMORY;
+  return HC_OK;
+}
+
+void hc_directory_destroy(hc_directory_t *dir) {
+  for (int k = 0; k < HC_BIT_KIND_COUNT; k++)
+    free(dir->bits[k]);
+  free(dir->slots);
+  free(dir->free_slots);
+  pthread_mutex_destroy(&dir->lock);
+  memset(dir, 0, sizeof *dir);
+}
+
+/* Grows every array to hold at least `want` slots. Caller holds the lock. */
+static bool grow_locked(hc_directory_t *dir, uint32_t want) {
+  uint32_t cap = dir->capacity ? dir->capacity : 32;
+  while (cap < want)
+    cap *= 2;
+  if (cap == dir->capacity) return true;
+  void **slots = realloc(dir->slots, cap * sizeof *slots);
+  if (!slots) return false;
+  dir->slots = slots;
+  memset(slots + dir->capacity, 0, (cap - dir->capacity) * sizeof *slots);
+  uint32_t *free_slots = realloc(dir->free_slots, cap * sizeof *free_slots);
+  if (!free_slots) return false;
+  dir->free_slots = free_slots;
+  uint32_t old_words = hc_bitvec_words(dir->capacity), new_words = hc_bitvec_words(cap);
+  for (int k = 0; k < HC_BIT_KIND_COUNT; k++) {
+    uint32_t *v = realloc(dir->bits[k], new_words * sizeof *v);
+    if (!v) return false;
+    memset(v + old_words, 0, (new_words - old_words) * sizeof *v);
+    dir->bits[k] = v;
+  }
+  dir->capacity = cap;
+  return true;
+}
+
+uint32_t hc_directory_add(hc_directory_t *dir, void *owner, uint32_t initial) {
+  pthread_mutex_lock(&dir->lock);
+  uint32_t index;
+  if (dir->free_count > 0) {
+    index = dir->free_slots[--dir->free_count];
+  } else {
+    if (dir->used == dir->capacity && !grow_locked(dir, dir->used + 1)) {
+      pthread_mutex_unlock(&dir->lock);
+      return UINT32_MAX;
+    }
+    index = dir->used++;
+  }
+  HC_ASSERT(dir->slots[index] == NULL);
+  dir->slots[index] = owner;
+  dir->count++;
+  hc_bit_set(dir->bits[HC_BIT_LIVE], index);
+  for (int k = 0; k < HC_BIT_KIND_COUNT; k++)
+    if (initial & HC_BITMASK(k)) hc_bit_set(dir->bits[k], index);
+  /* Set the owner's index while the lock is held: readers of slot i rely on owner->index == i. */
+  if (dir->cell_size)
+    ((hc_block_handle_t *)owner)->index = index;
+  else
+    ((hc_large_t *)owner)->index = index;
+  pthread_mutex_unlock(&dir->lock);
+  return index;
+}
+
+void hc_directory_remove(hc_directory_t *dir, uint32_t index) {
+  pthread_mutex_lock(&dir->lock);
+  HC_ASSERT(index < dir->used && dir->slots[index] != NULL);
+  HC_ASSERT(hc_bit_get(dir->bits[HC_BIT_IN_USE], index));
+  /* Bits first, then the slot, then publish the index, all under one lock hold: no finder can
+   * see a set bit over an empty slot. */
+  for (int k = 0; k < HC_BIT_KIND_COUNT; k++)
+    hc_bit_clear(dir->bits[k], index);
+  dir->slots[index] = NULL;
+  dir->free_slots[dir->free_count++] = index;
+  dir->count--;
+  pthread_mutex_unlock(&dir->lock);
+}
+
+/* Word-wise search for a slot with (any want) & ~(any avoid), from `start`, wrapping once. */
+static uint32_t find_locked(hc_directory_t *dir, hc_block_query_t q, uint32_t start) {
+  uint32_t words = hc_bitvec_words(dir->used);
+  if (words == 0) return UINT32_MAX;
+  if (start >= dir->used) start = 0;
+  uint32_t first_word = start / 32;
+  for (uint32_t step = 0; step <= words; step++) {
+    uint32_t w = (first_word + step) % words;
+    uint32_t want = 0, avoid = 0;
+    for (int k = 0; k < HC_BIT_KIND_COUNT; k++) {
+      if (q.want & HC_BITMASK(k)) want |= dir->bits[k][w];
+      if (q.avoid & HC_BITMASK(k)) avoid |= dir->bits[k][w];
+    }
+    uint32_t hits = want & ~avoid & dir->bits[HC_BIT_LIVE][w];
+    if (step == 0)
+      hits &= ~0u << (start % 32); /* first pass over the start word: from `start` on */
+    else if (step == words)
+      hits &= (start % 32) ? ~(~0u << (start % 32)) : 0; /* wrapped: the part before `start` */
+    if (hits) {
+      uint32_t index = w * 32 + (uint32_t)__builtin_ctz(hits);
+      if (index < dir->used) return index;
+    }
+  }
+  return UINT32_MAX;
+}
+
+void *hc_directory_claim(hc_directory_t *dir, hc_block_query_t q, uint32_t clear,
+                         uint32_t *cursor) {
+  pthread_mutex_lock(&dir->lock);
+  q.avoid |= HC_BITMASK(HC_BIT_IN_USE);
+  uint32_t index = find_locked(dir, q, cursor ? *cursor : 0);
+  void *owner = NULL;
+  if (index != UINT32_MAX) {
+    owner = dir->slots[index];
+    if (hc_unlikely(owner == NULL))
+      HC_FATAL("directory bit set over an empty slot"); /* what remove-block-order leads to */
+    hc_bit_set(dir->bits[HC_BIT_IN_USE], index);
+    for (int k = 0; k < HC_BIT_KIND_COUNT; k++)
+      if (clear & HC_BITMASK(k)) hc_bit_clear(dir->bits[k], index);
+    if (cursor) *cursor = index + 1;
+  }
+  pthread_mutex_unlock(&dir->lock);
+  return owner;
+}
+
+void hc_directory_update(hc_directory_t *dir, uint32_t index, uint32_t set, uint32_t clear) {
+  pthread_mutex_lock(&dir->lock);
+  HC_ASSERT(index < dir->used && dir->slots[index] != NULL);
+  for (int k = 0; k < HC_BIT_KIND_COUNT; k++) {
+    if (clear & HC_BITMASK(k)) hc_bit_clear(dir->bits[k], index);
+    if (set & HC_BITMASK(k)) hc_bit_set(dir->bits[k], index);
+  }
+  pthread_mutex_unlock(&dir->lock);
+}
+
+bool hc_directory_test(hc_directory_t *dir, uint32_t index, hc_bit_kind_t kind) {
+  pthread_mutex_lock(&dir->lock);
+  bool v = index < dir->used && hc_bit_get(dir->bits[kind], index);
+  pthread_mutex_unlock(&dir->lock);
+  return v;
+}
+
+uint32_t hc_directory_bits_of(hc_directory_t *dir, uint32_t index) {
+  uint32_t mask = 0;
+  pthread_mutex_lock(&dir->lock);
+  if (index < dir->used)
+    for (int k = 0; k < HC_BIT_KIND_COUNT; k++)
+      if (hc_bit_get(dir->bits[k], index)) mask |= HC_BITMASK(k);
+  pthread_mutex_unlock(&dir->lock);
+  return mask;
+}
+
+bool hc_block_may_release_locked(hc_directory_t *dir, uint32_t index) {
+#if defined(HC_INJECT_BUG_STALE_LAST_ACTIVE)
+  /* INJECTED BUG stale-last-active: the pin is ignored, as in JSC, so a stopped allocator's
+   * last-active block can be released before resume-allocating sweeps it again. */
+  (void)dir, (void)index;
+  return true;
+#else
+  return !hc_bit_get(dir->bits[HC_BIT_PINNED], index);
+#endif
+}

@@ -1,0 +1,354 @@
+/* heap.c: heap lifetime and configuration, hooks, statistics, memory accounting (limit and fault
+ * injection), where block memory comes from, and heap iteration. */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+static const char *const status_names[HC_STATUS_COUNT] = {
+    "HC_OK",
+    "HC_ERR_INVALID_ARGUMENT",
+    "HC_ERR_SIZE_ZERO",
+    "HC_ERR_SIZE_TOO_LARGE",
+    "HC_ERR_TOO_MANY_SLOTS",
+    "HC_ERR_SLOT_OUT_OF_RANGE",
+    "HC_ERR_NOT_A_CELL",
+    "HC_ERR_HEAP_LIMIT",
+    "HC_ERR_INJECTED_FAULT",
+    "HC_ERR_OUT_OF_MEMORY",
+    "HC_ERR_ALLOCATION_STOPPED",
+    "HC_ERR_WRONG_STATE",
+    "HC_ERR_UNSUPPORTED",
+    "HC_ERR_VERIFY",
+};
+
+const char *hc_status_name(hc_status_t status) {
+  return (unsigned)status < HC_STATUS_COUNT ? status_names[status] : "HC_ERR_?";
+}
+
+_Noreturn void hc_fatal(const char *file, int line, const char *msg) {
+  fprintf(stderr, "heapcore: fatal: %s:%d: %s\n", file, line, msg);
+  fflush(stderr);
+  abort();
+}
+
+void hc_config_init(hc_config_t *config) {
+  memset(config, 0, sizeof *config);
+  config->version_limit = 255;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Lifetime
+ * ------------------------------------------------------------------------------------------- */
+
+hc_status_t hc_heap_create(const hc_config_t *config, hc_heap_t **out) {
+  if (!out) return HC_ERR_INVALID_ARGUMENT;
+  *out = NULL;
+  hc_config_t defaults;
+  if (!config) {
+    hc_config_init(&defaults);
+    config = &defaults;
+  }
+  if (config->version_limit < 2 || config->version_limit > 255) return HC_ERR_INVALID_ARGUMENT;
+  hc_size_classes_init();
+  hc_heap_t *heap = calloc(1, sizeof *heap);
+  if (!heap) return HC_ERR_OUT_OF_MEMORY;
+  heap->config = *config;
+  heap->mark_version = 1;
+  atomic_store_explicit(&heap->newly_version, 1, memory_order_relaxed);
+  heap->secret_counter = config->seed;
+  pthread_mutex_init(&heap->world_lock, NULL);
+  pthread_cond_init(&heap->world_cond, NULL);
+  pthread_cond_init(&heap->sweeper_cond, NULL);
+  pthread_mutex_init(&heap->sweep_lock, NULL);
+  pthread_mutex_init(&heap->roots_lock, NULL);
+  pthread_mutex_init(&heap->weak_lock, NULL);
+  pthread_mutex_init(&heap->blockset_lock, NULL);
+#if !HC_BLOCKS_ONE_BY_ONE
+  pthread_mutex_init(&heap->pool_lock, NULL);
+#endif
+  for (uint32_t i = 0; i < HC_SIZE_CLASS_COUNT; i++)
+    hc_directory_init(&heap->dirs[i], hc_size_classes[i], i);
+  hc_directory_init(&heap->large_dir, 0, HC_SIZE_CLASS_COUNT);
+  *out = heap;
+  return HC_OK;
+}
+
+hc_status_t hc_heap_destroy(hc_heap_t *heap) {
+  if (!heap) return HC_ERR_INVALID_ARGUMENT;
+  pthread_mutex_lock(&heap->world_lock);
+  bool busy = heap->mutators != NULL || heap->sweeper_running;
+  pthread_mutex_unlock(&heap->world_lock);
+  if (busy) return HC_ERR_WRONG_STATE;
+
+  /* Finalize what is left, then free every block and large object. */
+  for (uint32_t c = 0; c < HC_SIZE_CLASS_COUNT; c++) {
+    hc_directory_t *d = &heap->dirs[c];
+    for (uint32_t i = 0; i < d->used; i++)
+      if (d->slots[i]) hc_block_finalize_all(heap, d->slots[i]);
+  }
+  for (uint32_t i = 0; i < heap->large_dir.used; i++) {
+    hc_large_t *l = heap->large_dir.slots[i];
+    if (l && !l->finalized && (hc_header_of(hc_large_cell(l))->flags & HC_FLAG_FINALIZE) &&
+        heap->config.finalizer)
+      hc_run_finalizer(heap, hc_large_cell(l));
+  }
+  for (uint32_t c = 0; c < HC_SIZE_CLASS_COUNT; c++) {
+    hc_directory_t *d = &heap->dirs[c];
+    for (uint32_t i = 0; i < d->used; i++)
+      if (d->slots[i]) hc_block_destroy(heap, d->slots[i]);
+    hc_directory_destroy(d);
+  }
+  for (uint32_t i = 0; i < heap->large_dir.used; i++)
+    if (heap->large_dir.slots[i]) hc_large_destroy(heap, heap->large_dir.slots[i]);
+  hc_directory_destroy(&heap->large_dir);
+
+  for (hc_weak_t *w = heap->weak_list, *next; w; w = next) {
+    next = w->next;
+    free(w);
+  }
+  hc_vec_free(&heap->global_roots);
+  hc_vec_free(&heap->remembered);
+  hc_vec_free(&heap->mark_stack);
+  hc_blockset_free(&heap->blockset);
+#if !HC_BLOCKS_ONE_BY_ONE
+  for (size_t i = 0; i < heap->pool_chunks.count; i++)
+    munmap(heap->pool_chunks.items[i], HC_BLOCK_SIZE * 64);
+  hc_vec_free(&heap->pool_chunks);
+  pthread_mutex_destroy(&heap->pool_lock);
+#endif
+  pthread_mutex_destroy(&heap->world_lock);
+  pthread_cond_destroy(&heap->world_cond);
+  pthread_cond_destroy(&heap->sweeper_cond);
+  pthread_mutex_destroy(&heap->sweep_lock);
+  pthread_mutex_destroy(&heap->roots_lock);
+  pthread_mutex_destroy(&heap->weak_lock);
+  pthread_mutex_destroy(&heap->blockset_lock);
+  free(heap);
+  return HC_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Hooks, events, identities
+ * ------------------------------------------------------------------------------------------- */
+
+hc_status_t hc_heap_set_yield_hook(hc_heap_t *heap, hc_yield_fn fn, void *ctx) {
+  if (!heap) return HC_ERR_INVALID_ARGUMENT;
+#if defined(HC_YIELD_POINTS) && HC_YIELD_POINTS
+  heap->yield_fn = fn;
+  heap->yield_ctx = ctx;
+  return HC_OK;
+#else
+  (void)fn, (void)ctx;
+  return HC_ERR_UNSUPPORTED;
+#endif
+}
+
+void hc_heap_set_event_hook(hc_heap_t *heap, hc_event_fn fn, void *ctx) {
+  if (!heap) return;
+  heap->event_fn = fn;
+  heap->event_ctx = ctx;
+}
+
+void hc_emit(hc_heap_t *heap, hc_event_kind_t kind, uint32_t mutator, uint32_t cell_size,
+             uint64_t block, uint64_t arg) {
+  if (hc_likely(heap->event_fn == NULL)) return;
+  hc_event_t ev = {kind, mutator, cell_size, block, arg};
+  heap->event_fn(heap->event_ctx, &ev);
+}
+
+void hc_set_phase(hc_heap_t *heap, hc_phase_t phase, int kind) {
+  atomic_store_explicit(&heap->phase, (int)phase, memory_order_relaxed);
+  if (kind >= 0) hc_emit(heap, HC_EV_PHASE, 0, (uint32_t)kind, 0, (uint64_t)phase);
+}
+
+uint64_t hc_next_serial(hc_heap_t *heap) {
+  return atomic_fetch_add_explicit(&heap->next_serial, 1, memory_order_relaxed) + 1;
+}
+
+/* splitmix64 over a counter seeded by config.seed: deterministic, no addresses, no clock. */
+uintptr_t hc_next_secret(hc_heap_t *heap) {
+  uint64_t z =
+      atomic_fetch_add_explicit(&heap->secret_counter, 0x9e3779b97f4a7c15ull, memory_order_relaxed);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return (uintptr_t)(z ^ (z >> 31));
+}
+
+void hc_run_finalizer(hc_heap_t *heap, hc_object_t *obj) {
+  heap->config.finalizer(obj, heap->config.finalizer_ctx);
+  atomic_fetch_add_explicit(&heap->stats.finalizers_run, 1, memory_order_relaxed);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Memory: limit, fault injection, block memory
+ * ------------------------------------------------------------------------------------------- */
+
+void hc_heap_fail_block_acquisition(hc_heap_t *heap, uint64_t nth) {
+  if (!heap) return;
+  uint64_t now = atomic_load_explicit(&heap->acquisitions, memory_order_relaxed);
+  atomic_store_explicit(&heap->fail_at, nth ? now + nth : 0, memory_order_relaxed);
+}
+
+hc_status_t hc_reserve_memory(hc_heap_t *heap, size_t bytes, bool is_acquisition) {
+  if (is_acquisition) {
+    uint64_t n = atomic_fetch_add_explicit(&heap->acquisitions, 1, memory_order_relaxed) + 1;
+    uint64_t fail_at = n;
+    if (atomic_compare_exchange_strong_explicit(&heap->fail_at, &fail_at, 0, memory_order_relaxed,
+                                                memory_order_relaxed)) {
+      atomic_fetch_add_explicit(&heap->stats.failed_acquisitions, 1, memory_order_relaxed);
+      return HC_ERR_INJECTED_FAULT;
+    }
+  }
+  size_t limit = heap->config.heap_limit;
+  size_t cur = atomic_load_explicit(&heap->committed, memory_order_relaxed);
+  do {
+    if (limit && cur + bytes > limit) {
+      atomic_fetch_add_explicit(&heap->stats.failed_acquisitions, 1, memory_order_relaxed);
+      return HC_ERR_HEAP_LIMIT;
+    }
+  } while (!atomic_compare_exchange_weak_explicit(&heap->committed, &cur, cur + bytes,
+                                                  memory_order_relaxed, memory_order_relaxed));
+  return HC_OK;
+}
+
+void hc_unreserve_memory(hc_heap_t *heap, size_t bytes) {
+  atomic_fetch_sub_explicit(&heap->committed, bytes, memory_order_relaxed);
+}
+
+#if HC_BLOCKS_ONE_BY_ONE
+void *hc_block_memory_alloc(hc_heap_t *heap) {
+  (void)heap;
+  return aligned_alloc(HC_BLOCK_SIZE, HC_BLOCK_SIZE);
+}
+
+void hc_block_memory_free(hc_heap_t *heap, void *mem) {
+  (void)heap;
+  free(mem);
+}
+#else
+#  define CHUNK_BLOCKS 64
+
+/* Maps a 1 MiB chunk aligned to the block size and threads its blocks onto the pool. */
+static bool pool_grow_locked(hc_heap_t *heap) {
+  size_t bytes = (size_t)HC_BLOCK_SIZE * CHUNK_BLOCKS;
+  char *raw =
+      mmap(NULL, bytes + HC_BLOCK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) return false;
+  char *aligned = (char *)(((uintptr_t)raw + HC_BLOCK_MASK) & ~HC_BLOCK_MASK);
+  if (aligned > raw) munmap(raw, (size_t)(aligned - raw));
+  size_t tail = (size_t)(raw + bytes + HC_BLOCK_SIZE - (aligned + bytes));
+  if (tail) munmap(aligned + bytes, tail);
+  if (!hc_vec_push(&heap->pool_chunks, aligned)) {
+    munmap(aligned, bytes);
+    return false;
+  }
+  for (int i = CHUNK_BLOCKS; i-- > 0;) {
+    void **b = (void **)(aligned + (size_t)i * HC_BLOCK_SIZE);
+    *b = heap->pool_free;
+    heap->pool_free = b;
+  }
+  heap->pool_free_count += CHUNK_BLOCKS;
+  return true;
+}
+
+void *hc_block_memory_alloc(hc_heap_t *heap) {
+  pthread_mutex_lock(&heap->pool_lock);
+  void *b = NULL;
+  if (heap->pool_free || pool_grow_locked(heap)) {
+    b = heap->pool_free;
+    heap->pool_free = *(void **)b;
+    heap->pool_free_count--;
+  }
+  pthread_mutex_unlock(&heap->pool_lock);
+  return b;
+}
+
+/* Released blocks go back to the pool; their pages go back to the system. */
+void hc_block_memory_free(hc_heap_t *heap, void *mem) {
+  madvise(mem, HC_BLOCK_SIZE, MADV_DONTNEED);
+  pthread_mutex_lock(&heap->pool_lock);
+  *(void **)mem = heap->pool_free;
+  heap->pool_free = mem;
+  heap->pool_free_count++;
+  pthread_mutex_unlock(&heap->pool_lock);
+}
+#endif
+
+/* ---------------------------------------------------------------------------------------------
+ * Statistics
+ * ------------------------------------------------------------------------------------------- */
+
+void hc_heap_get_stats(hc_heap_t *heap, hc_stats_t *out) {
+  memset(out, 0, sizeof *out);
+  if (!heap) return;
+  out->live_bytes = atomic_load_explicit(&heap->published_live_bytes, memory_order_relaxed);
+  out->live_objects = atomic_load_explicit(&heap->published_live_objects, memory_order_relaxed);
+  out->committed_bytes = atomic_load_explicit(&heap->committed, memory_order_relaxed);
+  for (uint32_t c = 0; c < HC_SIZE_CLASS_COUNT; c++) {
+    pthread_mutex_lock(&heap->dirs[c].lock);
+    out->blocks += heap->dirs[c].count;
+    pthread_mutex_unlock(&heap->dirs[c].lock);
+  }
+  pthread_mutex_lock(&heap->large_dir.lock);
+  out->large_objects = heap->large_dir.count;
+  pthread_mutex_unlock(&heap->large_dir.lock);
+  pthread_mutex_lock(&heap->world_lock);
+  out->objects_allocated = heap->detached_objects;
+  out->bytes_allocated = heap->detached_bytes;
+  for (hc_mutator_t *m = heap->mutators; m; m = m->next) {
+    out->objects_allocated += atomic_load_explicit(&m->objects_allocated, memory_order_relaxed);
+    out->bytes_allocated += atomic_load_explicit(&m->bytes_allocated, memory_order_relaxed);
+  }
+  pthread_mutex_unlock(&heap->world_lock);
+  out->full_collections = atomic_load_explicit(&heap->full_collections, memory_order_relaxed);
+  out->eden_collections = atomic_load_explicit(&heap->eden_collections, memory_order_relaxed);
+  const hc_stat_counters_t *s = &heap->stats;
+  out->blocks_swept = atomic_load_explicit(&s->blocks_swept, memory_order_relaxed);
+  out->blocks_released = atomic_load_explicit(&s->blocks_released, memory_order_relaxed);
+  out->blocks_stolen = atomic_load_explicit(&s->blocks_stolen, memory_order_relaxed);
+  out->finalizers_run = atomic_load_explicit(&s->finalizers_run, memory_order_relaxed);
+  out->weak_cleared = atomic_load_explicit(&s->weak_cleared, memory_order_relaxed);
+  out->version_wraps = atomic_load_explicit(&s->version_wraps, memory_order_relaxed);
+  out->bad_roots = atomic_load_explicit(&s->bad_roots, memory_order_relaxed);
+  out->block_acquisitions = atomic_load_explicit(&heap->acquisitions, memory_order_relaxed);
+  out->failed_acquisitions = atomic_load_explicit(&s->failed_acquisitions, memory_order_relaxed);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Iteration
+ * ------------------------------------------------------------------------------------------- */
+
+static bool visit_block(hc_heap_t *heap, hc_block_handle_t *h, hc_visit_fn visit, void *ctx) {
+  char *first = hc_block_first_cell(h->block);
+  for (uint32_t i = 0; i < h->cells; i++) {
+    char *cell = first + (size_t)i * h->cell_size;
+    if (hc_block_cell_is_marked(heap, h->block, cell) ||
+        hc_block_cell_is_newly(heap, h->block, cell))
+      if (!visit((hc_object_t *)cell, ctx)) return false;
+  }
+  return true;
+}
+
+hc_status_t hc_heap_iterate(hc_mutator_t *m, hc_visit_fn visit, void *ctx) {
+  if (!m || !visit) return HC_ERR_INVALID_ARGUMENT;
+  if (!m->has_access) return HC_ERR_WRONG_STATE;
+  hc_heap_t *heap = m->heap;
+  hc_world_stop(heap, m);
+  hc_stop_all_allocators(heap);
+  HC_YIELD(heap, HC_YP_ALLOCATION_STOPPED, m);
+  bool go = true;
+  for (uint32_t c = 0; c < HC_SIZE_CLASS_COUNT && go; c++) {
+    hc_directory_t *d = &heap->dirs[c];
+    for (uint32_t i = 0; i < d->used && go; i++)
+      if (d->slots[i]) go = visit_block(heap, d->slots[i], visit, ctx);
+  }
+  for (uint32_t i = 0; i < heap->large_dir.used && go; i++) {
+    hc_large_t *l = heap->large_dir.slots[i];
+    if (l && hc_large_is_live(heap, l)) go = visit(hc_large_cell(l), ctx);
+  }
+  hc_resume_all_allocators(heap);
+  hc_world_resume(heap);
+  return HC_OK;
+}

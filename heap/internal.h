@@ -1,0 +1,495 @@
+/* internal.h: the heap core's shared internals, and a map of the library.
+ *
+ * Ownership, in one place (the rest of the code refers back here):
+ *   - A directory's bit vectors and slot array are guarded by its lock (dir->lock).
+ *   - The in-use bit is the ownership bit of a block (or large object): whoever set it (an
+ *     allocator, the sweeper, shrink, a steal) is the only party that reads or writes the block's
+ *     cells, bitmaps and handle fields until it clears it. Claim = set in-use under the lock.
+ *   - The pinned bit protects an allocator's last-active block between stop- and resume-allocating:
+ *     nothing may release, steal or allocate from a pinned block.
+ *   - Mark bits, mark versions, the mark stack and every allocator's fields of *other* mutators are
+ *     touched only by the collector, with the world stopped (every other participant parked on
+ *     heap->world_lock, which gives the happens-before edges).
+ *   - A mutator's own fields are touched by the thread running it, or by the collector while it is
+ *     parked.
+ * Lock order: world_lock → dir->lock → (blockset_lock | roots_lock | weak_lock). Never take a
+ * directory lock while holding another directory's lock.
+ */
+#ifndef HC_INTERNAL_H
+#define HC_INTERNAL_H
+
+#include "heapcore.h"
+
+#include "bitvec.h"
+#include "sanitizer.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define hc_likely(x)   __builtin_expect(!!(x), 1)
+#define hc_unlikely(x) __builtin_expect(!!(x), 0)
+#define hc_noinline    __attribute__((noinline))
+
+/* ---------------------------------------------------------------------------------------------
+ * Assertions (HC_DEBUG) and fatal errors
+ * ------------------------------------------------------------------------------------------- */
+
+_Noreturn void hc_fatal(const char *file, int line, const char *msg);
+#define HC_FATAL(msg) hc_fatal(__FILE__, __LINE__, (msg))
+#if defined(HC_DEBUG) && HC_DEBUG
+#  define HC_ASSERT(c) ((c) ? (void)0 : hc_fatal(__FILE__, __LINE__, "assertion failed: " #  c))
+#else
+#  define HC_ASSERT(c) ((void)0)
+#endif
+
+/* ---------------------------------------------------------------------------------------------
+ * Geometry
+ * ------------------------------------------------------------------------------------------- */
+
+#define HC_BLOCK_MASK       ((uintptr_t)HC_BLOCK_SIZE - 1)
+#define HC_ATOMS_PER_BLOCK  (HC_BLOCK_SIZE / HC_ATOM_SIZE)   /* 1024 */
+#define HC_BITMAP_WORDS     ((int)(HC_ATOMS_PER_BLOCK / 64)) /* 16 */
+#define HC_LARGE_TAG        8u /* large cells sit at addresses == 8 (mod 16), block cells at 0 */
+#define HC_SIZE_CLASS_COUNT 17u
+
+/* Object header. `state` is the only field read by other threads (the write barrier). */
+enum {
+  HC_STATE_FREE = 0,         /* zeroed free cell (not an object) */
+  HC_STATE_NEW = 0xa1,       /* allocated since the last collection that saw it: young */
+  HC_STATE_OLD = 0xa2,       /* marked by a collection: old, not in the remembered set */
+  HC_STATE_REMEMBERED = 0xa3 /* old and in a remembered set (stores into it need no barrier) */
+};
+#define HC_FLAG_FINALIZE 1u
+
+typedef struct hc_header {
+  uint32_t size;   /* requested object size, header included */
+  uint16_t nslots; /* reference slots after the header */
+  uint8_t flags;   /* HC_FLAG_* */
+  _Atomic uint8_t state;
+} hc_header_t;
+
+_Static_assert(sizeof(hc_header_t) == HC_HEADER_SIZE, "header is 8 bytes");
+
+static inline hc_header_t *hc_header_of(const hc_object_t *obj) {
+  return (hc_header_t *)(uintptr_t)obj;
+}
+static inline _Atomic(hc_object_t *) *hc_slots_of(const hc_object_t *obj) {
+  return (_Atomic(hc_object_t *) *)((char *)(uintptr_t)obj + HC_HEADER_SIZE);
+}
+static inline bool hc_state_is_object(uint8_t s) {
+  return s >= HC_STATE_NEW && s <= HC_STATE_REMEMBERED;
+}
+static inline bool hc_is_large_cell(const void *p) {
+  return ((uintptr_t)p & (HC_ATOM_SIZE - 1)) == HC_LARGE_TAG;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Blocks (block.c) and their handles
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct hc_directory hc_directory_t;
+typedef struct hc_block_handle hc_block_handle_t;
+
+/* The header at the start of every 16 KiB block. Marks and newly-allocated bits are per atom and
+ * valid only while the block's version equals the heap's (JSC's versioned bitmaps: a new
+ * collection invalidates every block's marks by bumping one counter; the bitmap is cleared lazily
+ * the first time the marker touches the block in the new cycle). */
+typedef struct hc_block {
+  hc_block_handle_t *handle;
+  uint8_t mark_version;          /* collector only */
+  _Atomic uint8_t newly_version; /* owner writes, hc_is_live_object reads */
+  uint8_t pristine;              /* payload all free and zero; owner only */
+  uint8_t has_finalizable;       /* some cell was allocated with HC_FLAG_FINALIZE; owner only */
+  uint32_t marked_cells;         /* cells marked in mark_version's cycle; collector only */
+  _Atomic uint64_t marks[HC_BITMAP_WORDS];
+  _Atomic uint64_t newly[HC_BITMAP_WORDS];
+} hc_block_t;
+
+#define HC_BLOCK_HEADER_SIZE ((sizeof(hc_block_t) + HC_ATOM_SIZE - 1) & ~(size_t)(HC_ATOM_SIZE - 1))
+#define HC_BLOCK_PAYLOAD     (HC_BLOCK_SIZE - HC_BLOCK_HEADER_SIZE)
+
+/* The separately allocated handle (JSC's MarkedBlock::Handle). Fields other than `index` are
+ * written only by the block's in-use owner; `index` changes only under the directory lock. */
+struct hc_block_handle {
+  hc_block_t *block;
+  hc_directory_t *dir;
+  uint32_t index;           /* slot in dir */
+  uint32_t cell_size;       /* bytes per cell (the size class) */
+  uint32_t cells;           /* cells in the payload */
+  _Atomic bool free_listed; /* an allocator allocates from it through a free list */
+  uint64_t serial;          /* identity for traces and dumps (no addresses in output) */
+};
+
+static inline hc_block_t *hc_block_of(const void *cell) {
+  return (hc_block_t *)((uintptr_t)cell & ~HC_BLOCK_MASK);
+}
+static inline char *hc_block_first_cell(hc_block_t *b) {
+  return (char *)b + HC_BLOCK_HEADER_SIZE;
+}
+static inline uint32_t hc_atom_index(const hc_block_t *b, const void *p) {
+  return (uint32_t)(((uintptr_t)p - (uintptr_t)b) / HC_ATOM_SIZE);
+}
+
+/* Result of sweeping one block. */
+typedef struct hc_sweep_result {
+  uint32_t live_cells;
+  uint32_t free_cells;
+} hc_sweep_result_t;
+
+typedef struct hc_free_list hc_free_list_t;
+
+/* block.c */
+hc_block_handle_t *hc_block_create(hc_heap_t *heap, uint32_t cell_size, hc_status_t *status);
+void hc_block_destroy(hc_heap_t *heap, hc_block_handle_t *h);
+void hc_block_format(hc_heap_t *heap, hc_block_handle_t *h, uint32_t cell_size);
+hc_sweep_result_t hc_block_sweep(hc_heap_t *heap, hc_block_handle_t *h, hc_free_list_t *fl);
+bool hc_block_cell_is_marked(const hc_heap_t *heap, hc_block_t *b, const void *cell);
+bool hc_block_cell_is_newly(const hc_heap_t *heap, hc_block_t *b, const void *cell);
+bool hc_block_cell_index(const hc_block_handle_t *h, const void *p, uint32_t *index);
+void hc_block_stop_allocating(hc_heap_t *heap, hc_block_handle_t *h, hc_free_list_t *fl);
+void hc_block_mark_all_newly(hc_heap_t *heap, hc_block_handle_t *h);
+uint32_t hc_block_count_live(const hc_heap_t *heap, hc_block_handle_t *h);
+void hc_block_finalize_all(hc_heap_t *heap, hc_block_handle_t *h);
+
+/* ---------------------------------------------------------------------------------------------
+ * Large objects (large.c): one system allocation each, own mark bit, a directory of their own
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct hc_large {
+  uint64_t serial;
+  size_t cell_bytes;             /* object size rounded up to 16 */
+  uint32_t index;                /* slot in heap->large_dir; under its lock */
+  uint8_t mark_version;          /* collector only */
+  uint8_t marked;                /* collector only */
+  _Atomic uint8_t newly_version; /* allocation time's heap version: "allocated since last GC" */
+  _Atomic uint8_t finalized;     /* set once by the sweep that finds it dead */
+  void *base;                    /* what the system allocator returned */
+  uint64_t pad;                  /* makes sizeof == 8 (mod 16) so the cell lands at 8 (mod 16) */
+} hc_large_t;
+
+_Static_assert(sizeof(hc_large_t) % 16 == 8, "large cells must sit at 8 mod 16");
+
+static inline hc_large_t *hc_large_of(const void *cell) {
+  return (hc_large_t *)((char *)(uintptr_t)cell - sizeof(hc_large_t));
+}
+static inline hc_object_t *hc_large_cell(hc_large_t *l) {
+  return (hc_object_t *)((char *)l + sizeof(hc_large_t));
+}
+
+hc_object_t *hc_large_allocate(hc_mutator_t *m, size_t size, uint32_t nslots, unsigned flags);
+void hc_large_destroy(hc_heap_t *heap, hc_large_t *l);
+bool hc_large_is_marked(const hc_heap_t *heap, const hc_large_t *l);
+bool hc_large_is_live(const hc_heap_t *heap, const hc_large_t *l);
+hc_sweep_result_t hc_large_sweep(hc_heap_t *heap, hc_large_t *l);
+
+/* ---------------------------------------------------------------------------------------------
+ * Directories (directory.c): one per size class plus one for large objects
+ * ------------------------------------------------------------------------------------------- */
+
+typedef enum hc_bit_kind {
+  HC_BIT_LIVE = 0,          /* the slot holds a block */
+  HC_BIT_EMPTY,             /* no live cell */
+  HC_BIT_ALLOCATED,         /* an allocator used up every free cell since the last collection */
+  HC_BIT_CAN_ALLOCATE,      /* may have free cells: worth sweeping into a free list */
+  HC_BIT_EDEN,              /* cells were allocated in it since the last collection */
+  HC_BIT_UNSWEPT,           /* dead cells may await finalization and zeroing */
+  HC_BIT_IN_USE,            /* claimed: see the ownership notes at the top */
+  HC_BIT_PINNED,            /* an allocator's last-active block between stop and resume */
+  HC_BIT_MARKING_NOT_EMPTY, /* the collector marked something in it (this full cycle) */
+  HC_BIT_MARKING_RETIRED,   /* so full of marked cells that allocating into it is not worth it */
+  HC_BIT_KIND_COUNT
+} hc_bit_kind_t;
+
+const char *hc_bit_kind_name(hc_bit_kind_t kind);
+
+struct hc_directory {
+  pthread_mutex_t lock;
+  uint32_t cell_size; /* 0 for the large-object directory */
+  uint32_t class_index;
+  uint32_t capacity; /* slots allocated */
+  uint32_t used;     /* slots ever used: searches stop here */
+  uint32_t count;    /* occupied slots */
+  void **slots;      /* hc_block_handle_t* (or hc_large_t* in the large directory) */
+  uint32_t *bits[HC_BIT_KIND_COUNT];
+  uint32_t *free_slots; /* stack of vacated slot indices, reused before growing */
+  uint32_t free_count;
+};
+
+/* The query a finder runs under the lock: want any of `want`, none of `avoid`. */
+typedef struct hc_block_query {
+  uint32_t want;  /* bit mask over hc_bit_kind_t */
+  uint32_t avoid; /* bit mask over hc_bit_kind_t */
+} hc_block_query_t;
+#define HC_BITMASK(k) (1u << (k))
+
+hc_status_t hc_directory_init(hc_directory_t *dir, uint32_t cell_size, uint32_t class_index);
+void hc_directory_destroy(hc_directory_t *dir);
+/* Adds a slot owner; sets LIVE and the bits in `initial`. Returns the slot or UINT32_MAX (OOM). */
+uint32_t hc_directory_add(hc_directory_t *dir, void *owner, uint32_t initial);
+/* Removes the slot (caller holds its in-use claim): clears every bit, then empties the slot. */
+void hc_directory_remove(hc_directory_t *dir, uint32_t index);
+/* Finds, from *cursor, a slot matching the query, sets IN_USE on it, clears the bits in `clear`,
+ * advances *cursor, and returns its owner (NULL if none). Locks the directory. */
+void *hc_directory_claim(hc_directory_t *dir, hc_block_query_t q, uint32_t clear, uint32_t *cursor);
+/* Bit updates under the lock. */
+void hc_directory_update(hc_directory_t *dir, uint32_t index, uint32_t set, uint32_t clear);
+bool hc_directory_test(hc_directory_t *dir, uint32_t index, hc_bit_kind_t kind);
+uint32_t hc_directory_bits_of(hc_directory_t *dir, uint32_t index); /* mask of set kinds */
+
+/* ---------------------------------------------------------------------------------------------
+ * Size classes (size_class.c)
+ * ------------------------------------------------------------------------------------------- */
+
+extern uint32_t hc_size_classes[HC_SIZE_CLASS_COUNT];
+extern uint8_t hc_class_of_atoms[HC_MAX_CELL_SMALL / HC_ATOM_SIZE + 1];
+void hc_size_classes_init(void); /* idempotent, thread-safe */
+
+static inline uint32_t hc_size_class_index(size_t size) {
+  return hc_class_of_atoms[(size + HC_ATOM_SIZE - 1) / HC_ATOM_SIZE];
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Free lists and local allocators (freelist.h, allocator.c)
+ * ------------------------------------------------------------------------------------------- */
+
+/* A chain of intervals (runs of free cells). The current interval is bump-allocated between cur
+ * and end; the next interval's head cell stores {bytes, scrambled next} (see freelist.h). */
+struct hc_free_list {
+  char *cur;
+  char *end;
+  uintptr_t next;   /* scrambled address of the next interval head; HC_FREE_LIST_END if none */
+  uintptr_t secret; /* per-sweep secret XOR'ed into links (JSC scrambles its free lists too) */
+  uint32_t cell_size;
+  uint32_t needs_zero; /* scribble mode: free cells hold the pattern, zero at allocation */
+};
+
+typedef struct hc_local_allocator {
+  hc_free_list_t fl;
+  hc_directory_t *dir;
+  hc_block_handle_t *current;     /* claimed (in-use), free-listed */
+  hc_block_handle_t *last_active; /* pinned, between stop and resume */
+  uint32_t cursor;                /* where the next block search starts */
+} hc_local_allocator_t;
+
+void hc_allocator_init(hc_local_allocator_t *la, hc_directory_t *dir);
+/* Stops: flushes the free list into newly bits, unclaims, pins as last-active. */
+void hc_allocator_stop(hc_heap_t *heap, hc_mutator_t *m, hc_local_allocator_t *la);
+/* Re-takes the last-active block (if any) and rebuilds its free list. */
+void hc_allocator_resume(hc_heap_t *heap, hc_mutator_t *m, hc_local_allocator_t *la);
+/* Forgets the last-active block (end of a collection, detach): unpins it. */
+void hc_allocator_forget_last_active(hc_heap_t *heap, hc_local_allocator_t *la);
+hc_object_t *hc_allocate_generic(hc_mutator_t *m, size_t size, uint32_t nslots, unsigned flags);
+
+/* ---------------------------------------------------------------------------------------------
+ * Mutators (mutator.c)
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct hc_vec {
+  void **items;
+  size_t count;
+  size_t capacity;
+} hc_vec_t;
+
+bool hc_vec_push(hc_vec_t *v, void *item);
+void hc_vec_free(hc_vec_t *v);
+
+struct hc_mutator {
+  hc_heap_t *heap;
+  uint32_t id;
+  hc_mutator_t *next;            /* heap->mutators list, under world_lock */
+  bool has_access;               /* under world_lock */
+  bool allocation_stopped;       /* user-level stop (hc_mutator_stop_allocating) */
+  bool world_stopped_allocators; /* collector or iteration stopped this mutator's allocators */
+  hc_status_t last_error;
+  _Atomic uint64_t objects_allocated; /* owner writes (load+store, no RMW), stats reads */
+  _Atomic uint64_t bytes_allocated;
+  hc_vec_t roots;      /* hc_object_t** slots, LIFO */
+  hc_vec_t remembered; /* objects that got state REMEMBERED through this mutator's barrier */
+  hc_local_allocator_t allocators[HC_SIZE_CLASS_COUNT];
+};
+
+/* Owner-only counters read by hc_heap_get_stats from other threads: no RMW needed. */
+static inline void hc_count_allocation(hc_mutator_t *m, size_t size) {
+  atomic_store_explicit(&m->objects_allocated,
+                        atomic_load_explicit(&m->objects_allocated, memory_order_relaxed) + 1,
+                        memory_order_relaxed);
+  atomic_store_explicit(&m->bytes_allocated,
+                        atomic_load_explicit(&m->bytes_allocated, memory_order_relaxed) + size,
+                        memory_order_relaxed);
+}
+
+/* Parks the mutator until the pending stop ends (slow path of hc_safepoint). */
+void hc_safepoint_slow(hc_mutator_t *m);
+/* The world: stop every other participant holding access / restart. */
+void hc_world_stop(hc_heap_t *heap, hc_mutator_t *self);
+void hc_world_resume(hc_heap_t *heap);
+
+/* ---------------------------------------------------------------------------------------------
+ * Weak references
+ * ------------------------------------------------------------------------------------------- */
+
+struct hc_weak {
+  _Atomic(hc_object_t *) target;
+  hc_weak_t *prev, *next; /* heap->weak_list, under weak_lock */
+};
+
+/* ---------------------------------------------------------------------------------------------
+ * The heap
+ * ------------------------------------------------------------------------------------------- */
+
+/* Open-addressing set of block addresses and large cells: pointer validation for checked calls. */
+typedef struct hc_blockset {
+  uintptr_t *keys; /* 0 = empty, 1 = tombstone */
+  size_t capacity; /* power of two */
+  size_t count;
+  size_t tombstones;
+} hc_blockset_t;
+
+bool hc_blockset_add(hc_blockset_t *s, uintptr_t key);
+void hc_blockset_remove(hc_blockset_t *s, uintptr_t key);
+bool hc_blockset_contains(const hc_blockset_t *s, uintptr_t key);
+void hc_blockset_free(hc_blockset_t *s);
+
+typedef struct hc_stat_counters {
+  _Atomic uint64_t blocks_swept, blocks_released, blocks_stolen, finalizers_run, weak_cleared;
+  _Atomic uint64_t version_wraps, bad_roots, failed_acquisitions, large_objects;
+} hc_stat_counters_t;
+
+struct hc_heap {
+  hc_config_t config;
+  hc_directory_t dirs[HC_SIZE_CLASS_COUNT];
+  hc_directory_t large_dir;
+
+  /* Versions: written by the collector with the world stopped. */
+  uint8_t mark_version;
+  _Atomic uint8_t newly_version;
+
+  /* The world. */
+  pthread_mutex_t world_lock;
+  pthread_cond_t world_cond;
+  _Atomic int stop_requested; /* read without the lock on every safepoint poll */
+  bool collecting;            /* a collector (or verifier, iterator) owns the stopped world */
+  uint32_t access_count;      /* participants holding access: mutators and the sweeper */
+  hc_mutator_t *mutators;
+  uint32_t mutator_count;
+  uint32_t next_mutator_id;
+  _Atomic int phase; /* hc_phase_t, for dumps */
+
+  /* The background sweeper. */
+  pthread_t sweeper_thread;
+  bool sweeper_running;  /* under world_lock */
+  bool sweeper_quit;     /* under world_lock */
+  bool sweeper_has_work; /* under world_lock */
+  pthread_cond_t sweeper_cond;
+  uint32_t sweep_dir_cursor; /* under sweep_lock */
+  uint32_t sweep_cursors[HC_SIZE_CLASS_COUNT + 1];
+  pthread_mutex_t sweep_lock;
+
+  /* Roots and remembered objects gathered from detached mutators. */
+  pthread_mutex_t roots_lock;
+  hc_vec_t global_roots;
+  hc_vec_t remembered; /* collector or world_lock */
+
+  pthread_mutex_t weak_lock;
+  hc_weak_t *weak_list;
+
+  pthread_mutex_t blockset_lock;
+  hc_blockset_t blockset;
+
+  /* Accounting and limits. */
+  _Atomic size_t committed;
+  _Atomic uint64_t acquisitions;
+  _Atomic uint64_t fail_at; /* acquisition number that fails; 0 = disarmed */
+  _Atomic size_t bytes_since_gc;
+  _Atomic uint64_t next_serial;
+  _Atomic uint64_t secret_counter;
+  unsigned auto_collections;                                     /* collector only */
+  uint64_t live_bytes, live_objects;                             /* collector only, while marking */
+  _Atomic uint64_t published_live_bytes, published_live_objects; /* at the end of a collection */
+  _Atomic uint64_t full_collections, eden_collections;
+  uint64_t detached_objects, detached_bytes; /* allocation counts of detached mutators */
+  hc_stat_counters_t stats;
+
+  /* Collector scratch. */
+  hc_vec_t mark_stack;
+  bool marking_full;
+
+  /* Hooks. */
+  hc_yield_fn yield_fn;
+  void *yield_ctx;
+  hc_event_fn event_fn;
+  void *event_ctx;
+
+#if !HC_BLOCKS_ONE_BY_ONE
+  /* Release builds carve blocks from mapped chunks and keep freed blocks for reuse. */
+  pthread_mutex_t pool_lock;
+  void *pool_free; /* singly linked through the first word of each free block */
+  size_t pool_free_count;
+  hc_vec_t pool_chunks;
+#endif
+};
+
+/* heap.c */
+uint64_t hc_next_serial(hc_heap_t *heap);
+uintptr_t hc_next_secret(hc_heap_t *heap);
+/* Reserves block bytes against the limit and the fault-injection counter. */
+hc_status_t hc_reserve_memory(hc_heap_t *heap, size_t bytes, bool is_acquisition);
+void hc_unreserve_memory(hc_heap_t *heap, size_t bytes);
+void *hc_block_memory_alloc(hc_heap_t *heap);
+void hc_block_memory_free(hc_heap_t *heap, void *mem);
+void hc_emit(hc_heap_t *heap, hc_event_kind_t kind, uint32_t mutator, uint32_t cell_size,
+             uint64_t block, uint64_t arg);
+void hc_set_phase(hc_heap_t *heap, hc_phase_t phase, int kind);
+void hc_run_finalizer(hc_heap_t *heap, hc_object_t *obj);
+
+/* Yield points compile to nothing without HC_YIELD_POINTS. */
+#if defined(HC_YIELD_POINTS) && HC_YIELD_POINTS
+static inline void hc_yield(hc_heap_t *heap, hc_yield_point_t point, hc_mutator_t *m) {
+  if (heap->yield_fn) heap->yield_fn(heap->yield_ctx, point, m);
+}
+#  define HC_YIELD(heap, point, m) hc_yield((heap), (point), (m))
+#else
+#  define HC_YIELD(heap, point, m) ((void)(heap), (void)(point), (void)(m))
+#endif
+static inline bool hc_has_scheduler(const hc_heap_t *heap) {
+#if defined(HC_YIELD_POINTS) && HC_YIELD_POINTS
+  return heap->yield_fn != NULL;
+#else
+  (void)heap;
+  return false;
+#endif
+}
+
+/* Is the block releasable? Pinned blocks (a stopped allocator's last-active) are not: this is the
+ * one check that keeps resume-allocating from sweeping freed memory. Caller holds dir->lock. */
+bool hc_block_may_release_locked(hc_directory_t *dir, uint32_t index);
+
+/* sweep.c */
+/* Claims and releases the block it was given (caller holds in-use): unlink then free. */
+void hc_release_block(hc_heap_t *heap, hc_block_handle_t *h, hc_mutator_t *m);
+void hc_release_large(hc_heap_t *heap, hc_large_t *l, hc_mutator_t *m);
+size_t hc_sweep_some(hc_heap_t *heap, hc_mutator_t *m, size_t max_blocks);
+
+/* collect.c */
+/* Runs a collection with the world stopped by `self` (yield points report it). */
+void hc_collect_stopped(hc_heap_t *heap, hc_collection_kind_t kind, hc_mutator_t *self);
+bool hc_cell_is_marked(const hc_heap_t *heap, const void *cell);
+void hc_barrier_slow(hc_mutator_t *m, hc_object_t *obj);
+/* Stops/resumes every mutator's allocators with the world stopped (skips user-stopped ones). */
+void hc_stop_all_allocators(hc_heap_t *heap);
+void hc_resume_all_allocators(hc_heap_t *heap);
+
+/* object.c */
+/* Is p the start of a cell of this heap holding an object? With require_live, also one that is
+ * live by the liveness rule (block.c); without, any allocated, not yet swept cell (what the
+ * collector asks of roots after it has invalidated the marks). Caller holds blockset_lock. */
+bool hc_lookup_cell_locked(hc_heap_t *heap, const void *p, bool require_live);
+
+/* verify.c */
+hc_status_t hc_verify_stopped(hc_heap_t *heap, char *msg, size_t msg_size);
+
+#endif /* HC_INTERNAL_H */

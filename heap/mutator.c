@@ -1,0 +1,245 @@
+/* mutator.c: mutators, heap access, safepoints and the stop-the-world handshake, roots.
+ *
+ * Participants (attached mutators and any sweeper at work) either hold heap access or not;
+ * heap->access_count counts those that do, under world_lock. A collector sets stop_requested and
+ * waits until it is the only participant with access; every other one gives access up at its next
+ * safepoint and waits for the stop to end. Giving up and retaking access under world_lock is what
+ * orders the collector's work after the mutators' and theirs after it (for TSan as for the CPU).
+ *
+ * Under a fiber scheduler (a yield hook is set) the waits yield instead of blocking the one OS
+ * thread that runs every fiber, so the scheduler can run the participants being waited for. */
+#include "internal.h"
+
+#include <stdlib.h>
+
+bool hc_vec_push(hc_vec_t *v, void *item) {
+  if (v->count == v->capacity) {
+    size_t cap = v->capacity ? v->capacity * 2 : 16;
+    void **items = realloc(v->items, cap * sizeof *items);
+    if (!items) return false;
+    v->items = items;
+    v->capacity = cap;
+  }
+  v->items[v->count++] = item;
+  return true;
+}
+
+void hc_vec_free(hc_vec_t *v) {
+  free(v->items);
+  memset(v, 0, sizeof *v);
+}
+
+/* Waits, with world_lock held, until no stop is requested. */
+static void wait_while_stopped(hc_heap_t *heap, hc_mutator_t *m) {
+  while (atomic_load_explicit(&heap->stop_requested, memory_order_relaxed)) {
+    if (hc_has_scheduler(heap)) {
+      pthread_mutex_unlock(&heap->world_lock);
+      HC_YIELD(heap, HC_YP_ACCESS_WAIT, m);
+      pthread_mutex_lock(&heap->world_lock);
+    } else {
+      pthread_cond_wait(&heap->world_cond, &heap->world_lock);
+    }
+  }
+}
+
+void hc_safepoint(hc_mutator_t *m) {
+  if (hc_unlikely(atomic_load_explicit(&m->heap->stop_requested, memory_order_acquire)))
+    hc_safepoint_slow(m);
+}
+
+void hc_safepoint_slow(hc_mutator_t *m) {
+  hc_heap_t *heap = m->heap;
+  pthread_mutex_lock(&heap->world_lock);
+  if (m->has_access && atomic_load_explicit(&heap->stop_requested, memory_order_relaxed)) {
+    m->has_access = false;
+    heap->access_count--;
+    pthread_cond_broadcast(&heap->world_cond);
+    wait_while_stopped(heap, m);
+    m->has_access = true;
+    heap->access_count++;
+  }
+  pthread_mutex_unlock(&heap->world_lock);
+}
+
+void hc_world_stop(hc_heap_t *heap, hc_mutator_t *self) {
+  pthread_mutex_lock(&heap->world_lock);
+  /* Another collector owns the world: park like any mutator, then take our turn. */
+  while (heap->collecting) {
+    bool had = self && self->has_access;
+    if (had) {
+      self->has_access = false;
+      heap->access_count--;
+      pthread_cond_broadcast(&heap->world_cond);
+    }
+    wait_while_stopped(heap, self);
+    if (had) {
+      self->has_access = true;
+      heap->access_count++;
+    }
+  }
+  heap->collecting = true;
+  atomic_store_explicit(&heap->stop_requested, 1, memory_order_release);
+  hc_set_phase(heap, HC_PHASE_STOPPING, -1);
+  uint32_t mine = (self && self->has_access) ? 1 : 0;
+  while (heap->access_count > mine) {
+    if (hc_has_scheduler(heap)) {
+      pthread_mutex_unlock(&heap->world_lock);
+      HC_YIELD(heap, HC_YP_SAFEPOINT_WAIT, self);
+      pthread_mutex_lock(&heap->world_lock);
+    } else {
+      pthread_cond_wait(&heap->world_cond, &heap->world_lock);
+    }
+  }
+  hc_set_phase(heap, HC_PHASE_STOPPED, -1);
+  pthread_mutex_unlock(&heap->world_lock);
+}
+
+void hc_world_resume(hc_heap_t *heap) {
+  pthread_mutex_lock(&heap->world_lock);
+  heap->collecting = false;
+  hc_set_phase(heap, HC_PHASE_NONE, -1);
+  atomic_store_explicit(&heap->stop_requested, 0, memory_order_release);
+  pthread_cond_broadcast(&heap->world_cond);
+  if (heap->sweeper_running && heap->sweeper_has_work) pthread_cond_signal(&heap->sweeper_cond);
+  pthread_mutex_unlock(&heap->world_lock);
+}
+
+hc_status_t hc_mutator_attach(hc_heap_t *heap, hc_mutator_t **out) {
+  if (!heap || !out) return HC_ERR_INVALID_ARGUMENT;
+  hc_mutator_t *m = calloc(1, sizeof *m);
+  if (!m) return HC_ERR_OUT_OF_MEMORY;
+  m->heap = heap;
+  for (uint32_t i = 0; i < HC_SIZE_CLASS_COUNT; i++)
+    hc_allocator_init(&m->allocators[i], &heap->dirs[i]);
+  pthread_mutex_lock(&heap->world_lock);
+  wait_while_stopped(heap, NULL); /* no joining a stopped world */
+  m->id = ++heap->next_mutator_id;
+  m->next = heap->mutators;
+  heap->mutators = m;
+  heap->mutator_count++;
+  m->has_access = true;
+  heap->access_count++;
+  pthread_mutex_unlock(&heap->world_lock);
+  hc_emit(heap, HC_EV_MUTATOR_ATTACHED, m->id, 0, 0, 0);
+  *out = m;
+  return HC_OK;
+}
+
+hc_status_t hc_mutator_detach(hc_mutator_t *m) {
+  if (!m) return HC_ERR_INVALID_ARGUMENT;
+  hc_heap_t *heap = m->heap;
+  if (!m->has_access) hc_mutator_acquire_access(m);
+  /* With access held no collection runs, so this mutator's allocators are ours to tear down.
+   * Teardown contract: no free list, no current block, no last-active block afterwards. */
+  for (uint32_t i = 0; i < HC_SIZE_CLASS_COUNT; i++) {
+    hc_local_allocator_t *la = &m->allocators[i];
+    hc_allocator_stop(heap, m, la);
+    hc_allocator_forget_last_active(heap, la);
+  }
+  pthread_mutex_lock(&heap->world_lock);
+  for (size_t i = 0; i < m->remembered.count; i++)
+    if (!hc_vec_push(&heap->remembered, m->remembered.items[i]))
+      HC_FATAL("out of memory keeping the remembered set");
+  heap->detached_objects += m->objects_allocated;
+  heap->detached_bytes += m->bytes_allocated;
+  for (hc_mutator_t **p = &heap->mutators; *p; p = &(*p)->next) {
+    if (*p == m) {
+      *p = m->next;
+      break;
+    }
+  }
+  heap->mutator_count--;
+  m->has_access = false;
+  heap->access_count--;
+  pthread_cond_broadcast(&heap->world_cond);
+  pthread_mutex_unlock(&heap->world_lock);
+  hc_emit(heap, HC_EV_MUTATOR_DETACHED, m->id, 0, 0, 0);
+  hc_vec_free(&m->roots);
+  hc_vec_free(&m->remembered);
+  free(m);
+  return HC_OK;
+}
+
+uint32_t hc_mutator_id(const hc_mutator_t *m) {
+  return m ? m->id : 0;
+}
+
+hc_heap_t *hc_mutator_heap(const hc_mutator_t *m) {
+  return m ? m->heap : NULL;
+}
+
+hc_status_t hc_mutator_last_error(const hc_mutator_t *m) {
+  return m ? m->last_error : HC_ERR_INVALID_ARGUMENT;
+}
+
+hc_status_t hc_mutator_release_access(hc_mutator_t *m) {
+  if (!m) return HC_ERR_INVALID_ARGUMENT;
+  hc_heap_t *heap = m->heap;
+  pthread_mutex_lock(&heap->world_lock);
+  hc_status_t st = HC_ERR_WRONG_STATE;
+  if (m->has_access) {
+    m->has_access = false;
+    heap->access_count--;
+    pthread_cond_broadcast(&heap->world_cond);
+    st = HC_OK;
+  }
+  pthread_mutex_unlock(&heap->world_lock);
+  return st;
+}
+
+hc_status_t hc_mutator_acquire_access(hc_mutator_t *m) {
+  if (!m) return HC_ERR_INVALID_ARGUMENT;
+  hc_heap_t *heap = m->heap;
+  pthread_mutex_lock(&heap->world_lock);
+  hc_status_t st = HC_ERR_WRONG_STATE;
+  if (!m->has_access) {
+    wait_while_stopped(heap, m);
+    m->has_access = true;
+    heap->access_count++;
+    st = HC_OK;
+  }
+  pthread_mutex_unlock(&heap->world_lock);
+  return st;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Roots
+ * ------------------------------------------------------------------------------------------- */
+
+hc_status_t hc_root_push(hc_mutator_t *m, hc_object_t **slot) {
+  if (!m || !slot) return HC_ERR_INVALID_ARGUMENT;
+  return hc_vec_push(&m->roots, slot) ? HC_OK : HC_ERR_OUT_OF_MEMORY;
+}
+
+hc_status_t hc_root_pop(hc_mutator_t *m, size_t count) {
+  if (!m) return HC_ERR_INVALID_ARGUMENT;
+  if (count > m->roots.count) return HC_ERR_WRONG_STATE;
+  m->roots.count -= count;
+  return HC_OK;
+}
+
+hc_status_t hc_global_root_add(hc_mutator_t *m, hc_object_t **slot) {
+  if (!m || !slot) return HC_ERR_INVALID_ARGUMENT;
+  pthread_mutex_lock(&m->heap->roots_lock);
+  bool ok = hc_vec_push(&m->heap->global_roots, slot);
+  pthread_mutex_unlock(&m->heap->roots_lock);
+  return ok ? HC_OK : HC_ERR_OUT_OF_MEMORY;
+}
+
+hc_status_t hc_global_root_remove(hc_mutator_t *m, hc_object_t **slot) {
+  if (!m || !slot) return HC_ERR_INVALID_ARGUMENT;
+  hc_vec_t *v = &m->heap->global_roots;
+  hc_status_t st = HC_ERR_WRONG_STATE;
+  pthread_mutex_lock(&m->heap->roots_lock);
+  for (size_t i = v->count; i-- > 0;) {
+    if (v->items[i] == (void *)slot) {
+      /* Order-preserving: marking order, and so traces, depend only on the program. */
+      memmove(&v->items[i], &v->items[i + 1], (v->count - i - 1) * sizeof v->items[0]);
+      v->count--;
+      st = HC_OK;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&m->heap->roots_lock);
+  return st;
+}

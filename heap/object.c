@@ -1,0 +1,126 @@
+/* object.c: object layout accessors, loads and stores with the write barrier, pointer validation
+ * for the checked calls, and weak references. */
+#include "internal.h"
+
+#include <stdlib.h>
+
+size_t hc_object_size(const hc_object_t *obj) {
+  return hc_header_of(obj)->size;
+}
+
+uint32_t hc_object_slot_count(const hc_object_t *obj) {
+  return hc_header_of(obj)->nslots;
+}
+
+void *hc_object_payload(hc_object_t *obj) {
+  return (char *)obj + HC_HEADER_SIZE + (size_t)hc_header_of(obj)->nslots * HC_SLOT_SIZE;
+}
+
+size_t hc_object_payload_size(const hc_object_t *obj) {
+  const hc_header_t *h = hc_header_of(obj);
+  return h->size - HC_HEADER_SIZE - (size_t)h->nslots * HC_SLOT_SIZE;
+}
+
+hc_object_t *hc_load(const hc_object_t *obj, uint32_t slot) {
+  return atomic_load_explicit(&hc_slots_of(obj)[slot], memory_order_relaxed);
+}
+
+/* Stop-the-world collection means store and barrier need no ordering between them: no collector
+ * can run between the two. Only an old object gaining a young referent needs remembering. */
+void hc_store(hc_mutator_t *m, hc_object_t *obj, uint32_t slot, hc_object_t *value) {
+  atomic_store_explicit(&hc_slots_of(obj)[slot], value, memory_order_relaxed);
+  if (value &&
+      hc_unlikely(atomic_load_explicit(&hc_header_of(obj)->state, memory_order_relaxed) ==
+                  HC_STATE_OLD) &&
+      atomic_load_explicit(&hc_header_of(value)->state, memory_order_relaxed) == HC_STATE_NEW)
+    hc_barrier_slow(m, obj);
+}
+
+bool hc_lookup_cell_locked(hc_heap_t *heap, const void *p, bool require_live) {
+  if (!p) return false;
+  if (hc_is_large_cell(p)) {
+    if (!hc_blockset_contains(&heap->blockset, (uintptr_t)p)) return false;
+    hc_large_t *l = hc_large_of(p);
+    if (l->finalized || hc_is_poisoned(p)) return false;
+    return !require_live || hc_large_is_live(heap, l);
+  }
+  if (((uintptr_t)p & (HC_ATOM_SIZE - 1)) != 0) return false;
+  hc_block_t *b = hc_block_of(p);
+  if (!hc_blockset_contains(&heap->blockset, (uintptr_t)b)) return false;
+  /* The block cannot be released while we hold blockset_lock (release removes it first). Its
+   * handle's geometry may change only through a steal, which needs the block empty, so a live
+   * cell's block keeps its geometry. */
+  uint32_t index;
+  if (!hc_block_cell_index(b->handle, p, &index) || hc_is_poisoned(p)) return false;
+  uint8_t state = atomic_load_explicit(&hc_header_of(p)->state, memory_order_relaxed);
+  if (!hc_state_is_object(state)) return false;
+  if (!require_live) return true;
+  /* In a free-listed block dead cells were zeroed by the sweep that built the list, so an object
+   * state is proof enough; elsewhere the bits decide. */
+  return atomic_load_explicit(&b->handle->free_listed, memory_order_relaxed) ||
+         hc_block_cell_is_marked(heap, b, p) || hc_block_cell_is_newly(heap, b, p);
+}
+
+bool hc_is_live_object(hc_mutator_t *m, const void *p) {
+  if (!m || !p) return false;
+  hc_heap_t *heap = m->heap;
+  pthread_mutex_lock(&heap->blockset_lock);
+  bool live = hc_lookup_cell_locked(heap, p, true);
+  pthread_mutex_unlock(&heap->blockset_lock);
+  return live;
+}
+
+hc_status_t hc_load_checked(hc_mutator_t *m, hc_object_t *obj, uint32_t slot, hc_object_t **out) {
+  if (!m || !obj || !out) return HC_ERR_INVALID_ARGUMENT;
+  if (!hc_is_live_object(m, obj)) return HC_ERR_NOT_A_CELL;
+  if (slot >= hc_header_of(obj)->nslots) return HC_ERR_SLOT_OUT_OF_RANGE;
+  *out = hc_load(obj, slot);
+  return HC_OK;
+}
+
+hc_status_t hc_store_checked(hc_mutator_t *m, hc_object_t *obj, uint32_t slot, hc_object_t *value) {
+  if (!m || !obj) return HC_ERR_INVALID_ARGUMENT;
+  if (!hc_is_live_object(m, obj)) return HC_ERR_NOT_A_CELL;
+  if (slot >= hc_header_of(obj)->nslots) return HC_ERR_SLOT_OUT_OF_RANGE;
+  if (value && !hc_is_live_object(m, value)) return HC_ERR_NOT_A_CELL;
+  hc_store(m, obj, slot, value);
+  return HC_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Weak references
+ * ------------------------------------------------------------------------------------------- */
+
+hc_status_t hc_weak_create(hc_mutator_t *m, hc_object_t *target, hc_weak_t **out) {
+  if (!m || !target || !out) return HC_ERR_INVALID_ARGUMENT;
+  if (!hc_is_live_object(m, target)) return HC_ERR_NOT_A_CELL;
+  hc_weak_t *w = calloc(1, sizeof *w);
+  if (!w) return HC_ERR_OUT_OF_MEMORY;
+  atomic_store_explicit(&w->target, target, memory_order_relaxed);
+  hc_heap_t *heap = m->heap;
+  pthread_mutex_lock(&heap->weak_lock);
+  w->next = heap->weak_list;
+  if (w->next) w->next->prev = w;
+  heap->weak_list = w;
+  pthread_mutex_unlock(&heap->weak_lock);
+  *out = w;
+  return HC_OK;
+}
+
+hc_object_t *hc_weak_get(const hc_weak_t *w) {
+  return w ? atomic_load_explicit(&w->target, memory_order_relaxed) : NULL;
+}
+
+hc_status_t hc_weak_destroy(hc_mutator_t *m, hc_weak_t *w) {
+  if (!m || !w) return HC_ERR_INVALID_ARGUMENT;
+  hc_heap_t *heap = m->heap;
+  pthread_mutex_lock(&heap->weak_lock);
+  if (w->prev)
+    w->prev->next = w->next;
+  else
+    heap->weak_list = w->next;
+  if (w->next) w->next->prev = w->prev;
+  pthread_mutex_unlock(&heap->weak_lock);
+  free(w);
+  return HC_OK;
+}

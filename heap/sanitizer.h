@@ -1,0 +1,52 @@
+/* sanitizer.h: turns heap events into sanitizer annotations (mimalloc's track.h, for ASan).
+ *
+ * Invariant kept in ASan builds: inside a block, a cell is poisoned exactly when it is free (on a
+ * free list, swept dead, or never allocated). The free-list interval head words are unpoisoned only
+ * while the allocator reads or writes them. Released blocks are freed to the system allocator one
+ * by one, so ASan's quarantine turns any later use into a heap-use-after-free report. */
+#ifndef HC_SANITIZER_H
+#define HC_SANITIZER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#if defined(__has_feature)
+#  if __has_feature(address_sanitizer) && !defined(HC_ASAN)
+#    define HC_ASAN 1
+#  endif
+#  if __has_feature(thread_sanitizer) && !defined(HC_TSAN)
+#    define HC_TSAN 1
+#  endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(HC_ASAN)
+#  define HC_ASAN 1
+#endif
+#if defined(__SANITIZE_THREAD__) && !defined(HC_TSAN)
+#  define HC_TSAN 1
+#endif
+
+#if defined(HC_ASAN) && HC_ASAN
+#  include <sanitizer/asan_interface.h>
+#  define hc_poison(p, n)   ASAN_POISON_MEMORY_REGION((p), (n))
+#  define hc_unpoison(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+static inline bool hc_is_poisoned(const void *p) {
+  return __asan_address_is_poisoned(p) != 0;
+}
+#else
+#  define hc_poison(p, n)   ((void)(p), (void)(n))
+#  define hc_unpoison(p, n) ((void)(p), (void)(n))
+static inline bool hc_is_poisoned(const void *p) {
+  (void)p;
+  return false;
+}
+#endif
+
+/* Sanitizer builds allocate every block and handle on its own (no pooling) so a released block goes
+ * through the sanitizer's allocator; release builds carve blocks out of mapped chunks. */
+#if (defined(HC_ASAN) && HC_ASAN) || (defined(HC_TSAN) && HC_TSAN)
+#  define HC_BLOCKS_ONE_BY_ONE 1
+#else
+#  define HC_BLOCKS_ONE_BY_ONE 0
+#endif
+
+#endif /* HC_SANITIZER_H */

@@ -1,0 +1,471 @@
+/* verify.c: the debug oracle (JSC's verifyHeap) and the heap state dump.
+ *
+ * hc_heap_verify stops the world but leaves every allocator as it is, so it sees the heap in the
+ * state a mutator left it: current blocks claimed and free-listed, last-active blocks pinned. It
+ * first derives each block's live-cell bitmap (from its free list if it is free-listed, else from
+ * the mark and newly bits), then checks structure, then every live cell's header and references.
+ * The first broken invariant is reported in one line and the walk stops. */
+#include "freelist.h"
+#include "internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+typedef struct vblock {
+  hc_block_handle_t *h;
+  const hc_local_allocator_t *owner; /* allocator holding it as current, if any */
+  uint64_t live[HC_BITMAP_WORDS];
+} vblock_t;
+
+typedef struct verifier {
+  hc_heap_t *heap;
+  char *msg;
+  size_t msg_size;
+  bool failed;
+  vblock_t *blocks; /* sorted by block address */
+  size_t nblocks;
+} verifier_t;
+
+static void fail(verifier_t *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(verifier_t *v, const char *fmt, ...) {
+  if (v->failed) return;
+  v->failed = true;
+  if (v->msg && v->msg_size) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(v->msg, v->msg_size, fmt, ap);
+    va_end(ap);
+  }
+}
+
+#define CHECK(v, cond, ...)   \
+  do {                        \
+    if (!(cond)) {            \
+      fail((v), __VA_ARGS__); \
+      return;                 \
+    }                         \
+  } while (0)
+
+static int compare_vblock(const void *a, const void *b) {
+  uintptr_t x = (uintptr_t)((const vblock_t *)a)->h->block;
+  uintptr_t y = (uintptr_t)((const vblock_t *)b)->h->block;
+  return x < y ? -1 : x > y;
+}
+
+static vblock_t *find_vblock(verifier_t *v, const void *p) {
+  hc_block_t *b = hc_block_of(p);
+  size_t lo = 0, hi = v->nblocks;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    uintptr_t k = (uintptr_t)v->blocks[mid].h->block;
+    if (k == (uintptr_t)b) return &v->blocks[mid];
+    if (k < (uintptr_t)b)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return NULL;
+}
+
+static bool vblock_is_live(const vblock_t *vb, const void *cell) {
+  uint32_t atom = hc_atom_index(vb->h->block, cell);
+  return (vb->live[atom / 64] >> (atom % 64)) & 1u;
+}
+
+/* Is p the start of a cell of this heap, live or dead? Roots that are not (foreign pointers,
+ * interior pointers) are user errors the collector skips and counts; verify skips them too. */
+static bool is_cell_start(verifier_t *v, const void *p) {
+  if (hc_is_large_cell(p)) return hc_blockset_contains(&v->heap->blockset, (uintptr_t)p);
+  vblock_t *vb = ((uintptr_t)p & (HC_ATOM_SIZE - 1)) ? NULL : find_vblock(v, p);
+  uint32_t index;
+  return vb && hc_block_cell_index(vb->h, p, &index);
+}
+
+static bool is_live_ref(verifier_t *v, const void *p) {
+  if (hc_is_large_cell(p)) {
+    if (!hc_blockset_contains(&v->heap->blockset, (uintptr_t)p)) return false;
+    return hc_large_is_live(v->heap, hc_large_of(p));
+  }
+  vblock_t *vb = find_vblock(v, p);
+  uint32_t index;
+  return vb && hc_block_cell_index(vb->h, p, &index) && vblock_is_live(vb, p);
+}
+
+/* Walks a free list without consuming it, checking every cell; marks the free cells dead in vb. */
+static void check_free_list(verifier_t *v, const hc_local_allocator_t *la, vblock_t *vb) {
+  const hc_free_list_t *fl = &la->fl;
+  hc_block_handle_t *h = vb->h;
+  char *lo = hc_block_first_cell(h->block), *hi = lo + (size_t)h->cells * h->cell_size;
+  CHECK(v, fl->cell_size == h->cell_size, "allocator class %u: free list cell size %u != %u",
+        la->dir->cell_size, fl->cell_size, h->cell_size);
+  uint32_t seen = 0;
+  char *cur = fl->cur, *end = fl->end;
+  uintptr_t next = fl->next;
+  for (;;) {
+    CHECK(v, cur <= end && (cur == end || (cur >= lo && end <= hi)),
+          "block #%llu: free-list interval outside the payload", (unsigned long long)h->serial);
+    for (char *c = cur; c < end; c += h->cell_size) {
+      uint32_t index;
+      CHECK(v, hc_block_cell_index(h, c, &index), "block #%llu: free cell not on a cell boundary",
+            (unsigned long long)h->serial);
+      CHECK(v,
+            !hc_block_cell_is_marked(v->heap, h->block, c) &&
+                !hc_block_cell_is_newly(v->heap, h->block, c),
+            "block #%llu: free-list cell %u is live by the bits", (unsigned long long)h->serial,
+            index);
+      CHECK(v, ++seen <= h->cells, "block #%llu: free list longer than the block",
+            (unsigned long long)h->serial);
+      uint32_t atom = hc_atom_index(h->block, c);
+      vb->live[atom / 64] &= ~(1ull << (atom % 64));
+    }
+    if (next == HC_FREE_LIST_END) break;
+    hc_interval_head_t *head = (hc_interval_head_t *)(next ^ fl->secret);
+    CHECK(v, (char *)head >= lo && (char *)head < hi,
+          "block #%llu: free-list link leaves the payload", (unsigned long long)h->serial);
+    hc_unpoison(head, sizeof *head);
+    uint32_t bytes = head->bytes;
+    uintptr_t n = head->scrambled_next;
+    hc_poison(head, sizeof *head);
+    CHECK(v, bytes > 0 && bytes % h->cell_size == 0 && (char *)head + bytes <= hi,
+          "block #%llu: bad free-list interval length %u", (unsigned long long)h->serial, bytes);
+    cur = (char *)head;
+    end = cur + bytes;
+    next = n;
+  }
+}
+
+static const hc_local_allocator_t *find_owner(hc_heap_t *heap, hc_block_handle_t *h,
+                                              bool last_active, int *count) {
+  const hc_local_allocator_t *found = NULL;
+  *count = 0;
+  for (hc_mutator_t *m = heap->mutators; m; m = m->next)
+    for (uint32_t i = 0; i < HC_SIZE_CLASS_COUNT; i++) {
+      const hc_local_allocator_t *la = &m->allocators[i];
+      if ((last_active ? la->last_active : la->current) == h) {
+        found = la;
+        ++*count;
+      }
+    }
+  return found;
+}
+
+static void check_directory(verifier_t *v, hc_directory_t *d) {
+  hc_heap_t *heap = v->heap;
+  uint32_t live_count = 0;
+  for (uint32_t i = 0; i < d->used; i++) {
+    void *owner = d->slots[i];
+    uint32_t bits = 0;
+    for (int k = 0; k < HC_BIT_KIND_COUNT; k++)
+      if (hc_bit_get(d->bits[k], i)) bits |= HC_BITMASK(k);
+    CHECK(v, (owner != NULL) == ((bits & HC_BITMASK(HC_BIT_LIVE)) != 0),
+          "directory %u slot %u: live bit %d but slot %s", d->cell_size, i,
+          (bits & HC_BITMASK(HC_BIT_LIVE)) != 0, owner ? "occupied" : "empty");
+    if (!owner) {
+      CHECK(v, bits == 0, "directory %u slot %u: bits 0x%x set on an empty slot", d->cell_size, i,
+            bits);
+      continue;
+    }
+    live_count++;
+    if (!d->cell_size) continue; /* large objects: check_large */
+    hc_block_handle_t *h = owner;
+    CHECK(v, h->index == i && h->dir == d && h->cell_size == d->cell_size,
+          "block #%llu: handle says slot %u of class %u, found in slot %u of class %u",
+          (unsigned long long)h->serial, h->index, h->cell_size, i, d->cell_size);
+    CHECK(v, h->block->handle == h, "block #%llu: block header does not point back to its handle",
+          (unsigned long long)h->serial);
+    CHECK(v, hc_blockset_contains(&heap->blockset, (uintptr_t)h->block),
+          "block #%llu: not in the heap's block set", (unsigned long long)h->serial);
+    int cur_n, last_n;
+    const hc_local_allocator_t *cur = find_owner(heap, h, false, &cur_n);
+    find_owner(heap, h, true, &last_n);
+    CHECK(v, cur_n <= 1 && last_n <= 1 && cur_n + last_n <= 1,
+          "block #%llu: held by %d allocators as current and %d as last-active",
+          (unsigned long long)h->serial, cur_n, last_n);
+    bool in_use = bits & HC_BITMASK(HC_BIT_IN_USE);
+    bool free_listed = atomic_load_explicit(&h->free_listed, memory_order_relaxed);
+    CHECK(v, in_use == (cur_n == 1), "block #%llu: in-use %d but %d allocators hold it",
+          (unsigned long long)h->serial, in_use, cur_n);
+    CHECK(v, free_listed == (cur_n == 1), "block #%llu: free-listed %d but %d allocators hold it",
+          (unsigned long long)h->serial, free_listed, cur_n);
+    CHECK(v, ((bits & HC_BITMASK(HC_BIT_PINNED)) != 0) == (last_n == 1),
+          "block #%llu: pinned %d but it is the last-active block of %d allocators",
+          (unsigned long long)h->serial, (bits & HC_BITMASK(HC_BIT_PINNED)) != 0, last_n);
+    CHECK(v, h->cells == HC_BLOCK_PAYLOAD / h->cell_size, "block #%llu: %u cells for size %u",
+          (unsigned long long)h->serial, h->cells, h->cell_size);
+    /* Bits only at cell starts. */
+    hc_block_t *b = h->block;
+    uint64_t starts[HC_BITMAP_WORDS] = {0};
+    for (uint32_t c = 0; c < h->cells; c++) {
+      uint32_t atom = hc_atom_index(b, hc_block_first_cell(b) + (size_t)c * h->cell_size);
+      starts[atom / 64] |= 1ull << (atom % 64);
+    }
+    for (int w = 0; w < HC_BITMAP_WORDS; w++) {
+      uint64_t marks = atomic_load_explicit(&b->marks[w], memory_order_relaxed);
+      uint64_t newly = atomic_load_explicit(&b->newly[w], memory_order_relaxed);
+      if (b->mark_version == heap->mark_version)
+        CHECK(v, (marks & ~starts[w]) == 0, "block #%llu: mark bit off a cell start",
+              (unsigned long long)h->serial);
+      if (atomic_load_explicit(&b->newly_version, memory_order_relaxed) ==
+          atomic_load_explicit(&heap->newly_version, memory_order_relaxed))
+        CHECK(v, (newly & ~starts[w]) == 0, "block #%llu: newly-allocated bit off a cell start",
+              (unsigned long long)h->serial);
+    }
+    vblock_t *vb = &v->blocks[v->nblocks++];
+    vb->h = h;
+    vb->owner = cur;
+    if (cur) {
+      for (int w = 0; w < HC_BITMAP_WORDS; w++)
+        vb->live[w] = starts[w];
+      check_free_list(v, cur, vb);
+      if (v->failed) return;
+    } else {
+      uint64_t marks_ok = b->mark_version == heap->mark_version;
+      uint64_t newly_ok = atomic_load_explicit(&b->newly_version, memory_order_relaxed) ==
+                          atomic_load_explicit(&heap->newly_version, memory_order_relaxed);
+      bool any = false;
+      for (int w = 0; w < HC_BITMAP_WORDS; w++) {
+        vb->live[w] = (marks_ok ? atomic_load_explicit(&b->marks[w], memory_order_relaxed) : 0) |
+                      (newly_ok ? atomic_load_explicit(&b->newly[w], memory_order_relaxed) : 0);
+        any |= vb->live[w] != 0;
+      }
+      if (bits & HC_BITMASK(HC_BIT_EMPTY))
+        CHECK(v, !any, "block #%llu: marked empty but has live cells",
+              (unsigned long long)h->serial);
+    }
+  }
+  CHECK(v, live_count == d->count, "directory %u: count %u but %u live slots", d->cell_size,
+        d->count, live_count);
+}
+
+static void check_cell(verifier_t *v, hc_object_t *obj, size_t cell_bytes, uint64_t serial) {
+  hc_header_t *hdr = hc_header_of(obj);
+  uint8_t state = atomic_load_explicit(&hdr->state, memory_order_relaxed);
+  CHECK(v, !hc_is_poisoned(obj), "block #%llu: live cell is poisoned", (unsigned long long)serial);
+  CHECK(v, hc_state_is_object(state), "block #%llu: live cell has state 0x%02x",
+        (unsigned long long)serial, state);
+  CHECK(v, hdr->size > 0 && hc_cell_size_for(hdr->size) == cell_bytes,
+        "block #%llu: object of size %u in a cell of %zu bytes", (unsigned long long)serial,
+        hdr->size, cell_bytes);
+  CHECK(v, (uint64_t)hdr->nslots * HC_SLOT_SIZE + HC_HEADER_SIZE <= hdr->size,
+        "block #%llu: %u slots do not fit in %u bytes", (unsigned long long)serial, hdr->nslots,
+        hdr->size);
+  for (uint32_t s = 0; s < hdr->nslots; s++) {
+    hc_object_t *t = hc_load(obj, s);
+    CHECK(v, t == NULL || is_live_ref(v, t),
+          "block #%llu: live object's slot %u points to a dead or foreign cell",
+          (unsigned long long)serial, s);
+  }
+}
+
+static void check_cells(verifier_t *v) {
+  for (size_t i = 0; i < v->nblocks && !v->failed; i++) {
+    vblock_t *vb = &v->blocks[i];
+    hc_block_handle_t *h = vb->h;
+    bool unswept = hc_bit_get(h->dir->bits[HC_BIT_UNSWEPT], h->index);
+    for (uint32_t c = 0; c < h->cells && !v->failed; c++) {
+      char *cell = hc_block_first_cell(h->block) + (size_t)c * h->cell_size;
+      if (vblock_is_live(vb, cell)) {
+        check_cell(v, (hc_object_t *)cell, h->cell_size, h->serial);
+      } else if (!unswept && !hc_is_poisoned(cell)) {
+        uint8_t state =
+            atomic_load_explicit(&hc_header_of((hc_object_t *)cell)->state, memory_order_relaxed);
+        CHECK(v, !hc_state_is_object(state),
+              "block #%llu: swept block holds a dead object in cell %u",
+              (unsigned long long)h->serial, c);
+      }
+    }
+  }
+}
+
+static void check_large(verifier_t *v) {
+  hc_heap_t *heap = v->heap;
+  hc_directory_t *d = &heap->large_dir;
+  for (uint32_t i = 0; i < d->used && !v->failed; i++) {
+    hc_large_t *l = d->slots[i];
+    if (!l) continue;
+    bool empty = hc_bit_get(d->bits[HC_BIT_EMPTY], i);
+    CHECK(v, l->index == i, "large #%llu: index %u in slot %u", (unsigned long long)l->serial,
+          l->index, i);
+    CHECK(v, !hc_bit_get(d->bits[HC_BIT_IN_USE], i) && !hc_bit_get(d->bits[HC_BIT_PINNED], i),
+          "large #%llu: claimed while the world is stopped", (unsigned long long)l->serial);
+    CHECK(v, hc_blockset_contains(&heap->blockset, (uintptr_t)hc_large_cell(l)),
+          "large #%llu: not in the heap's block set", (unsigned long long)l->serial);
+    bool live = hc_large_is_live(heap, l);
+    CHECK(v, !(empty && live), "large #%llu: marked empty but live", (unsigned long long)l->serial);
+    if (live) check_cell(v, hc_large_cell(l), l->cell_bytes, l->serial);
+  }
+}
+
+static void check_allocators_and_roots(verifier_t *v) {
+  hc_heap_t *heap = v->heap;
+  uint32_t mutators = 0;
+  for (hc_mutator_t *m = heap->mutators; m && !v->failed; m = m->next) {
+    mutators++;
+    for (uint32_t i = 0; i < HC_SIZE_CLASS_COUNT; i++) {
+      const hc_local_allocator_t *la = &m->allocators[i];
+      CHECK(v, la->dir == &heap->dirs[i], "mutator %u: allocator %u points at the wrong directory",
+            m->id, i);
+      if (la->current)
+        CHECK(v, la->current->dir == la->dir && find_vblock(v, la->current->block),
+              "mutator %u: current block of class %u is not a live block of its directory", m->id,
+              la->dir->cell_size);
+      else
+        CHECK(v, la->fl.cur == la->fl.end && la->fl.next == HC_FREE_LIST_END,
+              "mutator %u: free list of class %u without a current block", m->id,
+              la->dir->cell_size);
+      if (la->last_active) {
+        CHECK(v, la->last_active->dir == la->dir && find_vblock(v, la->last_active->block),
+              "mutator %u: last-active block of class %u is not a live block of its directory",
+              m->id, la->dir->cell_size);
+        CHECK(v, m->allocation_stopped,
+              "mutator %u: last-active block of class %u while allocating", m->id,
+              la->dir->cell_size);
+        CHECK(v, la->current == NULL, "mutator %u: both current and last-active in class %u", m->id,
+              la->dir->cell_size);
+      }
+    }
+    for (size_t r = 0; r < m->roots.count; r++) {
+      hc_object_t *t = *(hc_object_t **)m->roots.items[r];
+      CHECK(v, t == NULL || !is_cell_start(v, t) || is_live_ref(v, t),
+            "mutator %u: root %zu points to a dead cell", m->id, r);
+    }
+    for (size_t r = 0; r < m->remembered.count; r++) {
+      hc_object_t *t = m->remembered.items[r];
+      CHECK(v, is_live_ref(v, t), "mutator %u: remembered object %zu is dead", m->id, r);
+    }
+  }
+  CHECK(v, mutators == heap->mutator_count, "mutator list has %u entries, count says %u", mutators,
+        heap->mutator_count);
+  pthread_mutex_lock(&heap->roots_lock);
+  for (size_t r = 0; r < heap->global_roots.count && !v->failed; r++) {
+    hc_object_t *t = *(hc_object_t **)heap->global_roots.items[r];
+    if (t && is_cell_start(v, t) && !is_live_ref(v, t))
+      fail(v, "global root %zu points to a dead cell", r);
+  }
+  pthread_mutex_unlock(&heap->roots_lock);
+  pthread_mutex_lock(&heap->weak_lock);
+  size_t n = 0;
+  for (hc_weak_t *w = heap->weak_list; w && !v->failed; w = w->next, n++) {
+    hc_object_t *t = atomic_load_explicit(&w->target, memory_order_relaxed);
+    if (t && !is_live_ref(v, t)) fail(v, "weak reference %zu points to a dead object", n);
+  }
+  pthread_mutex_unlock(&heap->weak_lock);
+}
+
+static void check_accounting(verifier_t *v) {
+  hc_heap_t *heap = v->heap;
+  size_t bytes = v->nblocks * (size_t)HC_BLOCK_SIZE;
+  for (uint32_t i = 0; i < heap->large_dir.used; i++) {
+    hc_large_t *l = heap->large_dir.slots[i];
+    if (l) bytes += sizeof(hc_large_t) + l->cell_bytes;
+  }
+  size_t committed = atomic_load_explicit(&heap->committed, memory_order_relaxed);
+  CHECK(v, committed == bytes, "committed bytes %zu but blocks and large objects hold %zu",
+        committed, bytes);
+  CHECK(v, heap->config.heap_limit == 0 || committed <= heap->config.heap_limit,
+        "committed bytes %zu over the heap limit %zu", committed, heap->config.heap_limit);
+  CHECK(v, heap->mark_version >= 1 && heap->mark_version <= heap->config.version_limit,
+        "mark version %u outside 1..%u", heap->mark_version, heap->config.version_limit);
+}
+
+hc_status_t hc_verify_stopped(hc_heap_t *heap, char *msg, size_t msg_size) {
+  verifier_t v = {heap, msg, msg_size, false, NULL, 0};
+  if (msg && msg_size) msg[0] = '\0';
+  size_t total = 0;
+  for (uint32_t c = 0; c < HC_SIZE_CLASS_COUNT; c++)
+    total += heap->dirs[c].count;
+  v.blocks = calloc(total ? total : 1, sizeof *v.blocks);
+  if (!v.blocks) {
+    fail(&v, "out of memory while verifying");
+    return HC_ERR_OUT_OF_MEMORY;
+  }
+  pthread_mutex_lock(&heap->blockset_lock);
+  for (uint32_t c = 0; c < HC_SIZE_CLASS_COUNT && !v.failed; c++) {
+    pthread_mutex_lock(&heap->dirs[c].lock);
+    check_directory(&v, &heap->dirs[c]);
+    pthread_mutex_unlock(&heap->dirs[c].lock);
+  }
+  if (!v.failed) {
+    pthread_mutex_lock(&heap->large_dir.lock);
+    check_directory(&v, &heap->large_dir);
+    pthread_mutex_unlock(&heap->large_dir.lock);
+  }
+  qsort(v.blocks, v.nblocks, sizeof *v.blocks, compare_vblock);
+  if (!v.failed) check_cells(&v);
+  if (!v.failed) check_large(&v);
+  if (!v.failed) check_allocators_and_roots(&v);
+  if (!v.failed) check_accounting(&v);
+  pthread_mutex_unlock(&heap->blockset_lock);
+  free(v.blocks);
+  return v.failed ? HC_ERR_VERIFY : HC_OK;
+}
+
+hc_status_t hc_heap_verify(hc_mutator_t *m, char *msg, size_t msg_size) {
+  if (!m) return HC_ERR_INVALID_ARGUMENT;
+  if (!m->has_access) return HC_ERR_WRONG_STATE;
+  hc_world_stop(m->heap, m);
+  hc_status_t st = hc_verify_stopped(m->heap, msg, msg_size);
+  hc_world_resume(m->heap);
+  return st;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Dump
+ * ------------------------------------------------------------------------------------------- */
+
+static const char *const phase_names[HC_PHASE_COUNT] = {"none",    "stopping",    "stopped",
+                                                        "marking", "end-marking", "resuming"};
+
+static void dump_bits(FILE *out, hc_directory_t *d, uint32_t index) {
+  uint32_t mask = hc_directory_bits_of(d, index);
+  fprintf(out, "[");
+  bool first = true;
+  for (int k = 0; k < HC_BIT_KIND_COUNT; k++)
+    if (mask & HC_BITMASK(k)) {
+      fprintf(out, "%s%s", first ? "" : " ", hc_bit_kind_name(k));
+      first = false;
+    }
+  fprintf(out, "]");
+}
+
+static void dump_block(FILE *out, const char *what, hc_block_handle_t *h) {
+  fprintf(out, "      %s: block #%llu slot %u ", what, (unsigned long long)h->serial, h->index);
+  dump_bits(out, h->dir, h->index);
+  fprintf(out, "\n");
+}
+
+void hc_heap_dump(hc_heap_t *heap, FILE *out) {
+  if (!heap || !out) return;
+  int phase = atomic_load_explicit(&heap->phase, memory_order_relaxed);
+  fprintf(out, "heap state: phase %s, mark version %u, newly version %u\n",
+          (unsigned)phase < HC_PHASE_COUNT ? phase_names[phase] : "?", heap->mark_version,
+          atomic_load_explicit(&heap->newly_version, memory_order_relaxed));
+  for (hc_mutator_t *m = heap->mutators; m; m = m->next) {
+    fprintf(out, "  mutator %u: access %d, allocation %s, %zu roots\n", m->id, m->has_access,
+            m->allocation_stopped ? "stopped" : "running", m->roots.count);
+    for (uint32_t i = 0; i < HC_SIZE_CLASS_COUNT; i++) {
+      const hc_local_allocator_t *la = &m->allocators[i];
+      if (!la->current && !la->last_active) continue;
+      fprintf(out, "    allocator %u B:\n", la->dir->cell_size);
+      if (la->current) dump_block(out, "current", la->current);
+      if (la->last_active) dump_block(out, "last-active", la->last_active);
+    }
+  }
+  for (uint32_t c = 0; c <= HC_SIZE_CLASS_COUNT; c++) {
+    hc_directory_t *d = c < HC_SIZE_CLASS_COUNT ? &heap->dirs[c] : &heap->large_dir;
+    pthread_mutex_lock(&d->lock);
+    if (d->count) {
+      fprintf(out, "  directory %s%u: %u blocks;", d->cell_size ? "" : "large ", d->cell_size,
+              d->count);
+      for (int k = 1; k < HC_BIT_KIND_COUNT; k++) {
+        uint32_t n = 0;
+        for (uint32_t w = 0; w < hc_bitvec_words(d->used); w++)
+          n += (uint32_t)__builtin_popcount(d->bits[k][w]);
+        if (n) fprintf(out, " %s %u", hc_bit_kind_name(k), n);
+      }
+      fprintf(out, "\n");
+    }
+    pthread_mutex_unlock(&d->lock);
+  }
+}
