@@ -75,7 +75,7 @@ static bool steal_block(hc_heap_t *heap, hc_mutator_t *m, hc_local_allocator_t *
   HC_YIELD(heap, HC_YP_BLOCK_FOUND, m);
   hc_sweep_result_t r = hc_block_sweep(heap, h, NULL); /* finalizers of its dead cells run now */
   pthread_mutex_lock(&from->lock);
-  bool may = r.live_cells == 0 && hc_block_may_release_locked(from, h->index);
+  bool may = r.live_cells == 0;
   if (!may) {
     hc_bit_clear(from->bits[HC_BIT_IN_USE], h->index);
     hc_bit_clear(from->bits[HC_BIT_UNSWEPT], h->index);
@@ -105,7 +105,7 @@ static hc_status_t refill(hc_heap_t *heap, hc_mutator_t *m, hc_local_allocator_t
     while ((h = hc_directory_claim(la->dir, own, 0, &la->cursor)) != NULL)
       if (take_block(heap, m, la, h)) return HC_OK;
 
-    hc_block_query_t empty = {HC_BITMASK(HC_BIT_EMPTY), HC_BITMASK(HC_BIT_PINNED)};
+    hc_block_query_t empty = {HC_BITMASK(HC_BIT_EMPTY), HC_PROTECTED_BITS};
     uint32_t self = la->dir->class_index;
     for (uint32_t i = 1; i < HC_SIZE_CLASS_COUNT; i++) {
       hc_directory_t *d = &heap->dirs[(self + i) % HC_SIZE_CLASS_COUNT];
@@ -248,10 +248,18 @@ void hc_allocator_resume(hc_heap_t *heap, hc_mutator_t *m, hc_local_allocator_t 
   hc_block_handle_t *h = la->last_active;
   if (!h) return;
   la->last_active = NULL;
-  /* The pin kept h alive and unclaimed since stop: re-take it and rebuild its free list. */
-  hc_directory_update(h->dir, h->index, HC_BITMASK(HC_BIT_IN_USE),
-                      HC_BITMASK(HC_BIT_PINNED) | HC_BITMASK(HC_BIT_EMPTY) |
-                          HC_BITMASK(HC_BIT_CAN_ALLOCATE));
+  /* The pin kept h alive and unclaimed since stop: re-take it and rebuild its free list. A claim
+   * or a missing pin here means some path broke the protocol; sweeping on would use a block
+   * someone else owns, so stop loudly. */
+  hc_directory_t *d = h->dir;
+  pthread_mutex_lock(&d->lock);
+  if (hc_bit_get(d->bits[HC_BIT_IN_USE], h->index) || !hc_bit_get(d->bits[HC_BIT_PINNED], h->index))
+    HC_FATAL("resume-allocating: the last-active block was claimed or unpinned behind its back");
+  hc_bit_set(d->bits[HC_BIT_IN_USE], h->index);
+  hc_bit_clear(d->bits[HC_BIT_PINNED], h->index);
+  hc_bit_clear(d->bits[HC_BIT_EMPTY], h->index);
+  hc_bit_clear(d->bits[HC_BIT_CAN_ALLOCATE], h->index);
+  pthread_mutex_unlock(&d->lock);
   hc_emit(heap, HC_EV_ALLOCATOR_RESUMED, m ? m->id : 0, h->cell_size, h->serial, 0);
   take_block(heap, m, la, h);
 }

@@ -66,7 +66,7 @@ static void mark(hc_heap_t *heap, hc_object_t *obj) {
     }
     if (l->marked) return;
     l->marked = 1;
-    hc_bit_set(heap->large_dir.bits[HC_BIT_MARKING_NOT_EMPTY], l->index);
+    hc_directory_update(&heap->large_dir, l->index, HC_BITMASK(HC_BIT_MARKING_NOT_EMPTY), 0);
     cell_bytes = (uint32_t)l->cell_bytes;
   } else {
     hc_block_t *b = hc_block_of(obj);
@@ -80,7 +80,8 @@ static void mark(hc_heap_t *heap, hc_object_t *obj) {
     if (hc_atomic_bit_get(b->marks, atom)) return;
     hc_atomic_bit_set(b->marks, atom);
     hc_block_handle_t *h = b->handle;
-    if (b->marked_cells++ == 0) hc_bit_set(h->dir->bits[HC_BIT_MARKING_NOT_EMPTY], h->index);
+    if (b->marked_cells++ == 0) /* first mark in this block this cycle */
+      hc_directory_update(h->dir, h->index, HC_BITMASK(HC_BIT_MARKING_NOT_EMPTY), 0);
     cell_bytes = h->cell_size;
   }
   atomic_store_explicit(&hc_header_of(obj)->state, HC_STATE_OLD, memory_order_relaxed);

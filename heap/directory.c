@@ -170,14 +170,3 @@ uint32_t hc_directory_bits_of(hc_directory_t *dir, uint32_t index) {
   pthread_mutex_unlock(&dir->lock);
   return mask;
 }
-
-bool hc_block_may_release_locked(hc_directory_t *dir, uint32_t index) {
-#if defined(HC_INJECT_BUG_STALE_LAST_ACTIVE)
-  /* INJECTED BUG stale-last-active: the pin is ignored, as in JSC, so a stopped allocator's
-   * last-active block can be released before resume-allocating sweeps it again. */
-  (void)dir, (void)index;
-  return true;
-#else
-  return !hc_bit_get(dir->bits[HC_BIT_PINNED], index);
-#endif
-}

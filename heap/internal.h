@@ -12,8 +12,9 @@
  *     heap->world_lock, which gives the happens-before edges).
  *   - A mutator's own fields are touched by the thread running it, or by the collector while it is
  *     parked.
- * Lock order: world_lock → dir->lock → (blockset_lock | roots_lock | weak_lock). Never take a
- * directory lock while holding another directory's lock.
+ * Lock order: world_lock → sweep_lock → blockset_lock → dir->lock → (roots_lock | weak_lock).
+ * Never take a directory lock while holding another directory's lock. world_lock is never held
+ * while collecting: the stopped world is a state (collecting, stop_requested), not a held lock.
  */
 #ifndef HC_INTERNAL_H
 #define HC_INTERNAL_H
@@ -464,9 +465,16 @@ static inline bool hc_has_scheduler(const hc_heap_t *heap) {
 #endif
 }
 
-/* Is the block releasable? Pinned blocks (a stopped allocator's last-active) are not: this is the
- * one check that keeps resume-allocating from sweeping freed memory. Caller holds dir->lock. */
-bool hc_block_may_release_locked(hc_directory_t *dir, uint32_t index);
+/* What makes a block unclaimable by sweeping, shrinking and stealing: a stopped allocator's pin.
+ * Only the pinning allocator's resume may claim a pinned block, so resume never meets another
+ * claim and nothing can release the block resume is about to sweep. */
+#if defined(HC_INJECT_BUG_STALE_LAST_ACTIVE)
+/* INJECTED BUG stale-last-active: release paths ignore the pin, as JSC's do, so a stopped
+ * allocator's last-active block can be released before resume-allocating sweeps it again. */
+#  define HC_PROTECTED_BITS 0u
+#else
+#  define HC_PROTECTED_BITS HC_BITMASK(HC_BIT_PINNED)
+#endif
 
 /* sweep.c */
 /* Claims and releases the block it was given (caller holds in-use): unlink then free. */

@@ -3,8 +3,8 @@
  * Every path here follows the ownership rule of internal.h: claim (set in-use under the directory
  * lock), work on the block with the lock dropped, then either unclaim with updated bits or
  * release. Release = remove from the directory (bits cleared, slot emptied, under one lock hold),
- * yield, then free. A pinned block (a stopped allocator's last-active) may be swept, because a
- * sweep only finalizes and zeroes cells that are dead by the bits, but is never released. */
+ * yield, then free. A pinned block (a stopped allocator's last-active) is never claimed here: its
+ * allocator's resume will sweep it, and must find it where it left it (HC_PROTECTED_BITS). */
 #include "internal.h"
 
 void hc_release_block(hc_heap_t *heap, hc_block_handle_t *h, hc_mutator_t *m) {
@@ -33,7 +33,7 @@ static bool finish_sweep(hc_heap_t *heap, hc_directory_t *d, uint32_t index, voi
   hc_bit_assign(d->bits[HC_BIT_EMPTY], index, empty);
   hc_bit_assign(d->bits[HC_BIT_CAN_ALLOCATE], index,
                 !empty && r.free_cells > 0 && !hc_bit_get(d->bits[HC_BIT_MARKING_RETIRED], index));
-  bool do_release = empty && release && hc_block_may_release_locked(d, index);
+  bool do_release = empty && release;
   if (!do_release) hc_bit_clear(d->bits[HC_BIT_IN_USE], index);
   pthread_mutex_unlock(&d->lock);
   if (!do_release) return false;
@@ -58,7 +58,7 @@ static hc_directory_t *directory_at(hc_heap_t *heap, uint32_t i) {
 
 /* Claims the next unswept block no one holds, round-robin over the directories. */
 static void *claim_unswept(hc_heap_t *heap, hc_directory_t **dir_out) {
-  hc_block_query_t q = {HC_BITMASK(HC_BIT_UNSWEPT), 0};
+  hc_block_query_t q = {HC_BITMASK(HC_BIT_UNSWEPT), HC_PROTECTED_BITS};
   pthread_mutex_lock(&heap->sweep_lock);
   uint32_t start = heap->sweep_dir_cursor;
   for (uint32_t k = 0; k <= HC_SIZE_CLASS_COUNT; k++) {
@@ -114,7 +114,7 @@ size_t hc_shrink(hc_mutator_t *m) {
   if (!m || !m->has_access) return 0;
   hc_heap_t *heap = m->heap;
   size_t released = 0;
-  hc_block_query_t q = {HC_BITMASK(HC_BIT_EMPTY), 0};
+  hc_block_query_t q = {HC_BITMASK(HC_BIT_EMPTY), HC_PROTECTED_BITS};
   for (uint32_t i = 0; i <= HC_SIZE_CLASS_COUNT; i++) {
     hc_directory_t *d = directory_at(heap, i);
     pthread_mutex_lock(&d->lock);
