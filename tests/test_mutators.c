@@ -1,0 +1,312 @@
+/* test_mutators.c: several mutators on one thread. A collection must not wait for mutators that
+ * released access; their roots still count; detach gives everything back.
+ *
+ * Everything runs on one OS thread, so a mutator holding access while another one stops the world
+ * would deadlock by design: every step below releases the idle mutators first. An alarm turns a
+ * hang (a collector waiting for a released mutator) into a failure. */
+#define _POSIX_C_SOURCE 200809L /* nanosleep, clock_gettime, alarm */
+#include "heapcore.h"
+#include "check.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---------------------------------------------------------------------------------------------
+ * Helpers
+ * ------------------------------------------------------------------------------------------- */
+
+#define VERIFY_OK(m) verify_ok_at((m), __FILE__, __LINE__)
+
+static void verify_ok_at(hc_mutator_t *m, const char *file, int line) {
+  char msg[512] = "";
+  hc_status_t s = hc_heap_verify(m, msg, sizeof msg);
+  if (s != HC_OK) {
+    fprintf(stderr, "%s:%d: hc_heap_verify: %s: %s\n", file, line, hc_status_name(s), msg);
+    hf_check_fail(file, line, "hc_heap_verify(...) == HC_OK");
+  }
+}
+
+static void put_tag(hc_object_t *obj, uint64_t tag) {
+  uint8_t *p = hc_object_payload(obj);
+  size_t n = hc_object_payload_size(obj);
+  memcpy(p, &tag, sizeof tag);
+  for (size_t i = 8; i < n; i++)
+    p[i] = (uint8_t)(tag * 13 + i * 7);
+}
+
+static bool has_tag(hc_object_t *obj, uint64_t tag) {
+  const uint8_t *p = hc_object_payload(obj);
+  size_t n = hc_object_payload_size(obj);
+  uint64_t t;
+  memcpy(&t, p, sizeof t);
+  if (t != tag) return false;
+  for (size_t i = 8; i < n; i++) {
+    if (p[i] != (uint8_t)(tag * 13 + i * 7)) return false;
+  }
+  return true;
+}
+
+static hc_stats_t stats_of(hc_heap_t *heap) {
+  hc_stats_t st;
+  memset(&st, 0xa5, sizeof st);
+  hc_heap_get_stats(heap, &st);
+  return st;
+}
+
+static hc_object_t *alloc_tagged(hc_mutator_t *m, size_t size, uint32_t nslots, uint64_t tag) {
+  hc_object_t *obj = hc_alloc(m, size, nslots);
+  CHECK(obj != NULL);
+  CHECK_EQ_U64(hc_mutator_last_error(m), HC_OK);
+  put_tag(obj, tag);
+  return obj;
+}
+
+static void release(hc_mutator_t *m) {
+  CHECK_EQ_U64(hc_mutator_release_access(m), HC_OK);
+}
+
+static void acquire(hc_mutator_t *m) {
+  CHECK_EQ_U64(hc_mutator_acquire_access(m), HC_OK);
+}
+
+static void collect_ok(hc_mutator_t *m, hc_collection_kind_t kind) {
+  CHECK_EQ_U64(hc_collect(m, kind), HC_OK);
+  VERIFY_OK(m);
+}
+
+static int ptr_cmp(const void *a, const void *b) {
+  uintptr_t x = (uintptr_t) * (void *const *)a, y = (uintptr_t) * (void *const *)b;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Tests
+ * ------------------------------------------------------------------------------------------- */
+
+static void test_ids(void) {
+  hc_config_t cfg;
+  hc_config_init(&cfg);
+  hc_heap_t *heap;
+  hc_mutator_t *m[4];
+  CHECK_EQ_U64(hc_heap_create(&cfg, &heap), HC_OK);
+  for (uint32_t i = 0; i < 3; i++) {
+    CHECK_EQ_U64(hc_mutator_attach(heap, &m[i]), HC_OK);
+    CHECK_EQ_U64(hc_mutator_id(m[i]), i + 1);
+    CHECK(hc_mutator_heap(m[i]) == heap);
+  }
+  CHECK(m[0] != m[1] && m[1] != m[2] && m[0] != m[2]);
+  CHECK_EQ_U64(hc_mutator_detach(m[1]), HC_OK);
+  CHECK_EQ_U64(hc_mutator_attach(heap, &m[3]), HC_OK);
+  CHECK_EQ_U64(hc_mutator_id(m[3]), 4); /* ids are not reused */
+  CHECK_EQ_U64(hc_mutator_id(m[0]), 1);
+  CHECK_EQ_U64(hc_mutator_id(m[2]), 3);
+  CHECK_EQ_U64(hc_mutator_detach(m[0]), HC_OK);
+  CHECK_EQ_U64(hc_mutator_detach(m[2]), HC_OK);
+  CHECK_EQ_U64(hc_mutator_detach(m[3]), HC_OK);
+  CHECK_EQ_U64(hc_heap_destroy(heap), HC_OK);
+}
+
+enum { PER = 300 };
+
+typedef struct mstate {
+  hc_mutator_t *m;
+  hc_object_t *root[4];   /* pushed on this mutator's root stack */
+  hc_object_t *junk[PER]; /* unrooted */
+} mstate_t;
+
+static mstate_t ms[3];
+
+static struct walk {
+  hc_object_t *seen[64];
+  size_t n;
+} walk;
+
+static bool visit(hc_object_t *obj, void *ctx) {
+  struct walk *w = ctx;
+  CHECK(w->n < 64);
+  w->seen[w->n++] = obj;
+  return true;
+}
+
+static void test_collect_with_released_mutators(void) {
+  hc_config_t cfg;
+  hc_config_init(&cfg);
+  hc_heap_t *heap;
+  CHECK_EQ_U64(hc_heap_create(&cfg, &heap), HC_OK);
+  for (int i = 0; i < 3; i++) {
+    CHECK_EQ_U64(hc_mutator_attach(heap, &ms[i].m), HC_OK);
+    CHECK_EQ_U64(hc_mutator_id(ms[i].m), (uint64_t)i + 1);
+  }
+  /* Each mutator allocates rooted and unrooted objects of shared size classes, interleaved so
+   * they work in the same directories at once, and leaves half-used free lists behind. */
+  for (size_t k = 0; k < PER; k++) {
+    for (int i = 0; i < 3; i++) {
+      uint64_t tag = (uint64_t)i * 100000 + k;
+      ms[i].junk[k] = alloc_tagged(ms[i].m, k % 2 ? 48 : 160, 2, tag);
+      if (k < 4) {
+        ms[i].root[k] = alloc_tagged(ms[i].m, 64, 3, tag + 50000);
+        CHECK_EQ_U64(hc_root_push(ms[i].m, &ms[i].root[k]), HC_OK);
+      }
+    }
+  }
+  /* Cross-mutator references: m1's roots point at m2's and m3's otherwise unrooted objects. */
+  hc_store(ms[0].m, ms[0].root[0], 0, ms[1].junk[10]);
+  hc_store(ms[0].m, ms[0].root[0], 1, ms[2].junk[11]);
+  hc_store(ms[1].m, ms[1].root[1], 0, ms[0].junk[12]);
+  hc_store(ms[2].m, ms[2].junk[11], 0, ms[1].junk[13]); /* a chain through three mutators */
+  hc_store(ms[1].m, ms[1].junk[13], 0, ms[0].junk[14]);
+  release(ms[1].m);
+  release(ms[2].m);
+  collect_ok(ms[0].m, HC_COLLECT_FULL); /* must not wait for m2, m3 */
+  /* 12 roots + junk 10, 11, 12, 13, 14 */
+  CHECK_EQ_U64(stats_of(heap).live_objects, 12 + 5);
+  for (int i = 0; i < 3; i++) {
+    for (size_t k = 0; k < 4; k++)
+      CHECK(has_tag(ms[i].root[k], (uint64_t)i * 100000 + k + 50000));
+  }
+  CHECK(hc_load(ms[0].root[0], 0) == ms[1].junk[10] && has_tag(ms[1].junk[10], 100010));
+  CHECK(hc_load(ms[2].junk[11], 0) == ms[1].junk[13] && has_tag(ms[1].junk[13], 100013));
+  CHECK(has_tag(ms[0].junk[14], 14) && has_tag(ms[0].junk[12], 12));
+  CHECK(!hc_is_live_object(ms[0].m, ms[1].junk[20]));
+  hc_sweep_all(ms[0].m);
+  VERIFY_OK(ms[0].m);
+
+  /* m2 takes over: its allocator was stopped by m1's collection and restarts cleanly. A young
+   * object it stores into an old one (m1's root) survives an eden collection run by m2. */
+  release(ms[0].m);
+  acquire(ms[1].m);
+  hc_object_t *young = NULL;
+  for (size_t k = 0; k < PER; k++) {
+    hc_object_t *o = alloc_tagged(ms[1].m, k % 2 ? 48 : 160, 2, 250000 + k);
+    if (k == PER / 2) young = o;
+  }
+  hc_store(ms[1].m, ms[0].root[2], 2, young);
+  collect_ok(ms[1].m, HC_COLLECT_EDEN);
+  CHECK_EQ_U64(stats_of(heap).live_objects, 12 + 5 + 1);
+  CHECK(has_tag(young, 250000 + PER / 2));
+
+  /* m3 iterates with both others released: it sees exactly the survivors plus what it allocated
+   * since the collection. */
+  release(ms[1].m);
+  acquire(ms[2].m);
+  hc_object_t *fresh = alloc_tagged(ms[2].m, 48, 0, 300000);
+  walk.n = 0;
+  CHECK_EQ_U64(hc_heap_iterate(ms[2].m, visit, &walk), HC_OK);
+  CHECK_EQ_U64(walk.n, 12 + 5 + 1 + 1);
+  bool saw_fresh = false, saw_young = false;
+  for (size_t i = 0; i < walk.n; i++) {
+    saw_fresh |= walk.seen[i] == fresh;
+    saw_young |= walk.seen[i] == young;
+    CHECK(walk.seen[i] != ms[0].junk[20] && walk.seen[i] != ms[1].junk[PER - 1]);
+  }
+  CHECK(saw_fresh && saw_young);
+  CHECK(hc_heap_iterate(ms[2].m, NULL, NULL) != HC_OK);
+  release(ms[2].m);
+  acquire(ms[0].m);
+  collect_ok(ms[0].m, HC_COLLECT_FULL);
+  CHECK_EQ_U64(stats_of(heap).live_objects, 12 + 5 + 1); /* fresh was unrooted */
+  CHECK(!hc_is_live_object(ms[0].m, fresh));
+  hc_safepoint(ms[0].m); /* nothing requested: returns */
+
+  /* Detach m3 while it holds roots, half-used blocks and a remembered object. Its own roots
+   * go; its objects reachable from m1 stay. */
+  release(ms[0].m);
+  acquire(ms[2].m);
+  hc_object_t *m3_young = alloc_tagged(ms[2].m, 48, 0, 300001);
+  hc_store(ms[2].m, ms[0].root[3], 0, m3_young); /* remembered by m3's store */
+  for (size_t k = 0; k < 37; k++)
+    alloc_tagged(ms[2].m, 160, 0, 300100 + k);
+  CHECK_EQ_U64(hc_mutator_detach(ms[2].m), HC_OK);
+  acquire(ms[0].m);
+  VERIFY_OK(ms[0].m);
+  collect_ok(ms[0].m, HC_COLLECT_EDEN);
+  CHECK(has_tag(m3_young, 300001));
+  collect_ok(ms[0].m, HC_COLLECT_FULL);
+  /* 8 roots of m1, m2; junk 10, 11 (m3's, via m1), 12, 13, 14; young; m3_young. */
+  CHECK_EQ_U64(stats_of(heap).live_objects, 8 + 5 + 1 + 1);
+  CHECK(has_tag(ms[2].junk[11], 200011) && hc_load(ms[0].root[0], 1) == ms[2].junk[11]);
+  CHECK(!hc_is_live_object(ms[0].m, ms[2].root[0]));
+  hc_sweep_all(ms[0].m);
+  hc_shrink(ms[0].m);
+  VERIFY_OK(ms[0].m);
+  /* Nothing stays held by the detached mutator: only blocks with live objects remain. */
+  hc_object_t *live[16];
+  size_t nl = 0;
+  for (int i = 0; i < 2; i++) {
+    for (size_t k = 0; k < 4; k++)
+      live[nl++] = ms[i].root[k];
+  }
+  live[nl++] = ms[1].junk[10];
+  live[nl++] = ms[2].junk[11];
+  live[nl++] = ms[0].junk[12];
+  live[nl++] = ms[1].junk[13];
+  live[nl++] = ms[0].junk[14];
+  live[nl++] = young;
+  live[nl++] = m3_young;
+  uintptr_t blocks[16];
+  for (size_t i = 0; i < nl; i++)
+    blocks[i] = (uintptr_t)live[i] & ~(uintptr_t)(HC_BLOCK_SIZE - 1);
+  qsort(blocks, nl, sizeof blocks[0], ptr_cmp);
+  size_t distinct = 0;
+  for (size_t i = 0; i < nl; i++)
+    distinct += i == 0 || blocks[i] != blocks[i - 1];
+  CHECK_EQ_U64(stats_of(heap).blocks, distinct);
+  /* m1 reuses the freed space, m2 comes back and works. */
+  for (size_t k = 0; k < PER; k++)
+    alloc_tagged(ms[0].m, 160, 1, 400000 + k);
+  release(ms[0].m);
+  acquire(ms[1].m);
+  for (size_t k = 0; k < PER; k++)
+    alloc_tagged(ms[1].m, 48, 1, 500000 + k);
+  collect_ok(ms[1].m, HC_COLLECT_FULL);
+  CHECK_EQ_U64(stats_of(heap).live_objects, 8 + 5 + 1 + 1);
+  for (size_t i = 0; i < nl; i++)
+    CHECK(hc_is_live_object(ms[1].m, live[i]));
+  CHECK(has_tag(young, 250000 + PER / 2) && has_tag(m3_young, 300001));
+  CHECK_EQ_U64(hc_mutator_detach(ms[1].m), HC_OK);
+  acquire(ms[0].m);
+  CHECK_EQ_U64(hc_heap_destroy(heap), HC_ERR_WRONG_STATE);
+  CHECK_EQ_U64(hc_mutator_detach(ms[0].m), HC_OK);
+  CHECK_EQ_U64(hc_heap_destroy(heap), HC_OK);
+}
+
+/* Access state errors. */
+static void test_access_states(void) {
+  hc_config_t cfg;
+  hc_config_init(&cfg);
+  hc_heap_t *heap;
+  hc_mutator_t *a, *b;
+  CHECK_EQ_U64(hc_heap_create(&cfg, &heap), HC_OK);
+  CHECK_EQ_U64(hc_mutator_attach(heap, &a), HC_OK);
+  CHECK_EQ_U64(hc_mutator_attach(heap, &b), HC_OK);
+  CHECK_EQ_U64(hc_mutator_acquire_access(a), HC_ERR_WRONG_STATE); /* already has it */
+  release(b);
+  CHECK_EQ_U64(hc_mutator_release_access(b), HC_ERR_WRONG_STATE);
+  /* Many collections in a row with b released. */
+  for (int i = 0; i < 20; i++)
+    collect_ok(a, i % 2 ? HC_COLLECT_EDEN : HC_COLLECT_FULL);
+  acquire(b);
+  hc_object_t *o = alloc_tagged(b, 64, 0, 1);
+  release(a);
+  CHECK_EQ_U64(hc_root_push(b, &o), HC_OK);
+  collect_ok(b, HC_COLLECT_FULL);
+  CHECK(has_tag(o, 1));
+  CHECK_EQ_U64(stats_of(heap).live_objects, 1);
+  CHECK_EQ_U64(hc_mutator_detach(b), HC_OK);
+  acquire(a);
+  collect_ok(a, HC_COLLECT_FULL);
+  CHECK_EQ_U64(stats_of(heap).live_objects, 0); /* b's roots went with it */
+  CHECK_EQ_U64(hc_mutator_detach(a), HC_OK);
+  CHECK_EQ_U64(hc_heap_destroy(heap), HC_OK);
+}
+
+int main(void) {
+  alarm(240); /* a collector waiting for a released mutator hangs; die instead */
+  RUN_TEST(test_ids);
+  RUN_TEST(test_collect_with_released_mutators);
+  RUN_TEST(test_access_states);
+  return 0;
+}
