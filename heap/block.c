@@ -24,6 +24,8 @@ void hc_block_format(hc_heap_t *heap, hc_block_handle_t *h, uint32_t cell_size) 
   (void)heap;
   h->cell_size = cell_size;
   h->cells = cells_for(cell_size);
+  b->cell_size = (uint16_t)cell_size;
+  h->cell_starts = hc_cell_starts[hc_size_class_index(cell_size)];
   atomic_store_explicit(&h->free_listed, false, memory_order_relaxed);
   b->handle = h;
   b->mark_version = 0; /* 0 is never a heap version: no marks, no newly bits */
@@ -177,7 +179,7 @@ hc_sweep_result_t hc_block_sweep(hc_heap_t *heap, hc_block_handle_t *h, hc_free_
   }
 
   if (fl) {
-    hc_free_list_finish(fl, &builder, (char *)b, hc_next_secret(heap));
+    hc_free_list_finish(fl, &builder, (char *)b, hc_block_secret(heap, h));
     fl->cell_size = size;
     fl->needs_zero = heap->config.scribble;
     b->pristine = 0; /* the allocator will write into it */
@@ -192,13 +194,8 @@ hc_sweep_result_t hc_block_sweep(hc_heap_t *heap, hc_block_handle_t *h, hc_free_
 void hc_block_stop_allocating(hc_heap_t *heap, hc_block_handle_t *h, hc_free_list_t *fl) {
   hc_block_t *b = h->block;
   uint8_t v = atomic_load_explicit(&heap->newly_version, memory_order_relaxed);
-  if (atomic_load_explicit(&b->newly_version, memory_order_relaxed) != v) {
-    for (int i = 0; i < HC_BITMAP_WORDS; i++)
-      atomic_store_explicit(&b->newly[i], 0, memory_order_relaxed);
-  }
-  char *first = hc_block_first_cell(b);
-  for (uint32_t i = 0; i < h->cells; i++)
-    hc_atomic_bit_set(b->newly, hc_atom_index(b, first + (size_t)i * h->cell_size));
+  for (int i = 0; i < HC_BITMAP_WORDS; i++)
+    atomic_store_explicit(&b->newly[i], h->cell_starts[i], memory_order_relaxed);
   for (;;) {
     for (char *c = fl->cur; c < fl->end; c += h->cell_size)
       hc_atomic_bit_clear(b->newly, hc_atom_index(b, c));
@@ -210,11 +207,8 @@ void hc_block_stop_allocating(hc_heap_t *heap, hc_block_handle_t *h, hc_free_lis
 
 void hc_block_mark_all_newly(hc_heap_t *heap, hc_block_handle_t *h) {
   hc_block_t *b = h->block;
-  char *first = hc_block_first_cell(b);
   for (int i = 0; i < HC_BITMAP_WORDS; i++)
-    atomic_store_explicit(&b->newly[i], 0, memory_order_relaxed);
-  for (uint32_t i = 0; i < h->cells; i++)
-    hc_atomic_bit_set(b->newly, hc_atom_index(b, first + (size_t)i * h->cell_size));
+    atomic_store_explicit(&b->newly[i], h->cell_starts[i], memory_order_relaxed);
   atomic_store_explicit(&b->newly_version,
                         atomic_load_explicit(&heap->newly_version, memory_order_relaxed),
                         memory_order_relaxed);
@@ -225,10 +219,8 @@ uint32_t hc_block_count_live(const hc_heap_t *heap, hc_block_handle_t *h) {
   uint64_t live[HC_BITMAP_WORDS];
   live_bitmap(heap, b, live);
   uint32_t n = 0;
-  for (uint32_t i = 0; i < h->cells; i++) {
-    uint32_t atom = (uint32_t)(HC_BLOCK_HEADER_SIZE + (size_t)i * h->cell_size) / HC_ATOM_SIZE;
-    n += (live[atom / 64] >> (atom % 64)) & 1u;
-  }
+  for (int i = 0; i < HC_BITMAP_WORDS; i++)
+    n += (uint32_t)__builtin_popcountll(live[i] & h->cell_starts[i]);
   return n;
 }
 

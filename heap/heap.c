@@ -57,7 +57,6 @@ hc_status_t hc_heap_create(const hc_config_t *config, hc_heap_t **out) {
   heap->config = *config;
   heap->mark_version = 1;
   atomic_store_explicit(&heap->newly_version, 1, memory_order_relaxed);
-  heap->secret_counter = config->seed;
   pthread_mutex_init(&heap->world_lock, NULL);
   pthread_cond_init(&heap->world_cond, NULL);
   pthread_cond_init(&heap->sweeper_cond, NULL);
@@ -167,10 +166,11 @@ uint64_t hc_next_serial(hc_heap_t *heap) {
   return atomic_fetch_add_explicit(&heap->next_serial, 1, memory_order_relaxed) + 1;
 }
 
-/* splitmix64 over a counter seeded by config.seed: deterministic, no addresses, no clock. */
-uintptr_t hc_next_secret(hc_heap_t *heap) {
-  uint64_t z =
-      atomic_fetch_add_explicit(&heap->secret_counter, 0x9e3779b97f4a7c15ull, memory_order_relaxed);
+/* A fresh secret for each free list built from a block: splitmix64 of the seed, the block's serial
+ * and its sweep count. Deterministic (no addresses, no clock) and free of shared state: the
+ * caller owns the block. */
+uintptr_t hc_block_secret(const hc_heap_t *heap, hc_block_handle_t *h) {
+  uint64_t z = heap->config.seed + 0x9e3779b97f4a7c15ull * (h->serial * 0x10001ull + ++h->sweeps);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
   return (uintptr_t)(z ^ (z >> 31));

@@ -105,7 +105,8 @@ typedef struct hc_block {
   _Atomic uint8_t newly_version; /* owner writes, hc_is_live_object reads */
   uint8_t pristine;              /* payload all free and zero; owner only */
   uint8_t has_finalizable;       /* some cell was allocated with HC_FLAG_FINALIZE; owner only */
-  uint32_t marked_cells;         /* cells marked in mark_version's cycle; collector only */
+  uint16_t marked_cells;         /* cells marked in mark_version's cycle; collector only */
+  uint16_t cell_size;            /* copy of handle->cell_size, so marking stays in the block */
   _Atomic uint64_t marks[HC_BITMAP_WORDS];
   _Atomic uint64_t newly[HC_BITMAP_WORDS];
 } hc_block_t;
@@ -118,11 +119,13 @@ typedef struct hc_block {
 struct hc_block_handle {
   hc_block_t *block;
   hc_directory_t *dir;
-  uint32_t index;           /* slot in dir */
-  uint32_t cell_size;       /* bytes per cell (the size class) */
-  uint32_t cells;           /* cells in the payload */
-  _Atomic bool free_listed; /* an allocator allocates from it through a free list */
-  uint64_t serial;          /* identity for traces and dumps (no addresses in output) */
+  uint32_t index;              /* slot in dir */
+  uint32_t cell_size;          /* bytes per cell (the size class) */
+  uint32_t cells;              /* cells in the payload */
+  _Atomic bool free_listed;    /* an allocator allocates from it through a free list */
+  uint64_t serial;             /* identity for traces and dumps (no addresses in output) */
+  uint64_t sweeps;             /* free lists built from it, for its per-sweep secret; owner only */
+  const uint64_t *cell_starts; /* hc_cell_starts of its size class */
 };
 
 static inline hc_block_t *hc_block_of(const void *cell) {
@@ -247,6 +250,8 @@ uint32_t hc_directory_bits_of(hc_directory_t *dir, uint32_t index); /* mask of s
 
 extern uint32_t hc_size_classes[HC_SIZE_CLASS_COUNT];
 extern uint8_t hc_class_of_atoms[HC_MAX_CELL_SMALL / HC_ATOM_SIZE + 1];
+/* Per size class, the atoms where its cells start: whole-word newly/live bitmap arithmetic. */
+extern uint64_t hc_cell_starts[HC_SIZE_CLASS_COUNT][HC_BITMAP_WORDS];
 void hc_size_classes_init(void); /* idempotent, thread-safe */
 
 static inline uint32_t hc_size_class_index(size_t size) {
@@ -295,8 +300,14 @@ typedef struct hc_vec {
   size_t capacity;
 } hc_vec_t;
 
-bool hc_vec_push(hc_vec_t *v, void *item);
+bool hc_vec_grow(hc_vec_t *v);
 void hc_vec_free(hc_vec_t *v);
+
+static inline bool hc_vec_push(hc_vec_t *v, void *item) {
+  if (hc_unlikely(v->count == v->capacity) && !hc_vec_grow(v)) return false;
+  v->items[v->count++] = item;
+  return true;
+}
 
 struct hc_mutator {
   hc_heap_t *heap;
@@ -407,7 +418,6 @@ struct hc_heap {
   _Atomic uint64_t fail_at; /* acquisition number that fails; 0 = disarmed */
   _Atomic size_t bytes_since_gc;
   _Atomic uint64_t next_serial;
-  _Atomic uint64_t secret_counter;
   unsigned auto_collections;                                     /* collector only */
   uint64_t live_bytes, live_objects;                             /* collector only, while marking */
   _Atomic uint64_t published_live_bytes, published_live_objects; /* at the end of a collection */
@@ -436,7 +446,7 @@ struct hc_heap {
 
 /* heap.c */
 uint64_t hc_next_serial(hc_heap_t *heap);
-uintptr_t hc_next_secret(hc_heap_t *heap);
+uintptr_t hc_block_secret(const hc_heap_t *heap, hc_block_handle_t *h);
 /* Reserves block bytes against the limit and the fault-injection counter. */
 hc_status_t hc_reserve_memory(hc_heap_t *heap, size_t bytes, bool is_acquisition);
 void hc_unreserve_memory(hc_heap_t *heap, size_t bytes);

@@ -12,15 +12,12 @@
 
 #include <stdlib.h>
 
-bool hc_vec_push(hc_vec_t *v, void *item) {
-  if (v->count == v->capacity) {
-    size_t cap = v->capacity ? v->capacity * 2 : 16;
-    void **items = realloc(v->items, cap * sizeof *items);
-    if (!items) return false;
-    v->items = items;
-    v->capacity = cap;
-  }
-  v->items[v->count++] = item;
+hc_noinline bool hc_vec_grow(hc_vec_t *v) {
+  size_t cap = v->capacity ? v->capacity * 2 : 16;
+  void **items = realloc(v->items, cap * sizeof *items);
+  if (!items) return false;
+  v->items = items;
+  v->capacity = cap;
   return true;
 }
 

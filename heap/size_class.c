@@ -10,6 +10,7 @@
 
 uint32_t hc_size_classes[HC_SIZE_CLASS_COUNT];
 uint8_t hc_class_of_atoms[HC_MAX_CELL_SMALL / HC_ATOM_SIZE + 1];
+uint64_t hc_cell_starts[HC_SIZE_CLASS_COUNT][HC_BITMAP_WORDS];
 
 static pthread_once_t size_classes_once = PTHREAD_ONCE_INIT;
 
@@ -43,6 +44,13 @@ static void compute_size_classes(void) {
     while (hc_size_classes[cls] < atoms * HC_ATOM_SIZE)
       cls++;
     hc_class_of_atoms[atoms] = (uint8_t)cls;
+  }
+  for (uint32_t c = 0; c < HC_SIZE_CLASS_COUNT; c++) {
+    uint32_t size = hc_size_classes[c], cells = (uint32_t)(HC_BLOCK_PAYLOAD / size);
+    for (uint32_t i = 0; i < cells; i++) {
+      uint32_t atom = (uint32_t)(HC_BLOCK_HEADER_SIZE + (size_t)i * size) / HC_ATOM_SIZE;
+      hc_cell_starts[c][atom / 64] |= 1ull << (atom % 64);
+    }
   }
 }
 
