@@ -77,24 +77,26 @@ static long bt_peak_rss_kb(void) {
 }
 
 static void bt_usage(FILE *out) {
-  fprintf(out,
-          "usage: bench_binary_trees --backend NAME [--depth N] [--verbose]\n"
-          "       bench_binary_trees --list-backends\n"
-          "\n"
-          "Runs binary-trees (GCBench shape) once on one allocator and prints\n"
-          "  backend=X depth=N wall_ms=... maxrss_kb=... checksum=...\n"
-          "\n"
-          "  --backend NAME      heapcore, boehm, mimalloc or glibc\n"
-          "  --depth N           long-lived tree depth, %d..%d (default %d)\n"
-          "  --verbose           phase timings and allocator statistics on stderr\n"
-          "  --list-backends     print 'NAME built' or 'NAME not-built' per backend\n"
-          "heap core tuning (defaults are the bench's settings):\n"
-          "  --hc-trigger-kib K  collect after K KiB handed to allocators\n"
-          "  --hc-full-every N   every Nth automatic collection is full\n"
-          "  --hc-all-full       every automatic collection is full (no eden collections)\n"
-          "  --hc-release-empty  sweeping releases empty blocks\n"
-          "  --hc-sweeper        run the background sweeper thread\n",
-          BT_MIN_DEPTH, BT_MAX_DEPTH, BT_DEFAULT_DEPTH);
+  fprintf(
+      out,
+      "usage: bench_binary_trees --backend NAME [--depth N] [--verbose]\n"
+      "       bench_binary_trees --list-backends\n"
+      "\n"
+      "Runs binary-trees (GCBench shape) once on one allocator and prints\n"
+      "  backend=X depth=N wall_ms=... maxrss_kb=... checksum=...\n"
+      "\n"
+      "  --backend NAME      heapcore, boehm, mimalloc or glibc\n"
+      "  --depth N           long-lived tree depth, %d..%d (default %d)\n"
+      "  --verbose           phase timings and allocator statistics on stderr\n"
+      "  --list-backends     print 'NAME built' or 'NAME not-built' per backend\n"
+      "heap core tuning (defaults are the bench's settings):\n"
+      "  --hc-trigger-kib K  collect after K KiB handed to allocators\n"
+      "  --hc-full-every N   every Nth automatic collection is full\n"
+      "  --hc-full-growth P  full collection once eden ones promoted P%% of the old generation\n"
+      "  --hc-all-full       every automatic collection is full (no eden collections)\n"
+      "  --hc-release-empty  sweeping releases empty blocks\n"
+      "  --hc-sweeper        run the background sweeper thread\n",
+      BT_MIN_DEPTH, BT_MAX_DEPTH, BT_DEFAULT_DEPTH);
 }
 
 /* Parses a decimal in [lo, hi] or exits with a usage error. */
@@ -137,6 +139,9 @@ int main(int argc, char **argv) {
       i++;
     } else if (strcmp(a, "--hc-full-every") == 0) {
       opt.hc_full_every = (unsigned)bt_parse_num(a, next, 1, 1000000);
+      i++;
+    } else if (strcmp(a, "--hc-full-growth") == 0) {
+      opt.hc_full_growth = (unsigned)bt_parse_num(a, next, 1, 100000);
       i++;
     } else if (strcmp(a, "--hc-all-full") == 0) {
       opt.hc_all_full = true;

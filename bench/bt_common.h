@@ -24,6 +24,7 @@ typedef struct bt_options {
   bool verbose;            /* per-phase timings and allocator statistics on stderr */
   size_t hc_trigger_bytes; /* heap core: config.gc_trigger_bytes */
   unsigned hc_full_every;  /* heap core: config.full_gc_every (0 here = the bench default) */
+  unsigned hc_full_growth; /* heap core: config.full_gc_growth percent (0 here = the default) */
   bool hc_all_full;        /* heap core: every automatic collection is full */
   bool hc_release_empty;   /* heap core: config.release_empty_blocks */
   bool hc_sweeper;         /* heap core: run the background sweeper thread */

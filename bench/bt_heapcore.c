@@ -13,14 +13,14 @@
 
 #define BT_BACKEND_NAME "heapcore"
 
-/* Collection policy: collect after BT_HC_TRIGGER_BYTES were handed to allocators; every
- * BT_HC_FULL_EVERY-th collection is full, the others eden. Tuned at N=18 for time with peak RSS
- * well inside 1.5x mimalloc's (see bench/README.md): a smaller trigger or more frequent full
- * collections cost time in marking; a larger trigger or rarer full collections let the heap grow
- * (garbage promoted by eden collections stays until the next full one). The heap core's trigger
- * is a fixed byte count, not a fraction of the live heap, so at other depths this is not tuned. */
+/* Collection policy: collect after BT_HC_TRIGGER_BYTES were handed to allocators; a collection is
+ * full once eden collections have promoted BT_HC_FULL_GROWTH percent of the old generation since
+ * the last full one (config.full_gc_growth), eden otherwise. Tuned at N=18 (see bench/README.md):
+ * a smaller trigger means more collections and more partly built trees promoted; a larger growth
+ * lets promoted garbage pile up and the heap grow. */
 #define BT_HC_TRIGGER_BYTES ((size_t)28 << 20)
-#define BT_HC_FULL_EVERY    6u
+#define BT_HC_FULL_EVERY    0u
+#define BT_HC_FULL_GROWTH   100u
 
 #define BT_NODE_SLOTS 2u
 #define BT_NODE_SIZE  (HC_HEADER_SIZE + BT_NODE_SLOTS * HC_SLOT_SIZE + 2 * sizeof(int32_t))
@@ -156,9 +156,10 @@ int bt_run_heapcore(const bt_options_t *opt, bt_result_t *res) {
   hc_config_init(&config);
   config.gc_trigger_bytes =
       opt->hc_trigger_bytes != 0 ? opt->hc_trigger_bytes : BT_HC_TRIGGER_BYTES;
-  config.full_gc_every = opt->hc_all_full          ? 0
-                         : opt->hc_full_every != 0 ? opt->hc_full_every
-                                                   : BT_HC_FULL_EVERY;
+  /* Explicit knobs replace the default policy; --hc-all-full leaves both at 0 (always full). */
+  bool explicit_policy = opt->hc_all_full || opt->hc_full_every || opt->hc_full_growth;
+  config.full_gc_every = explicit_policy ? opt->hc_full_every : BT_HC_FULL_EVERY;
+  config.full_gc_growth = explicit_policy ? opt->hc_full_growth : BT_HC_FULL_GROWTH;
   config.release_empty_blocks = opt->hc_release_empty;
 
   hc_heap_t *heap = NULL;

@@ -25,8 +25,8 @@ void hc_allocator_init(hc_local_allocator_t *la, hc_directory_t *dir) {
 static inline hc_object_t *init_cell(hc_mutator_t *m, hc_local_allocator_t *la, char *p,
                                      size_t size, uint32_t nslots, unsigned flags) {
   hc_unpoison(p, la->fl.cell_size);
-  if (hc_unlikely(la->fl.needs_zero)) memset(p, 0, la->fl.cell_size);
-  /* One store: size | nslots | flags | state NEW. Free cells are already zero (freelist.h). */
+  /* One store: size | nslots | flags | state NEW. Free cells are already zero (freelist.h), except
+   * in scribble mode, where allocate_slow zeroes them and the fast path never runs. */
   uint64_t word = (uint64_t)size | (uint64_t)nslots << 32 | (uint64_t)(flags & 0xff) << 48 |
                   (uint64_t)HC_STATE_NEW << 56;
   memcpy(p, &word, sizeof word);
@@ -133,28 +133,18 @@ static hc_status_t refill(hc_heap_t *heap, hc_mutator_t *m, hc_local_allocator_t
   }
 }
 
-static void collect_if_triggered(hc_heap_t *heap, hc_mutator_t *m) {
-  size_t trigger = heap->config.gc_trigger_bytes;
-  if (trigger == 0 || atomic_load_explicit(&heap->bytes_since_gc, memory_order_relaxed) < trigger)
-    return;
-  hc_world_stop(heap, m);
-  /* Another mutator may have collected while we waited: re-check with the world stopped. */
-  if (atomic_load_explicit(&heap->bytes_since_gc, memory_order_relaxed) >= trigger) {
-    unsigned every = heap->config.full_gc_every;
-    heap->auto_collections++;
-    bool full = every == 0 || heap->auto_collections % every == 0;
-    hc_collect_stopped(heap, full ? HC_COLLECT_FULL : HC_COLLECT_EDEN, m);
-  }
-  hc_world_resume(heap);
-}
-
 hc_noinline static hc_object_t *allocate_slow(hc_mutator_t *m, hc_local_allocator_t *la,
                                               size_t size, uint32_t nslots, unsigned flags) {
   hc_heap_t *heap = m->heap;
   for (;;) {
-    if (la->current && hc_free_list_take_interval(&la->fl)) {
-      char *p = hc_free_list_pop(&la->fl);
-      if (p) return init_cell(m, la, p, size, nslots, flags);
+    char *p = hc_free_list_pop(&la->fl);
+    if (!p && la->current && hc_free_list_take_interval(&la->fl)) p = hc_free_list_pop(&la->fl);
+    if (p) {
+      if (la->fl.needs_zero) {
+        hc_unpoison(p, la->fl.cell_size);
+        memset(p, 0, la->fl.cell_size);
+      }
+      return init_cell(m, la, p, size, nslots, flags);
     }
     if (m->allocation_stopped) {
       m->last_error = HC_ERR_ALLOCATION_STOPPED;
@@ -166,22 +156,22 @@ hc_noinline static hc_object_t *allocate_slow(hc_mutator_t *m, hc_local_allocato
     }
     if (la->current) retire_current(heap, la);
     hc_safepoint(m);
-    collect_if_triggered(heap, m);
+    hc_collect_if_triggered(heap, m, 0);
     hc_status_t st = refill(heap, m, la);
     if (st != HC_OK) {
       m->last_error = st;
       return NULL;
     }
-    char *p = hc_free_list_pop(&la->fl);
-    if (p) return init_cell(m, la, p, size, nslots, flags);
   }
 }
 
 static inline hc_object_t *allocate_small(hc_mutator_t *m, size_t size, uint32_t nslots,
                                           unsigned flags) {
   hc_local_allocator_t *la = &m->allocators[hc_size_class_index(size)];
-  char *p = hc_free_list_pop(&la->fl);
-  if (hc_unlikely(p == NULL)) return allocate_slow(m, la, size, nslots, flags);
+  char *p = la->fl.cur;
+  if (hc_unlikely(p >= la->fl.end || la->fl.needs_zero))
+    return allocate_slow(m, la, size, nslots, flags);
+  la->fl.cur = p + la->fl.cell_size;
   return init_cell(m, la, p, size, nslots, flags);
 }
 

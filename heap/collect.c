@@ -296,6 +296,7 @@ void hc_collect_stopped(hc_heap_t *heap, hc_collection_kind_t kind, hc_mutator_t
   atomic_store_explicit(&heap->newly_version, nv, memory_order_relaxed);
   prepare_for_allocation(heap);
   atomic_store_explicit(&heap->bytes_since_gc, 0, memory_order_relaxed);
+  if (full) heap->live_after_full = heap->live_bytes;
   atomic_store_explicit(&heap->published_live_bytes, heap->live_bytes, memory_order_relaxed);
   atomic_store_explicit(&heap->published_live_objects, heap->live_objects, memory_order_relaxed);
   atomic_fetch_add_explicit(full ? &heap->full_collections : &heap->eden_collections, 1,
@@ -305,6 +306,35 @@ void hc_collect_stopped(hc_heap_t *heap, hc_collection_kind_t kind, hc_mutator_t
   pthread_mutex_lock(&heap->world_lock);
   heap->sweeper_has_work = true;
   pthread_mutex_unlock(&heap->world_lock);
+}
+
+/* Full when counting says so (every Nth) or when eden collections have promoted enough since the
+ * last full one (JSC sizes its heap the same way: a budget proportional to the old generation,
+ * a full collection when eden collections have eaten into it). */
+static hc_collection_kind_t automatic_kind(hc_heap_t *heap) {
+  const hc_config_t *c = &heap->config;
+  heap->auto_collections++;
+  if (c->full_gc_every == 0 && c->full_gc_growth == 0) return HC_COLLECT_FULL;
+  if (c->full_gc_every && heap->auto_collections % c->full_gc_every == 0) return HC_COLLECT_FULL;
+  if (c->full_gc_growth) {
+    uint64_t base =
+        heap->live_after_full > c->gc_trigger_bytes ? heap->live_after_full : c->gc_trigger_bytes;
+    uint64_t promoted = heap->live_bytes - heap->live_after_full;
+    if (promoted * 100 >= base * c->full_gc_growth) return HC_COLLECT_FULL;
+  }
+  return HC_COLLECT_EDEN;
+}
+
+void hc_collect_if_triggered(hc_heap_t *heap, hc_mutator_t *m, size_t incoming) {
+  size_t trigger = heap->config.gc_trigger_bytes;
+  if (trigger == 0 ||
+      atomic_load_explicit(&heap->bytes_since_gc, memory_order_relaxed) + incoming < trigger)
+    return;
+  hc_world_stop(heap, m);
+  /* Another mutator may have collected while we waited: re-check with the world stopped. */
+  if (atomic_load_explicit(&heap->bytes_since_gc, memory_order_relaxed) + incoming >= trigger)
+    hc_collect_stopped(heap, automatic_kind(heap), m);
+  hc_world_resume(heap);
 }
 
 hc_status_t hc_collect(hc_mutator_t *m, hc_collection_kind_t kind) {

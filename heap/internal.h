@@ -418,8 +418,9 @@ struct hc_heap {
   _Atomic uint64_t fail_at; /* acquisition number that fails; 0 = disarmed */
   _Atomic size_t bytes_since_gc;
   _Atomic uint64_t next_serial;
-  unsigned auto_collections;                                     /* collector only */
-  uint64_t live_bytes, live_objects;                             /* collector only, while marking */
+  unsigned auto_collections;         /* collector only */
+  uint64_t live_bytes, live_objects; /* collector only, while marking */
+  uint64_t live_after_full;          /* collector only: live_bytes at the end of the last full GC */
   _Atomic uint64_t published_live_bytes, published_live_objects; /* at the end of a collection */
   _Atomic uint64_t full_collections, eden_collections;
   uint64_t detached_objects, detached_bytes; /* allocation counts of detached mutators */
@@ -493,6 +494,9 @@ void hc_release_large(hc_heap_t *heap, hc_large_t *l, hc_mutator_t *m);
 size_t hc_sweep_some(hc_heap_t *heap, hc_mutator_t *m, size_t max_blocks);
 
 /* collect.c */
+/* The automatic collection policy, from allocation slow paths: collects if the bytes handed out
+ * since the last collection, plus `incoming`, reach config.gc_trigger_bytes. */
+void hc_collect_if_triggered(hc_heap_t *heap, hc_mutator_t *m, size_t incoming);
 /* Runs a collection with the world stopped by `self` (yield points report it). */
 void hc_collect_stopped(hc_heap_t *heap, hc_collection_kind_t kind, hc_mutator_t *self);
 bool hc_cell_is_marked(const hc_heap_t *heap, const void *cell);

@@ -65,16 +65,7 @@ hc_object_t *hc_large_allocate(hc_mutator_t *m, size_t size, uint32_t nslots, un
   }
   hc_safepoint(m);
   size_t cell_bytes = large_cell_bytes(size);
-  size_t trigger = heap->config.gc_trigger_bytes;
-  if (trigger &&
-      atomic_load_explicit(&heap->bytes_since_gc, memory_order_relaxed) + cell_bytes >= trigger) {
-    unsigned every = heap->config.full_gc_every;
-    hc_world_stop(heap, m);
-    heap->auto_collections++;
-    bool full = every == 0 || heap->auto_collections % every == 0;
-    hc_collect_stopped(heap, full ? HC_COLLECT_FULL : HC_COLLECT_EDEN, m);
-    hc_world_resume(heap);
-  }
+  hc_collect_if_triggered(heap, m, cell_bytes);
   hc_status_t st;
   hc_large_t *l = create(heap, cell_bytes, &st);
   if (!l && st == HC_ERR_HEAP_LIMIT) {

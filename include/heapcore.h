@@ -150,8 +150,11 @@ typedef struct hc_config {
   size_t heap_limit;         /* bytes of blocks plus large objects; 0 = no limit */
   size_t gc_trigger_bytes;   /* an allocation slow path collects after this many bytes were handed
                                 to allocators since the last collection; 0 = only explicit GCs */
-  unsigned full_gc_every;    /* every Nth automatic collection is full, the others eden; 0 = always
-                                full */
+  unsigned full_gc_every;    /* every Nth automatic collection is full, the others eden */
+  unsigned full_gc_growth;   /* an automatic collection is full once eden collections have
+                                promoted this percent of the old generation (live bytes after the
+                                last full one, at least gc_trigger_bytes) since the last full one;
+                                with full_gc_every also 0, every automatic collection is full */
   unsigned version_limit;    /* largest mark / newly-allocated version before wraparound resets
                                 every block (2..255); small values make wraparound easy to reach */
   bool scribble;             /* fill dead cells with HC_SCRIBBLE_BYTE instead of zero */
