@@ -29,7 +29,8 @@ static inline hc_object_t *init_cell(hc_mutator_t *m, hc_local_allocator_t *la, 
    * in scribble mode, where allocate_slow zeroes them and the fast path never runs. */
   uint64_t word = (uint64_t)size | (uint64_t)nslots << 32 | (uint64_t)(flags & 0xff) << 48 |
                   (uint64_t)HC_STATE_NEW << 56;
-  memcpy(p, &word, sizeof word);
+  /* Atomic (a plain mov) because hc_is_live_object may read the state byte from another thread. */
+  atomic_store_explicit((_Atomic uint64_t *)(void *)p, word, memory_order_relaxed);
   if (hc_unlikely(flags & HC_FLAG_FINALIZE)) la->current->block->has_finalizable = 1;
   hc_count_allocation(m, size);
   m->last_error = HC_OK;
@@ -61,7 +62,7 @@ static bool take_block(hc_heap_t *heap, hc_mutator_t *m, hc_local_allocator_t *l
   hc_directory_update(h->dir, h->index, HC_BITMASK(HC_BIT_EDEN),
                       HC_BITMASK(HC_BIT_UNSWEPT) | HC_BITMASK(HC_BIT_EMPTY) |
                           HC_BITMASK(HC_BIT_CAN_ALLOCATE));
-  atomic_store_explicit(&h->free_listed, true, memory_order_relaxed);
+  atomic_store_explicit(&h->free_listed, true, memory_order_release); /* see lookup */
   la->current = h;
   atomic_fetch_add_explicit(&heap->bytes_since_gc, (size_t)r.free_cells * h->cell_size,
                             memory_order_relaxed);
@@ -85,10 +86,15 @@ static bool steal_block(hc_heap_t *heap, hc_mutator_t *m, hc_local_allocator_t *
   if (!may) return false;
   hc_directory_remove(from, h->index);
   HC_YIELD(heap, HC_YP_BLOCK_UNLINKED, m);
+  pthread_mutex_lock(&heap->blockset_lock); /* hc_is_live_object reads the geometry under it */
   hc_block_format(heap, h, la->dir->cell_size);
+  pthread_mutex_unlock(&heap->blockset_lock);
   h->dir = la->dir;
   if (hc_directory_add(la->dir, h, HC_BITMASK(HC_BIT_IN_USE)) == UINT32_MAX) {
-    hc_block_destroy(heap, h); /* could not grow the directory: give the memory back */
+    /* Could not grow the directory: the block goes back to the system instead. */
+    atomic_fetch_add_explicit(&heap->stats.blocks_released, 1, memory_order_relaxed);
+    hc_emit(heap, HC_EV_BLOCK_RELEASED, m->id, h->cell_size, h->serial, 0);
+    hc_block_destroy(heap, h);
     return false;
   }
   atomic_fetch_add_explicit(&heap->stats.blocks_stolen, 1, memory_order_relaxed);
@@ -137,6 +143,14 @@ hc_noinline static hc_object_t *allocate_slow(hc_mutator_t *m, hc_local_allocato
                                               size_t size, uint32_t nslots, unsigned flags) {
   hc_heap_t *heap = m->heap;
   for (;;) {
+    if (m->allocation_stopped) {
+      m->last_error = HC_ERR_ALLOCATION_STOPPED;
+      return NULL;
+    }
+    if (!m->has_access) {
+      m->last_error = HC_ERR_WRONG_STATE;
+      return NULL;
+    }
     char *p = hc_free_list_pop(&la->fl);
     if (!p && la->current && hc_free_list_take_interval(&la->fl)) p = hc_free_list_pop(&la->fl);
     if (p) {
@@ -145,14 +159,6 @@ hc_noinline static hc_object_t *allocate_slow(hc_mutator_t *m, hc_local_allocato
         memset(p, 0, la->fl.cell_size);
       }
       return init_cell(m, la, p, size, nslots, flags);
-    }
-    if (m->allocation_stopped) {
-      m->last_error = HC_ERR_ALLOCATION_STOPPED;
-      return NULL;
-    }
-    if (!m->has_access) {
-      m->last_error = HC_ERR_WRONG_STATE;
-      return NULL;
     }
     if (la->current) retire_current(heap, la);
     hc_safepoint(m);
@@ -203,12 +209,13 @@ hc_object_t *hc_allocate_generic(hc_mutator_t *m, size_t size, uint32_t nslots, 
 }
 
 hc_object_t *hc_alloc(hc_mutator_t *m, size_t size, uint32_t nslots) {
-  if (hc_unlikely(!is_simple_request(size, nslots))) return hc_allocate_generic(m, size, nslots, 0);
+  if (hc_unlikely(!is_simple_request(size, nslots) || m == NULL))
+    return hc_allocate_generic(m, size, nslots, 0);
   return allocate_small(m, size, nslots, 0);
 }
 
 hc_object_t *hc_alloc_ex(hc_mutator_t *m, size_t size, uint32_t nslots, unsigned flags) {
-  if (hc_likely(flags == 0 && is_simple_request(size, nslots)))
+  if (hc_likely(flags == 0 && is_simple_request(size, nslots) && m != NULL))
     return allocate_small(m, size, nslots, 0);
   return hc_allocate_generic(m, size, nslots, flags);
 }

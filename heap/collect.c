@@ -135,28 +135,40 @@ static void drain(hc_heap_t *heap) {
   }
 }
 
-/* Roots are user memory: a slot holding something that is not a cell of this heap is skipped and
- * counted (hc_stats_t.bad_roots) rather than followed into arbitrary memory. */
-static void mark_root(hc_heap_t *heap, hc_object_t *obj) {
+/* Roots are user memory. A slot holding anything but a live object of this heap (a foreign or
+ * interior pointer, or a stale handle to an object a collection already found dead) is skipped
+ * and counted (hc_stats_t.bad_roots): following it would revive a dead object whose referents
+ * may already be swept. Liveness is judged with the world stopped and allocators stopped (so no
+ * block is free-listed and the bits are exact), before a full collection invalidates the marks;
+ * the valid roots wait in heap->root_scratch until marking starts. */
+static void gather_root(hc_heap_t *heap, hc_object_t *obj) {
   if (!obj) return;
-  if (!hc_lookup_cell_locked(heap, obj, false)) {
+  if (!hc_lookup_live_cell_locked(heap, obj)) {
     atomic_fetch_add_explicit(&heap->stats.bad_roots, 1, memory_order_relaxed);
     return;
   }
-  mark(heap, obj);
-  drain(heap);
+  if (!hc_vec_push(&heap->root_scratch, obj)) HC_FATAL("out of memory gathering roots");
 }
 
-static void mark_roots(hc_heap_t *heap) {
+static void gather_roots(hc_heap_t *heap) {
+  heap->root_scratch.count = 0;
   pthread_mutex_lock(&heap->blockset_lock);
   for (hc_mutator_t *m = heap->mutators; m; m = m->next)
     for (size_t i = 0; i < m->roots.count; i++)
-      mark_root(heap, *(hc_object_t **)m->roots.items[i]);
+      gather_root(heap, *(hc_object_t **)m->roots.items[i]);
   pthread_mutex_lock(&heap->roots_lock);
   for (size_t i = 0; i < heap->global_roots.count; i++)
-    mark_root(heap, *(hc_object_t **)heap->global_roots.items[i]);
+    gather_root(heap, *(hc_object_t **)heap->global_roots.items[i]);
   pthread_mutex_unlock(&heap->roots_lock);
   pthread_mutex_unlock(&heap->blockset_lock);
+}
+
+static void mark_roots(hc_heap_t *heap) {
+  for (size_t i = 0; i < heap->root_scratch.count; i++) {
+    mark(heap, heap->root_scratch.items[i]);
+    drain(heap);
+  }
+  heap->root_scratch.count = 0;
 }
 
 static void gather_remembered(hc_heap_t *heap) {
@@ -279,6 +291,7 @@ void hc_collect_stopped(hc_heap_t *heap, hc_collection_kind_t kind, hc_mutator_t
   phase(heap, HC_PHASE_STOPPED, kind, self);
   hc_stop_all_allocators(heap);
   gather_remembered(heap);
+  gather_roots(heap);
 
   phase(heap, HC_PHASE_MARKING, kind, self);
   if (full) begin_full_marking(heap);

@@ -39,7 +39,10 @@ static inline bool hc_free_list_take_interval(hc_free_list_t *fl) {
   hc_unpoison(head, sizeof *head);
   uint32_t bytes = head->bytes;
   uintptr_t next = head->scrambled_next;
-  memset(head, 0, sizeof *head);
+  /* Zeroed with atomic stores: the block is free-listed, so hc_is_live_object may be reading
+   * this cell's state byte (always zero in a head) from another thread. */
+  atomic_store_explicit((_Atomic uint64_t *)(void *)head, 0, memory_order_relaxed);
+  atomic_store_explicit((_Atomic uint64_t *)(void *)&head->scrambled_next, 0, memory_order_relaxed);
   hc_poison(head, sizeof *head);
   if (hc_unlikely(bytes == 0 || bytes > HC_BLOCK_PAYLOAD || bytes % fl->cell_size != 0 ||
                   hc_block_of(head) != hc_block_of((char *)head + bytes - 1)))

@@ -110,6 +110,7 @@ hc_status_t hc_heap_destroy(hc_heap_t *heap) {
   hc_vec_free(&heap->global_roots);
   hc_vec_free(&heap->remembered);
   hc_vec_free(&heap->mark_stack);
+  hc_vec_free(&heap->root_scratch);
   hc_blockset_free(&heap->blockset);
 #if !HC_BLOCKS_ONE_BY_ONE
   for (size_t i = 0; i < heap->pool_chunks.count; i++)

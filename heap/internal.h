@@ -313,7 +313,7 @@ struct hc_mutator {
   hc_heap_t *heap;
   uint32_t id;
   hc_mutator_t *next;            /* heap->mutators list, under world_lock */
-  bool has_access;               /* under world_lock */
+  bool has_access;               /* written by the owner under world_lock; the owner reads freely */
   bool allocation_stopped;       /* user-level stop (hc_mutator_stop_allocating) */
   bool world_stopped_allocators; /* collector or iteration stopped this mutator's allocators */
   hc_status_t last_error;
@@ -428,6 +428,7 @@ struct hc_heap {
 
   /* Collector scratch. */
   hc_vec_t mark_stack;
+  hc_vec_t root_scratch; /* roots found live at the start of a collection */
   bool marking_full;
 
   /* Hooks. */
@@ -506,10 +507,10 @@ void hc_stop_all_allocators(hc_heap_t *heap);
 void hc_resume_all_allocators(hc_heap_t *heap);
 
 /* object.c */
-/* Is p the start of a cell of this heap holding an object? With require_live, also one that is
- * live by the liveness rule (block.c); without, any allocated, not yet swept cell (what the
- * collector asks of roots after it has invalidated the marks). Caller holds blockset_lock. */
-bool hc_lookup_cell_locked(hc_heap_t *heap, const void *p, bool require_live);
+/* Is p the start of a live cell of this heap (by the liveness rule of block.c, or the header
+ * state in a free-listed block)? Reads no cell that a concurrent sweep may be wiping. Caller holds
+ * blockset_lock. */
+bool hc_lookup_live_cell_locked(hc_heap_t *heap, const void *p);
 
 /* verify.c */
 hc_status_t hc_verify_stopped(hc_heap_t *heap, char *msg, size_t msg_size);

@@ -109,7 +109,7 @@ hc_status_t hc_mutator_attach(hc_heap_t *heap, hc_mutator_t **out) {
   for (uint32_t i = 0; i < HC_SIZE_CLASS_COUNT; i++)
     hc_allocator_init(&m->allocators[i], &heap->dirs[i]);
   pthread_mutex_lock(&heap->world_lock);
-  wait_while_stopped(heap, NULL); /* no joining a stopped world */
+  wait_while_stopped(heap, m); /* no joining a stopped world */
   m->id = ++heap->next_mutator_id;
   m->next = heap->mutators;
   heap->mutators = m;
@@ -169,9 +169,21 @@ hc_status_t hc_mutator_last_error(const hc_mutator_t *m) {
   return m ? m->last_error : HC_ERR_INVALID_ARGUMENT;
 }
 
+/* Gives back the current blocks and free lists (as a collection would: stop, then forget), so
+ * nothing can be allocated without access and a parked mutator holds no block. A mutator that
+ * stopped allocating itself keeps its pins: resume still owes those blocks a sweep. */
+static void give_back_blocks(hc_mutator_t *m) {
+  if (m->allocation_stopped) return;
+  for (uint32_t i = 0; i < HC_SIZE_CLASS_COUNT; i++) {
+    hc_allocator_stop(m->heap, m, &m->allocators[i]);
+    hc_allocator_forget_last_active(m->heap, &m->allocators[i]);
+  }
+}
+
 hc_status_t hc_mutator_release_access(hc_mutator_t *m) {
   if (!m) return HC_ERR_INVALID_ARGUMENT;
   hc_heap_t *heap = m->heap;
+  if (m->has_access) give_back_blocks(m); /* only the owner writes has_access: no lock needed */
   pthread_mutex_lock(&heap->world_lock);
   hc_status_t st = HC_ERR_WRONG_STATE;
   if (m->has_access) {

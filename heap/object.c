@@ -36,36 +36,35 @@ void hc_store(hc_mutator_t *m, hc_object_t *obj, uint32_t slot, hc_object_t *val
     hc_barrier_slow(m, obj);
 }
 
-bool hc_lookup_cell_locked(hc_heap_t *heap, const void *p, bool require_live) {
+bool hc_lookup_live_cell_locked(hc_heap_t *heap, const void *p) {
   if (!p) return false;
   if (hc_is_large_cell(p)) {
     if (!hc_blockset_contains(&heap->blockset, (uintptr_t)p)) return false;
     hc_large_t *l = hc_large_of(p);
-    if (l->finalized || hc_is_poisoned(p)) return false;
-    return !require_live || hc_large_is_live(heap, l);
+    return !l->finalized && hc_large_is_live(heap, l);
   }
   if (((uintptr_t)p & (HC_ATOM_SIZE - 1)) != 0) return false;
   hc_block_t *b = hc_block_of(p);
   if (!hc_blockset_contains(&heap->blockset, (uintptr_t)b)) return false;
-  /* The block cannot be released while we hold blockset_lock (release removes it first). Its
-   * handle's geometry may change only through a steal, which needs the block empty, so a live
-   * cell's block keeps its geometry. */
+  /* The block cannot be released while we hold blockset_lock (release removes it from the set
+   * first), and a steal re-formats it only under that lock, so its geometry holds still. */
   uint32_t index;
-  if (!hc_block_cell_index(b->handle, p, &index) || hc_is_poisoned(p)) return false;
-  uint8_t state = atomic_load_explicit(&hc_header_of(p)->state, memory_order_relaxed);
-  if (!hc_state_is_object(state)) return false;
-  if (!require_live) return true;
-  /* In a free-listed block dead cells were zeroed by the sweep that built the list, so an object
-   * state is proof enough; elsewhere the bits decide. */
-  return atomic_load_explicit(&b->handle->free_listed, memory_order_relaxed) ||
-         hc_block_cell_is_marked(heap, b, p) || hc_block_cell_is_newly(heap, b, p);
+  if (!hc_block_cell_index(b->handle, p, &index)) return false;
+  /* In a block an allocator is free-listing, cells allocated since its sweep have no bits yet,
+   * but that sweep zeroed every dead cell, so the header's state tells. The acquire pairs with the
+   * release that published the free list: the sweep's writes are visible, and later header writes
+   * are atomic. Anywhere else only the bits are read, never cells a sweeper may be wiping. */
+  if (atomic_load_explicit(&b->handle->free_listed, memory_order_acquire))
+    return !hc_is_poisoned(p) &&
+           hc_state_is_object(atomic_load_explicit(&hc_header_of(p)->state, memory_order_relaxed));
+  return hc_block_cell_is_marked(heap, b, p) || hc_block_cell_is_newly(heap, b, p);
 }
 
 bool hc_is_live_object(hc_mutator_t *m, const void *p) {
   if (!m || !p) return false;
   hc_heap_t *heap = m->heap;
   pthread_mutex_lock(&heap->blockset_lock);
-  bool live = hc_lookup_cell_locked(heap, p, true);
+  bool live = hc_lookup_live_cell_locked(heap, p);
   pthread_mutex_unlock(&heap->blockset_lock);
   return live;
 }

@@ -435,8 +435,7 @@ static void dump_block(FILE *out, const char *what, hc_block_handle_t *h) {
   fprintf(out, "\n");
 }
 
-void hc_heap_dump(hc_heap_t *heap, FILE *out) {
-  if (!heap || !out) return;
+static void dump_stopped(hc_heap_t *heap, FILE *out) {
   int phase = atomic_load_explicit(&heap->phase, memory_order_relaxed);
   fprintf(out, "heap state: phase %s, mark version %u, newly version %u\n",
           (unsigned)phase < HC_PHASE_COUNT ? phase_names[phase] : "?", heap->mark_version,
@@ -468,4 +467,12 @@ void hc_heap_dump(hc_heap_t *heap, FILE *out) {
     }
     pthread_mutex_unlock(&d->lock);
   }
+}
+
+void hc_heap_dump(hc_heap_t *heap, hc_mutator_t *m, FILE *out) {
+  if (!heap || !out) return;
+  bool stop = m && m->heap == heap && m->has_access;
+  if (stop) hc_world_stop(heap, m);
+  dump_stopped(heap, out);
+  if (stop) hc_world_resume(heap);
 }

@@ -223,7 +223,10 @@ hc_status_t hc_mutator_last_error(const hc_mutator_t *mutator);
  * ------------------------------------------------------------------------------------------- */
 
 /* A per-mutator shadow stack of root slots: the collector reads *slot for each pushed slot.
- * Pop in LIFO order. The slot memory must stay valid while pushed. */
+ * Pop in LIFO order. The slot memory must stay valid while pushed. A slot holding anything but a
+ * live object of this heap (NULL aside) is skipped and counted in hc_stats_t.bad_roots; a stale
+ * handle is never revived. hc_heap_verify reports a root to a dead cell: it cannot tell a stale
+ * handle from a collector that freed a rooted object. */
 hc_status_t hc_root_push(hc_mutator_t *mutator, hc_object_t **slot);
 hc_status_t hc_root_pop(hc_mutator_t *mutator, size_t count);
 /* Heap-wide root slots, removable in any order. Add and remove only with heap access. */
@@ -339,8 +342,10 @@ void hc_heap_get_stats(hc_heap_t *heap, hc_stats_t *out);
 
 /* Writes a human-readable snapshot of the heap's state (phase, mutators, their allocators'
  * current and last-active blocks with those blocks' directory bits, directory summaries) to out.
- * Call it with heap access, or from a crash handler as a best effort. */
-void hc_heap_dump(hc_heap_t *heap, FILE *out);
+ * With a mutator that has access, the world is stopped for the snapshot, so it is consistent and
+ * race-free. With NULL (a crash handler, or a program whose other threads are all stopped) it
+ * reads without synchronization: a best effort. */
+void hc_heap_dump(hc_heap_t *heap, hc_mutator_t *mutator, FILE *out);
 
 #ifdef __cplusplus
 }
