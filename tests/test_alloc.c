@@ -3,7 +3,7 @@
  * Everything here goes through include/heapcore.h only. Object layout facts come from its header
  * comment: an 8-byte header, `nslots` reference slots, then payload; all zeroed at allocation. */
 #include "heapcore.h"
-#include "check.h"
+#include "hc_testutil.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -13,75 +13,6 @@
 /* ---------------------------------------------------------------------------------------------
  * Helpers
  * ------------------------------------------------------------------------------------------- */
-
-#define VERIFY_OK(m) verify_ok_at((m), __FILE__, __LINE__)
-
-static void verify_ok_at(hc_mutator_t *m, const char *file, int line) {
-  char msg[512] = "";
-  hc_status_t s = hc_heap_verify(m, msg, sizeof msg);
-  if (s != HC_OK) {
-    fprintf(stderr, "%s:%d: hc_heap_verify: %s: %s\n", file, line, hc_status_name(s), msg);
-    hf_check_fail(file, line, "hc_heap_verify(...) == HC_OK");
-  }
-}
-
-static uint64_t mix64(uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9u;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebu;
-  x ^= x >> 31;
-  return x;
-}
-
-static uint64_t rng_next(uint64_t *state) {
-  *state += 0x9e3779b97f4a7c15u;
-  return mix64(*state);
-}
-
-/* Uniform-ish in [lo, hi]. */
-static size_t rng_range(uint64_t *state, size_t lo, size_t hi) {
-  return lo + (size_t)(rng_next(state) % (uint64_t)(hi - lo + 1));
-}
-
-/* Byte i of the payload pattern for `tag`: every tag gives a different, never all-zero stream. */
-static void fill_pattern(hc_object_t *obj, uint64_t tag) {
-  uint8_t *p = hc_object_payload(obj);
-  size_t n = hc_object_payload_size(obj);
-  for (size_t i = 0; i < n; i += 8) {
-    uint64_t w = mix64(tag * 0x100000001b3u + i) | 1u;
-    for (size_t j = 0; j < 8 && i + j < n; j++)
-      p[i + j] = (uint8_t)(w >> (8 * j));
-  }
-}
-
-static bool check_pattern(hc_object_t *obj, uint64_t tag) {
-  const uint8_t *p = hc_object_payload(obj);
-  size_t n = hc_object_payload_size(obj);
-  for (size_t i = 0; i < n; i += 8) {
-    uint64_t w = mix64(tag * 0x100000001b3u + i) | 1u;
-    for (size_t j = 0; j < 8 && i + j < n; j++) {
-      if (p[i + j] != (uint8_t)(w >> (8 * j))) return false;
-    }
-  }
-  return true;
-}
-
-/* All slots NULL and all payload bytes zero. Objects over 1 MiB are checked with a stride. */
-static bool is_zeroed(hc_object_t *obj) {
-  uint32_t ns = hc_object_slot_count(obj);
-  for (uint32_t i = 0; i < ns; i++) {
-    if (hc_load(obj, i) != NULL) return false;
-  }
-  const uint8_t *p = hc_object_payload(obj);
-  size_t n = hc_object_payload_size(obj);
-  size_t stride = n > (1u << 20) ? 4093 : 1;
-  for (size_t i = 0; i < n; i += stride) {
-    if (p[i] != 0) return false;
-  }
-  if (n > 0 && p[n - 1] != 0) return false;
-  return true;
-}
 
 /* Layout agreement between the accessors and the documented cell format. */
 static void check_layout(hc_object_t *obj, size_t size, uint32_t nslots) {
@@ -97,32 +28,6 @@ static void check_layout(hc_object_t *obj, size_t size, uint32_t nslots) {
 
 static uint32_t max_slots_for(size_t size) {
   return (uint32_t)((size - HC_HEADER_SIZE) / HC_SLOT_SIZE);
-}
-
-typedef struct env {
-  hc_heap_t *heap;
-  hc_mutator_t *m;
-} env_t;
-
-static env_t env_open(const hc_config_t *cfg) {
-  env_t e = {0};
-  CHECK_EQ_U64(hc_heap_create(cfg, &e.heap), HC_OK);
-  CHECK(e.heap != NULL);
-  CHECK_EQ_U64(hc_mutator_attach(e.heap, &e.m), HC_OK);
-  CHECK(e.m != NULL);
-  return e;
-}
-
-static void env_close(env_t *e) {
-  CHECK_EQ_U64(hc_mutator_detach(e->m), HC_OK);
-  CHECK_EQ_U64(hc_heap_destroy(e->heap), HC_OK);
-}
-
-static hc_stats_t stats_of(hc_heap_t *heap) {
-  hc_stats_t st;
-  memset(&st, 0xa5, sizeof st);
-  hc_heap_get_stats(heap, &st);
-  return st;
 }
 
 typedef struct span {
@@ -228,7 +133,7 @@ static void every_small_size(bool scribble) {
   hc_config_t cfg;
   hc_config_init(&cfg);
   cfg.scribble = scribble;
-  env_t e = env_open(&cfg);
+  env_t e = env_open_cfg(&cfg);
   size_t count = HC_MAX_CELL_SMALL - 8 + 1;
   hc_object_t **objs = calloc(count, sizeof *objs);
   span_t *spans = calloc(count, sizeof *spans);
@@ -277,7 +182,7 @@ static void test_every_small_size_scribble(void) {
 static void test_large_sizes(void) {
   hc_config_t cfg;
   hc_config_init(&cfg);
-  env_t e = env_open(&cfg);
+  env_t e = env_open_cfg(&cfg);
   static const size_t sizes[] = {
       HC_MAX_CELL_SMALL + 1, HC_MAX_CELL_SMALL + 8, 9000, 16384, 16385, 65536, 100000, 1u << 20,
       HC_MAX_OBJECT};
@@ -323,7 +228,7 @@ static void test_no_overlap_mixed(void) {
   hc_config_t cfg;
   hc_config_init(&cfg);
   cfg.seed = 7;
-  env_t e = env_open(&cfg);
+  env_t e = env_open_cfg(&cfg);
   static hc_object_t *keep[KEEP];
   static uint64_t keep_tag[KEEP];
   static hc_object_t *fresh[GC_EVERY];
@@ -404,7 +309,7 @@ static void expect_alloc_error(hc_mutator_t *m, size_t size, uint32_t nslots, hc
 static void test_misuse(void) {
   hc_config_t cfg;
   hc_config_init(&cfg);
-  env_t e = env_open(&cfg);
+  env_t e = env_open_cfg(&cfg);
   CHECK_EQ_U64(hc_mutator_last_error(e.m), HC_OK);
   hc_stats_t before = stats_of(e.heap);
   expect_alloc_error(e.m, 0, 0, HC_ERR_SIZE_ZERO);

@@ -11,7 +11,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "heapcore.h"
-#include "check.h"
+#include "hc_testutil.h"
 #include "sanitizer.h" /* defines HC_ASAN from -DHC_ASAN, __has_feature or __SANITIZE_ADDRESS__ */
 
 #include <errno.h>
@@ -37,34 +37,10 @@ static volatile unsigned char sink;
  * Child side
  * ------------------------------------------------------------------------------------------- */
 
-typedef struct env {
-  hc_heap_t *heap;
-  hc_mutator_t *m;
-} env_t;
-
-static env_t env_open(void) {
-  env_t e = {0};
-  hc_config_t cfg;
-  hc_config_init(&cfg);
-  cfg.seed = 7;
-  CHECK_EQ_U64(hc_heap_create(&cfg, &e.heap), HC_OK);
-  CHECK_EQ_U64(hc_mutator_attach(e.heap, &e.m), HC_OK);
-  return e;
-}
-
-static void env_close(env_t *e) {
-  char msg[256] = "";
-  hc_status_t s = hc_heap_verify(e->m, msg, sizeof msg);
-  if (s != HC_OK) fprintf(stderr, "hc_heap_verify: %s\n", msg);
-  CHECK_EQ_U64(s, HC_OK);
-  CHECK_EQ_U64(hc_mutator_detach(e->m), HC_OK);
-  CHECK_EQ_U64(hc_heap_destroy(e->heap), HC_OK);
-}
-
-static hc_stats_t stats_of(const env_t *e) {
-  hc_stats_t st;
-  hc_heap_get_stats(e->heap, &st);
-  return st;
+/* Every case ends with a heap that verifies. */
+static void env_close_verified(env_t *e) {
+  VERIFY_OK(e->m);
+  env_close(e);
 }
 
 static bool same_block(const void *a, const void *b) {
@@ -108,34 +84,34 @@ static _Noreturn void stale_read(const void *p) {
 
 /* Case 1: small objects filling part of a block, all roots dropped; full GC, sweep, shrink. */
 static void case_released_block(enum mode mode) {
-  env_t e = env_open();
+  env_t e = env_open_seed(7);
   hc_object_t *objs[NOBJ] = {0};
   for (int i = 0; i < NOBJ; i++) {
     CHECK_EQ_U64(hc_root_push(e.m, &objs[i]), HC_OK);
     objs[i] = alloc_touched(e.m, SMALL);
     CHECK(same_block(objs[i], objs[0]));
   }
-  hc_stats_t before = stats_of(&e);
+  hc_stats_t before = stats_of(e.heap);
   CHECK_EQ_U64(before.blocks, 1);
   CHECK_EQ_U64(hc_root_pop(e.m, NOBJ), HC_OK);
   collect_full_and_sweep(e.m);
   CHECK(!hc_is_live_object(e.m, objs[5]));
-  CHECK_EQ_U64(stats_of(&e).blocks, 1); /* empty, but only hc_shrink releases it */
+  CHECK_EQ_U64(stats_of(e.heap).blocks, 1); /* empty, but only hc_shrink releases it */
   if (mode == STALE_BEFORE_SHRINK) stale_read((char *)objs[5] + 16);
   CHECK_EQ_U64(hc_shrink(e.m), 1);
-  hc_stats_t after = stats_of(&e);
+  hc_stats_t after = stats_of(e.heap);
   CHECK_EQ_U64(after.blocks, 0);
   CHECK_EQ_U64(after.blocks_released, before.blocks_released + 1);
   if (mode == STALE) stale_read((char *)objs[5] + 16);
   alloc_touched(e.m, SMALL); /* a fresh block works */
-  env_close(&e);
+  env_close_verified(&e);
 }
 
 /* Case 2: a dead cell in a block kept alive by rooted neighbours. Cells: keep[0], victim, keep[1],
  * then dead ones. Reallocating builds a free list of two intervals, {victim} and {head, ...}: the
  * second interval's head word is written into `head` and must stay poisoned too. */
 static void case_dead_cell(enum mode mode) {
-  env_t e = env_open();
+  env_t e = env_open_seed(7);
   hc_object_t *keep[2] = {0};
   CHECK_EQ_U64(hc_root_push(e.m, &keep[0]), HC_OK);
   CHECK_EQ_U64(hc_root_push(e.m, &keep[1]), HC_OK);
@@ -148,7 +124,7 @@ static void case_dead_cell(enum mode mode) {
   CHECK(same_block(keep[0], head));
   collect_full_and_sweep(e.m);
   CHECK_EQ_U64(hc_shrink(e.m), 0);
-  CHECK_EQ_U64(stats_of(&e).blocks, 1);
+  CHECK_EQ_U64(stats_of(e.heap).blocks, 1);
   CHECK(hc_is_live_object(e.m, keep[0]) && hc_is_live_object(e.m, keep[1]));
   CHECK(!hc_is_live_object(e.m, victim) && !hc_is_live_object(e.m, head));
   if (mode == STALE) stale_read((char *)victim + 8);
@@ -157,14 +133,14 @@ static void case_dead_cell(enum mode mode) {
   CHECK(alloc_touched(e.m, SMALL) == victim); /* first free cell, in address order */
   if (mode == STALE_FREE_LIST_HEAD) stale_read(head);
   CHECK(alloc_touched(e.m, SMALL) == (hc_object_t *)head); /* head consumed, cell handed out */
-  CHECK_EQ_U64(stats_of(&e).blocks, 1);
+  CHECK_EQ_U64(stats_of(e.heap).blocks, 1);
   CHECK_EQ_U64(hc_root_pop(e.m, 2), HC_OK);
-  env_close(&e);
+  env_close_verified(&e);
 }
 
 /* Case 3: the cell after the only object was never allocated: it is on the free list. */
 static void case_free_cell(enum mode mode) {
-  env_t e = env_open();
+  env_t e = env_open_seed(7);
   hc_object_t *o = alloc_touched(e.m, SMALL);
   char *next = (char *)o + hc_cell_size_for(SMALL);
   CHECK(same_block(o, next));
@@ -173,26 +149,26 @@ static void case_free_cell(enum mode mode) {
   touch(o);
   hc_object_t *second = alloc_touched(e.m, SMALL);
   CHECK(second == (hc_object_t *)next); /* bump allocation hands out exactly that cell */
-  env_close(&e);
+  env_close_verified(&e);
 }
 
 /* Case 4: a large object, unreachable; full GC, sweep (poisoned), shrink (freed). */
 static void case_released_large(enum mode mode) {
-  env_t e = env_open();
+  env_t e = env_open_seed(7);
   hc_object_t *keep = alloc_touched(e.m, LARGE);
   CHECK_EQ_U64(hc_root_push(e.m, &keep), HC_OK);
   hc_object_t *big = alloc_touched(e.m, LARGE);
-  CHECK_EQ_U64(stats_of(&e).large_objects, 2);
+  CHECK_EQ_U64(stats_of(e.heap).large_objects, 2);
   collect_full_and_sweep(e.m);
   CHECK(!hc_is_live_object(e.m, big));
-  CHECK_EQ_U64(stats_of(&e).large_objects, 2); /* dead, but only hc_shrink releases it */
+  CHECK_EQ_U64(stats_of(e.heap).large_objects, 2); /* dead, but only hc_shrink releases it */
   if (mode == STALE_BEFORE_SHRINK) stale_read((char *)big + 100);
   CHECK_EQ_U64(hc_shrink(e.m), 1);
-  CHECK_EQ_U64(stats_of(&e).large_objects, 1);
+  CHECK_EQ_U64(stats_of(e.heap).large_objects, 1);
   if (mode == STALE) stale_read((char *)big + 100);
   touch(keep);
   CHECK_EQ_U64(hc_root_pop(e.m, 1), HC_OK);
-  env_close(&e);
+  env_close_verified(&e);
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@
  * old objects) next to a model of them, computes reachability itself and checks the collector's
  * live counts, the surviving objects' contents, weak references and finalizer calls exactly. */
 #include "heapcore.h"
-#include "check.h"
+#include "hc_testutil.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -16,73 +16,6 @@
 /* ---------------------------------------------------------------------------------------------
  * Helpers
  * ------------------------------------------------------------------------------------------- */
-
-#define VERIFY_OK(m) verify_ok_at((m), __FILE__, __LINE__)
-
-static void verify_ok_at(hc_mutator_t *m, const char *file, int line) {
-  char msg[512] = "";
-  hc_status_t s = hc_heap_verify(m, msg, sizeof msg);
-  if (s != HC_OK) {
-    fprintf(stderr, "%s:%d: hc_heap_verify: %s: %s\n", file, line, hc_status_name(s), msg);
-    hf_check_fail(file, line, "hc_heap_verify(...) == HC_OK");
-  }
-}
-
-static uint64_t mix64(uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9u;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebu;
-  x ^= x >> 31;
-  return x;
-}
-
-static uint64_t rng_next(uint64_t *state) {
-  *state += 0x9e3779b97f4a7c15u;
-  return mix64(*state);
-}
-
-static size_t rng_below(uint64_t *state, size_t n) {
-  return (size_t)(rng_next(state) % (uint64_t)n);
-}
-
-/* Payload: the tag in the first 8 bytes, then bytes derived from it. Needs payload size >= 8. */
-static void put_tag(hc_object_t *obj, uint64_t tag) {
-  uint8_t *p = hc_object_payload(obj);
-  size_t n = hc_object_payload_size(obj);
-  memcpy(p, &tag, sizeof tag);
-  for (size_t i = 8; i < n; i++)
-    p[i] = (uint8_t)(mix64(tag + (i >> 4)) >> (i & 7));
-}
-
-static bool has_tag(hc_object_t *obj, uint64_t tag) {
-  const uint8_t *p = hc_object_payload(obj);
-  size_t n = hc_object_payload_size(obj);
-  uint64_t t;
-  memcpy(&t, p, sizeof t);
-  if (t != tag) return false;
-  for (size_t i = 8; i < n; i++) {
-    if (p[i] != (uint8_t)(mix64(tag + (i >> 4)) >> (i & 7))) return false;
-  }
-  return true;
-}
-
-static hc_stats_t stats_of(hc_heap_t *heap) {
-  hc_stats_t st;
-  memset(&st, 0xa5, sizeof st);
-  hc_heap_get_stats(heap, &st);
-  return st;
-}
-
-static void collect_ok(hc_mutator_t *m, hc_collection_kind_t kind) {
-  CHECK_EQ_U64(hc_collect(m, kind), HC_OK);
-  VERIFY_OK(m);
-}
-
-static void sweep_all_ok(hc_mutator_t *m) {
-  hc_sweep_all(m);
-  VERIFY_OK(m);
-}
 
 /* Finalizable objects always have FIN_SLOTS slots, so the finalizer finds the tag without calling
  * into the heap: it sits right after the header and the slots. */
@@ -101,37 +34,17 @@ static void fin_fn(hc_object_t *obj, void *ctx) {
   log->total++;
 }
 
-typedef struct env {
-  hc_heap_t *heap;
-  hc_mutator_t *m;
-} env_t;
-
-static env_t env_open(fin_log_t *log) {
+/* Seed 1234; fin_fn logging into `log` as the finalizer, or no finalizer if log is NULL. */
+static env_t env_open_fin(fin_log_t *log) {
   hc_config_t cfg;
   hc_config_init(&cfg);
   cfg.seed = 1234;
   cfg.finalizer = log != NULL ? fin_fn : NULL;
   cfg.finalizer_ctx = log;
-  env_t e = {0};
-  CHECK_EQ_U64(hc_heap_create(&cfg, &e.heap), HC_OK);
-  CHECK_EQ_U64(hc_mutator_attach(e.heap, &e.m), HC_OK);
-  return e;
+  return env_open_cfg(&cfg);
 }
 
-static void env_close(env_t *e) {
-  CHECK_EQ_U64(hc_mutator_detach(e->m), HC_OK);
-  CHECK_EQ_U64(hc_heap_destroy(e->heap), HC_OK);
-}
-
-static hc_object_t *alloc_flags(hc_mutator_t *m, size_t size, uint32_t nslots, uint64_t tag,
-                                unsigned flags) {
-  hc_object_t *obj = hc_alloc_ex(m, size, nslots, flags);
-  CHECK(obj != NULL);
-  put_tag(obj, tag);
-  return obj;
-}
-#define alloc_tagged(m, size, ns, tag) alloc_flags((m), (size), (ns), (tag), 0)
-#define alloc_fin(m, size, tag)        alloc_flags((m), (size), FIN_SLOTS, (tag), HC_ALLOC_FINALIZE)
+#define alloc_fin(m, size, tag) alloc_tagged_ex((m), (size), FIN_SLOTS, (tag), HC_ALLOC_FINALIZE)
 
 /* ---------------------------------------------------------------------------------------------
  * Random graphs against a model
@@ -267,7 +180,7 @@ static void g_collect(env_t *e, hc_collection_kind_t kind, uint64_t *rng) {
 }
 
 static void test_random_graphs(void) {
-  env_t e = env_open(&gfin);
+  env_t e = env_open_fin(&gfin);
   uint64_t rng = 99;
   for (size_t r = 0; r < GROOTS; r++) {
     groot_idx[r] = -1;
@@ -384,7 +297,7 @@ static void test_deep_chain(void) {
  * ------------------------------------------------------------------------------------------- */
 
 static void test_eden_barrier(void) {
-  env_t e = env_open(NULL);
+  env_t e = env_open_fin(NULL);
   hc_object_t *old = alloc_tagged(e.m, 64, 2, 1);
   hc_object_t *big = alloc_tagged(e.m, 20000, 4, 2); /* large objects have their own marks */
   CHECK_EQ_U64(hc_root_push(e.m, &old), HC_OK);
@@ -451,7 +364,7 @@ static void test_eden_barrier(void) {
  * ------------------------------------------------------------------------------------------- */
 
 static void test_roots(void) {
-  env_t e = env_open(NULL);
+  env_t e = env_open_fin(NULL);
   hc_object_t *a = NULL, *b = NULL, *g1 = NULL, *g2 = NULL;
   CHECK_EQ_U64(hc_root_push(e.m, &a), HC_OK);
   CHECK_EQ_U64(hc_root_push(e.m, &b), HC_OK);
@@ -508,7 +421,7 @@ static void test_roots(void) {
  * ------------------------------------------------------------------------------------------- */
 
 static void test_weak(void) {
-  env_t e = env_open(NULL);
+  env_t e = env_open_fin(NULL);
   hc_object_t *live = alloc_tagged(e.m, 64, 1, 1);
   CHECK_EQ_U64(hc_root_push(e.m, &live), HC_OK);
   hc_object_t *dead = alloc_tagged(e.m, 64, 0, 2);
@@ -553,7 +466,7 @@ static fin_log_t ffin;
 
 static void test_finalizers(void) {
   enum { N = 200 };
-  env_t e = env_open(&ffin);
+  env_t e = env_open_fin(&ffin);
   static hc_object_t *objs[N];
   for (size_t i = 0; i < N; i++) {
     objs[i] = alloc_fin(e.m, i % 50 == 1 || i % 50 == 2 ? 12000 : 48 + i % 64, i + 1);

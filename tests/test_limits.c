@@ -1,89 +1,12 @@
 /* test_limits.c: black-box tests of the heap limit, fault injection, the checked API, version
  * wraparound, destroy-state errors, the yield hook and the event hook (and its determinism). */
 #include "heapcore.h"
-#include "check.h"
+#include "hc_testutil.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---------------------------------------------------------------------------------------------
- * Helpers
- * ------------------------------------------------------------------------------------------- */
-
-#define VERIFY_OK(m) verify_ok_at((m), __FILE__, __LINE__)
-
-static void verify_ok_at(hc_mutator_t *m, const char *file, int line) {
-  char msg[512] = "";
-  hc_status_t s = hc_heap_verify(m, msg, sizeof msg);
-  if (s != HC_OK) {
-    fprintf(stderr, "%s:%d: hc_heap_verify: %s: %s\n", file, line, hc_status_name(s), msg);
-    hf_check_fail(file, line, "hc_heap_verify(...) == HC_OK");
-  }
-}
-
-static void put_tag(hc_object_t *obj, uint64_t tag) {
-  uint8_t *p = hc_object_payload(obj);
-  size_t n = hc_object_payload_size(obj);
-  memcpy(p, &tag, sizeof tag);
-  for (size_t i = 8; i < n; i++)
-    p[i] = (uint8_t)(tag * 31 + i);
-}
-
-static bool has_tag(hc_object_t *obj, uint64_t tag) {
-  const uint8_t *p = hc_object_payload(obj);
-  size_t n = hc_object_payload_size(obj);
-  uint64_t t;
-  memcpy(&t, p, sizeof t);
-  if (t != tag) return false;
-  for (size_t i = 8; i < n; i++) {
-    if (p[i] != (uint8_t)(tag * 31 + i)) return false;
-  }
-  return true;
-}
-
-static hc_stats_t stats_of(hc_heap_t *heap) {
-  hc_stats_t st;
-  memset(&st, 0xa5, sizeof st);
-  hc_heap_get_stats(heap, &st);
-  return st;
-}
-
-typedef struct env {
-  hc_heap_t *heap;
-  hc_mutator_t *m;
-} env_t;
-
-static env_t env_open_cfg(const hc_config_t *cfg) {
-  env_t e = {0};
-  CHECK_EQ_U64(hc_heap_create(cfg, &e.heap), HC_OK);
-  CHECK_EQ_U64(hc_mutator_attach(e.heap, &e.m), HC_OK);
-  return e;
-}
-
-static env_t env_open(void) {
-  hc_config_t cfg;
-  hc_config_init(&cfg);
-  return env_open_cfg(&cfg);
-}
-
-static void env_close(env_t *e) {
-  CHECK_EQ_U64(hc_mutator_detach(e->m), HC_OK);
-  CHECK_EQ_U64(hc_heap_destroy(e->heap), HC_OK);
-}
-
-static void collect_ok(hc_mutator_t *m, hc_collection_kind_t kind) {
-  CHECK_EQ_U64(hc_collect(m, kind), HC_OK);
-  VERIFY_OK(m);
-}
-
-static hc_object_t *alloc_tagged(hc_mutator_t *m, size_t size, uint32_t nslots, uint64_t tag) {
-  hc_object_t *obj = hc_alloc(m, size, nslots);
-  CHECK(obj != NULL);
-  put_tag(obj, tag);
-  return obj;
-}
 
 /* ---------------------------------------------------------------------------------------------
  * Heap limit and fault injection

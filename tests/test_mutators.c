@@ -6,7 +6,7 @@
  * hang (a collector waiting for a released mutator) into a failure. */
 #define _POSIX_C_SOURCE 200809L /* nanosleep, clock_gettime, alarm */
 #include "heapcore.h"
-#include "check.h"
+#include "hc_testutil.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -18,68 +18,12 @@
  * Helpers
  * ------------------------------------------------------------------------------------------- */
 
-#define VERIFY_OK(m) verify_ok_at((m), __FILE__, __LINE__)
-
-static void verify_ok_at(hc_mutator_t *m, const char *file, int line) {
-  char msg[512] = "";
-  hc_status_t s = hc_heap_verify(m, msg, sizeof msg);
-  if (s != HC_OK) {
-    fprintf(stderr, "%s:%d: hc_heap_verify: %s: %s\n", file, line, hc_status_name(s), msg);
-    hf_check_fail(file, line, "hc_heap_verify(...) == HC_OK");
-  }
-}
-
-static void put_tag(hc_object_t *obj, uint64_t tag) {
-  uint8_t *p = hc_object_payload(obj);
-  size_t n = hc_object_payload_size(obj);
-  memcpy(p, &tag, sizeof tag);
-  for (size_t i = 8; i < n; i++)
-    p[i] = (uint8_t)(tag * 13 + i * 7);
-}
-
-static bool has_tag(hc_object_t *obj, uint64_t tag) {
-  const uint8_t *p = hc_object_payload(obj);
-  size_t n = hc_object_payload_size(obj);
-  uint64_t t;
-  memcpy(&t, p, sizeof t);
-  if (t != tag) return false;
-  for (size_t i = 8; i < n; i++) {
-    if (p[i] != (uint8_t)(tag * 13 + i * 7)) return false;
-  }
-  return true;
-}
-
-static hc_stats_t stats_of(hc_heap_t *heap) {
-  hc_stats_t st;
-  memset(&st, 0xa5, sizeof st);
-  hc_heap_get_stats(heap, &st);
-  return st;
-}
-
-static hc_object_t *alloc_tagged(hc_mutator_t *m, size_t size, uint32_t nslots, uint64_t tag) {
-  hc_object_t *obj = hc_alloc(m, size, nslots);
-  CHECK(obj != NULL);
-  CHECK_EQ_U64(hc_mutator_last_error(m), HC_OK);
-  put_tag(obj, tag);
-  return obj;
-}
-
 static void release(hc_mutator_t *m) {
   CHECK_EQ_U64(hc_mutator_release_access(m), HC_OK);
 }
 
 static void acquire(hc_mutator_t *m) {
   CHECK_EQ_U64(hc_mutator_acquire_access(m), HC_OK);
-}
-
-static void collect_ok(hc_mutator_t *m, hc_collection_kind_t kind) {
-  CHECK_EQ_U64(hc_collect(m, kind), HC_OK);
-  VERIFY_OK(m);
-}
-
-static int ptr_cmp(const void *a, const void *b) {
-  uintptr_t x = (uintptr_t) * (void *const *)a, y = (uintptr_t) * (void *const *)b;
-  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -246,13 +190,7 @@ static void test_collect_with_released_mutators(void) {
   live[nl++] = ms[0].junk[14];
   live[nl++] = young;
   live[nl++] = m3_young;
-  uintptr_t blocks[16];
-  for (size_t i = 0; i < nl; i++)
-    blocks[i] = (uintptr_t)live[i] & ~(uintptr_t)(HC_BLOCK_SIZE - 1);
-  qsort(blocks, nl, sizeof blocks[0], ptr_cmp);
-  size_t distinct = 0;
-  for (size_t i = 0; i < nl; i++)
-    distinct += i == 0 || blocks[i] != blocks[i - 1];
+  size_t distinct = distinct_blocks(live, nl); /* all small, none NULL */
   CHECK_EQ_U64(stats_of(heap).blocks, distinct);
   /* m1 reuses the freed space, m2 comes back and works. */
   for (size_t k = 0; k < PER; k++)

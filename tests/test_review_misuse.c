@@ -15,7 +15,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "heapcore.h"
-#include "check.h"
+#include "hc_testutil.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,71 +24,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Runs each case in a forked child so that one failing case does not hide the others. */
-static int review_failures;
-static void run_forked(const char *name, void (*fn)(void)) {
-  fflush(stdout);
-  fflush(stderr);
-  pid_t pid = fork();
-  if (pid < 0) hf_check_fail(__FILE__, __LINE__, "fork");
-  if (pid == 0) {
-    fn();
-    fflush(stdout);
-    _exit(0);
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-  }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-    printf("PASS %s\n", name);
-  } else {
-    review_failures++;
-    printf("FAIL %s (%s %d)\n", name, WIFSIGNALED(status) ? "signal" : "exit",
-           WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-  }
-  fflush(stdout);
-}
-#define RUN_FORKED(fn) run_forked(#fn, fn)
-
-#define VERIFY_OK(m) verify_ok_at((m), __FILE__, __LINE__)
-
-static void verify_ok_at(hc_mutator_t *m, const char *file, int line) {
-  char msg[512] = "";
-  hc_status_t s = hc_heap_verify(m, msg, sizeof msg);
-  if (s != HC_OK) {
-    fprintf(stderr, "%s:%d: hc_heap_verify: %s: %s\n", file, line, hc_status_name(s), msg);
-    hf_check_fail(file, line, "hc_heap_verify(...) == HC_OK");
-  }
-}
-
-static hc_stats_t stats_of(hc_heap_t *heap) {
-  hc_stats_t st;
-  hc_heap_get_stats(heap, &st);
-  return st;
-}
-
-typedef struct env {
-  hc_heap_t *heap;
-  hc_mutator_t *m;
-} env_t;
-
-static env_t env_open(void) {
-  hc_config_t cfg;
-  hc_config_init(&cfg);
-  cfg.seed = 3;
-  env_t e = {0};
-  CHECK_EQ_U64(hc_heap_create(&cfg, &e.heap), HC_OK);
-  CHECK_EQ_U64(hc_mutator_attach(e.heap, &e.m), HC_OK);
-  return e;
-}
-
-static void env_close(env_t *e) {
-  CHECK_EQ_U64(hc_mutator_detach(e->m), HC_OK);
-  CHECK_EQ_U64(hc_heap_destroy(e->heap), HC_OK);
-}
-
 static void test_stale_root_not_followed(void) {
-  env_t e = env_open();
+  env_t e = env_open_seed(3);
   /* a (112-byte class) points at b (16-byte class): different blocks, b's class sweeps first. */
   hc_object_t *a = hc_alloc(e.m, 112, 1);
   hc_object_t *b = hc_alloc(e.m, 16, 0);
@@ -112,7 +49,7 @@ static void test_stale_root_not_followed(void) {
 
 /* The same with an eden collection: a is dead since the last full one and its referent swept. */
 static void test_stale_root_not_followed_eden(void) {
-  env_t e = env_open();
+  env_t e = env_open_seed(3);
   hc_object_t *a = hc_alloc(e.m, 112, 1);
   hc_object_t *b = hc_alloc(e.m, 16, 0);
   CHECK(a && b);
@@ -129,7 +66,7 @@ static void test_stale_root_not_followed_eden(void) {
 }
 
 static void test_alloc_without_access(void) {
-  env_t e = env_open();
+  env_t e = env_open_seed(3);
   hc_object_t *first = hc_alloc(e.m, 32, 0); /* leaves a free list with many cells */
   CHECK(first != NULL);
   CHECK_EQ_U64(hc_mutator_release_access(e.m), HC_OK);
@@ -162,7 +99,7 @@ static void test_alloc_null_mutator(void) {
 
 static void test_detached_remembered(void) {
   for (int large = 0; large < 2; large++) {
-    env_t e = env_open();
+    env_t e = env_open_seed(3);
     hc_mutator_t *m2;
     hc_object_t *old = hc_alloc(e.m, large ? 20000 : 64, 2);
     CHECK(old != NULL);
@@ -196,7 +133,7 @@ static void test_detached_remembered(void) {
 }
 
 static void test_remembered_dies_full(void) {
-  env_t e = env_open();
+  env_t e = env_open_seed(3);
   hc_object_t *old = hc_alloc(e.m, 30000, 1); /* large, old, then remembered */
   CHECK(old != NULL);
   CHECK_EQ_U64(hc_root_push(e.m, &old), HC_OK);
@@ -232,5 +169,5 @@ int main(void) {
   RUN_FORKED(test_alloc_without_access);
   RUN_FORKED(test_stale_root_not_followed_eden);
   RUN_FORKED(test_stale_root_not_followed);
-  return review_failures ? 1 : 0;
+  return forked_failures() ? 1 : 0;
 }

@@ -12,7 +12,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "heapcore.h"
-#include "check.h"
+#include "hc_testutil.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -21,34 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-/* Runs each case in a forked child so that one failing case does not hide the others. */
-static int review_failures;
-static void run_forked(const char *name, void (*fn)(void)) {
-  fflush(stdout);
-  fflush(stderr);
-  pid_t pid = fork();
-  if (pid < 0) hf_check_fail(__FILE__, __LINE__, "fork");
-  if (pid == 0) {
-    fn();
-    fflush(stdout);
-    _exit(0);
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-  }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-    printf("PASS %s\n", name);
-  } else {
-    review_failures++;
-    printf("FAIL %s (%s %d)\n", name, WIFSIGNALED(status) ? "signal" : "exit",
-           WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-  }
-  fflush(stdout);
-}
-#define RUN_FORKED(fn) run_forked(#fn, fn)
 
 enum { NDEAD = 4000 };
 static hc_object_t *dead[NDEAD];
@@ -197,5 +170,5 @@ int main(void) {
   RUN_FORKED(test_is_live_vs_allocator);
   RUN_FORKED(test_dump_vs_allocator);
   RUN_FORKED(test_stats_vs_collector);
-  return review_failures ? 1 : 0;
+  return forked_failures() ? 1 : 0;
 }

@@ -9,7 +9,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "heapcore.h"
-#include "check.h"
+#include "hc_testutil.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -19,28 +19,9 @@
 
 #ifdef HC_YIELD_POINTS
 
-#  define VERIFY_OK(m) verify_ok_at((m), __FILE__, __LINE__)
-
+/* One thread hosts both mutators: the other one must not hold access while m1 stops the world,
+ * so every verify here is VERIFY_OK_RELEASING(m1, m2). */
 static hc_mutator_t *m1, *m2;
-
-/* One thread hosts both mutators: the other one must not hold access while m stops the world. */
-static void verify_ok_at(hc_mutator_t *m, const char *file, int line) {
-  char msg[512] = "";
-  hc_mutator_t *other = m == m1 ? m2 : m1;
-  bool had = other && hc_mutator_release_access(other) == HC_OK;
-  hc_status_t s = hc_heap_verify(m, msg, sizeof msg);
-  if (had) CHECK_EQ_U64(hc_mutator_acquire_access(other), HC_OK);
-  if (s != HC_OK) {
-    fprintf(stderr, "%s:%d: hc_heap_verify: %s: %s\n", file, line, hc_status_name(s), msg);
-    hf_check_fail(file, line, "hc_heap_verify(...) == HC_OK");
-  }
-}
-
-static hc_stats_t stats_of(hc_heap_t *heap) {
-  hc_stats_t st;
-  hc_heap_get_stats(heap, &st);
-  return st;
-}
 
 static void fill(hc_object_t *o, uint8_t tag) {
   memset(hc_object_payload(o), tag, hc_object_payload_size(o));
@@ -103,6 +84,12 @@ static void close_env(void) {
   CHECK_EQ_U64(hc_heap_destroy(heap), HC_OK);
 }
 
+/* A full collection by m1 with m2 (which holds access) released for it. */
+static void collect_full_m2_released(void) {
+  CHECK_EQ_U64(hc_mutator_release_access(m2), HC_OK);
+  CHECK_EQ_U64(hc_collect(m1, HC_COLLECT_FULL), HC_OK);
+  CHECK_EQ_U64(hc_mutator_acquire_access(m2), HC_OK);
+}
 
 /* m2 makes garbage in the 48-byte class (finalizable), keeps a few 48-byte objects rooted. */
 static void make_garbage(void) {
@@ -131,22 +118,18 @@ static void test_release_unlinked_probe(void) {
   make_garbage();
   for (size_t i = 0; i < 64; i++)
     CHECK_EQ_U64(hc_root_push(m2, &kept[i]), HC_OK);
-  CHECK_EQ_U64(hc_mutator_release_access(m2), HC_OK);
-  CHECK_EQ_U64(hc_collect(m1, HC_COLLECT_FULL), HC_OK);
-  CHECK_EQ_U64(hc_mutator_acquire_access(m2), HC_OK);
+  collect_full_m2_released();
   plan = (plan_t){HC_YP_BLOCK_UNLINKED, NULL, false, probe_and_allocate, 0};
   CHECK_EQ_U64(hc_heap_set_yield_hook(heap, hook, NULL), HC_OK);
   while (hc_sweeper_run_step(heap, 1) > 0) {
   }
   CHECK_EQ_U64(hc_heap_set_yield_hook(heap, NULL, NULL), HC_OK);
   CHECK(plan.fired);
-  VERIFY_OK(m1);
+  VERIFY_OK_RELEASING(m1, m2);
   CHECK_EQ_U64(fin_count, NG);
   for (size_t i = 0; i < 64; i++)
     CHECK(has(kept[i], (uint8_t)(i + 1)));
-  CHECK_EQ_U64(hc_mutator_release_access(m2), HC_OK);
-  CHECK_EQ_U64(hc_collect(m1, HC_COLLECT_FULL), HC_OK);
-  CHECK_EQ_U64(hc_mutator_acquire_access(m2), HC_OK);
+  collect_full_m2_released();
   CHECK_EQ_U64(stats_of(heap).live_objects, 64);
   CHECK_EQ_U64(hc_root_pop(m2, 64), HC_OK);
   close_env();
@@ -169,9 +152,7 @@ static void test_steal_unlinked(void) {
   make_garbage();
   for (size_t i = 0; i < 64; i++)
     CHECK_EQ_U64(hc_root_push(m2, &kept[i]), HC_OK);
-  CHECK_EQ_U64(hc_mutator_release_access(m2), HC_OK);
-  CHECK_EQ_U64(hc_collect(m1, HC_COLLECT_FULL), HC_OK);
-  CHECK_EQ_U64(hc_mutator_acquire_access(m2), HC_OK);
+  collect_full_m2_released();
   uint64_t stolen0 = stats_of(heap).blocks_stolen;
   plan = (plan_t){HC_YP_BLOCK_UNLINKED, NULL, false, allocate_both_classes, 0};
   plan.who = m1;
@@ -182,7 +163,7 @@ static void test_steal_unlinked(void) {
   CHECK_EQ_U64(hc_heap_set_yield_hook(heap, NULL, NULL), HC_OK);
   CHECK(plan.fired);
   CHECK(stats_of(heap).blocks_stolen - stolen0 >= 1);
-  VERIFY_OK(m1);
+  VERIFY_OK_RELEASING(m1, m2);
   CHECK(has(x, 0x77));
   for (size_t i = 0; i < 64; i++)
     CHECK(has(kept[i], (uint8_t)(i + 1)) && kept[i] != x);
@@ -220,11 +201,11 @@ static void test_safepoint_wait_stop(void) {
     CHECK_EQ_U64(hc_collect(m1, HC_COLLECT_FULL), HC_OK);
     CHECK_EQ_U64(hc_heap_set_yield_hook(heap, NULL, NULL), HC_OK);
     CHECK(plan.fired);
-    VERIFY_OK(m1);
+    VERIFY_OK_RELEASING(m1, m2);
     CHECK_EQ_U64(stats_of(heap).live_objects, 1);
     hc_sweep_all(m1);
     hc_shrink(m1);
-    VERIFY_OK(m1);
+    VERIFY_OK_RELEASING(m1, m2);
     if (m2) {
       CHECK_EQ_U64(hc_mutator_acquire_access(m2), HC_OK);
       CHECK_EQ_U64(hc_mutator_resume_allocating(m2), HC_OK);
@@ -234,7 +215,7 @@ static void test_safepoint_wait_stop(void) {
       }
     }
     CHECK(has(m2_obj, 0x42));
-    VERIFY_OK(m1);
+    VERIFY_OK_RELEASING(m1, m2);
     CHECK_EQ_U64(hc_global_root_remove(m1, &m2_obj), HC_OK);
     close_env();
   }
@@ -258,9 +239,7 @@ static void test_sweeper_large_claimed(void) {
     CHECK_EQ_U64(hc_root_push(m2, &kept[i]), HC_OK);
   for (size_t i = 0; i < 6; i++)
     CHECK(hc_alloc_ex(m2, 30000, 0, HC_ALLOC_FINALIZE) != NULL);
-  CHECK_EQ_U64(hc_mutator_release_access(m2), HC_OK);
-  CHECK_EQ_U64(hc_collect(m1, HC_COLLECT_FULL), HC_OK);
-  CHECK_EQ_U64(hc_mutator_acquire_access(m2), HC_OK);
+  collect_full_m2_released();
   plan = (plan_t){HC_YP_BLOCK_FOUND, NULL, false, m2_shrink_sweep_alloc, 0};
   CHECK_EQ_U64(hc_heap_set_yield_hook(heap, hook, NULL), HC_OK);
   while (hc_sweeper_run_step(heap, 1) > 0) {
@@ -269,7 +248,7 @@ static void test_sweeper_large_claimed(void) {
   CHECK(plan.fired);
   CHECK_EQ_U64(fin_count, 6);
   hc_shrink(m1);
-  VERIFY_OK(m1);
+  VERIFY_OK_RELEASING(m1, m2);
   CHECK_EQ_U64(stats_of(heap).large_objects, 4);
   for (size_t i = 0; i < 4; i++)
     CHECK(has(kept[i], (uint8_t)(0x10 + i)));
@@ -297,7 +276,7 @@ static void test_wrap_while_pinned(void) {
   CHECK_EQ_U64(hc_mutator_release_access(m2), HC_OK);
   for (int i = 0; i < 7; i++) {
     CHECK_EQ_U64(hc_collect(m1, i % 3 ? HC_COLLECT_EDEN : HC_COLLECT_FULL), HC_OK);
-    VERIFY_OK(m1);
+    VERIFY_OK_RELEASING(m1, m2);
     for (size_t k = 0; k < 20; k++)
       CHECK(!hc_is_live_object(m1, dead[k]));
     CHECK(hc_is_live_object(m1, live));
@@ -308,7 +287,7 @@ static void test_wrap_while_pinned(void) {
   for (size_t i = 0; i < 400; i++)
     CHECK(hc_alloc(m2, 48, 0) != live);
   CHECK(has(live, 0x33));
-  VERIFY_OK(m1);
+  VERIFY_OK_RELEASING(m1, m2);
   CHECK_EQ_U64(hc_global_root_remove(m1, &live), HC_OK);
   close_env();
 }

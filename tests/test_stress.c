@@ -16,7 +16,7 @@
  * payloads, never a child's slots. */
 #define _POSIX_C_SOURCE 200809L /* nanosleep, clock_gettime, alarm */
 #include "heapcore.h"
-#include "check.h"
+#include "hc_testutil.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -28,35 +28,6 @@
 #include <time.h>
 
 enum { NTHREADS = 4, NHANDLES = 64, NSHARED = 64, NWEAK = 4, MAX_SLOTS = 4 };
-
-#define VERIFY_OK(m) verify_ok_at((m), __FILE__, __LINE__)
-
-static void verify_ok_at(hc_mutator_t *m, const char *file, int line) {
-  char msg[512] = "";
-  hc_status_t s = hc_heap_verify(m, msg, sizeof msg);
-  if (s != HC_OK) {
-    fprintf(stderr, "%s:%d: hc_heap_verify: %s: %s\n", file, line, hc_status_name(s), msg);
-    hf_check_fail(file, line, "hc_heap_verify(...) == HC_OK");
-  }
-}
-
-static uint64_t mix64(uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9u;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebu;
-  x ^= x >> 31;
-  return x;
-}
-
-static uint64_t rng_next(uint64_t *state) {
-  *state += 0x9e3779b97f4a7c15u;
-  return mix64(*state);
-}
-
-static size_t rng_below(uint64_t *state, size_t n) {
-  return (size_t)(rng_next(state) % (uint64_t)n);
-}
 
 /* ---------------------------------------------------------------------------------------------
  * Self-describing objects: payload = tag, (size | nslots << 32), then bytes derived from the tag.
@@ -342,11 +313,6 @@ static bool collect_visit(hc_object_t *obj, void *ctx) {
   if (live_n == live_cap) return false; /* reported by the caller */
   live_set[live_n++] = obj;
   return true;
-}
-
-static int ptr_cmp(const void *a, const void *b) {
-  uintptr_t x = (uintptr_t) * (void *const *)a, y = (uintptr_t) * (void *const *)b;
-  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 static size_t count_reachable(void) {

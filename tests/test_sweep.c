@@ -2,7 +2,7 @@
  * scribble mode, heap iteration, and stop/resume allocating with its last-active block protection.
  */
 #include "heapcore.h"
-#include "check.h"
+#include "hc_testutil.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -13,120 +13,14 @@
  * Helpers
  * ------------------------------------------------------------------------------------------- */
 
-#define VERIFY_OK(m) verify_ok_at((m), __FILE__, __LINE__)
-
-static void verify_ok_at(hc_mutator_t *m, const char *file, int line) {
-  char msg[512] = "";
-  hc_status_t s = hc_heap_verify(m, msg, sizeof msg);
-  if (s != HC_OK) {
-    fprintf(stderr, "%s:%d: hc_heap_verify: %s: %s\n", file, line, hc_status_name(s), msg);
-    hf_check_fail(file, line, "hc_heap_verify(...) == HC_OK");
-  }
-}
-
-static uint64_t mix64(uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9u;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebu;
-  x ^= x >> 31;
-  return x;
-}
-
-static void fill_pattern(hc_object_t *obj, uint64_t tag) {
-  uint8_t *p = hc_object_payload(obj);
-  size_t n = hc_object_payload_size(obj);
-  for (size_t i = 0; i < n; i++)
-    p[i] = (uint8_t)(mix64(tag * 977 + (i >> 3)) >> (8 * (i & 7))) | 1;
-}
-
-static bool check_pattern(hc_object_t *obj, uint64_t tag) {
-  const uint8_t *p = hc_object_payload(obj);
-  size_t n = hc_object_payload_size(obj);
-  for (size_t i = 0; i < n; i++) {
-    if (p[i] != ((uint8_t)(mix64(tag * 977 + (i >> 3)) >> (8 * (i & 7))) | 1)) return false;
-  }
-  return true;
-}
-
-static bool is_zeroed(hc_object_t *obj) {
-  for (uint32_t i = 0; i < hc_object_slot_count(obj); i++) {
-    if (hc_load(obj, i) != NULL) return false;
-  }
-  const uint8_t *p = hc_object_payload(obj);
-  for (size_t i = 0; i < hc_object_payload_size(obj); i++) {
-    if (p[i] != 0) return false;
-  }
-  return true;
-}
-
-static hc_stats_t stats_of(hc_heap_t *heap) {
-  hc_stats_t st;
-  memset(&st, 0xa5, sizeof st);
-  hc_heap_get_stats(heap, &st);
-  return st;
-}
-
-typedef struct env {
-  hc_heap_t *heap;
-  hc_mutator_t *m;
-} env_t;
-
-static env_t env_open_cfg(const hc_config_t *cfg) {
-  env_t e = {0};
-  CHECK_EQ_U64(hc_heap_create(cfg, &e.heap), HC_OK);
-  CHECK_EQ_U64(hc_mutator_attach(e.heap, &e.m), HC_OK);
-  return e;
-}
-
-static env_t env_open(bool release_empty, bool scribble) {
+/* The configuration of every test here: seed 5, release-empty and scribble as given. */
+static env_t env_open_sweep(bool release_empty, bool scribble) {
   hc_config_t cfg;
   hc_config_init(&cfg);
   cfg.release_empty_blocks = release_empty;
   cfg.scribble = scribble;
   cfg.seed = 5;
   return env_open_cfg(&cfg);
-}
-
-static void env_close(env_t *e) {
-  CHECK_EQ_U64(hc_mutator_detach(e->m), HC_OK);
-  CHECK_EQ_U64(hc_heap_destroy(e->heap), HC_OK);
-}
-
-static void collect_ok(hc_mutator_t *m, hc_collection_kind_t kind) {
-  CHECK_EQ_U64(hc_collect(m, kind), HC_OK);
-  VERIFY_OK(m);
-}
-
-static hc_object_t *alloc_filled(hc_mutator_t *m, size_t size, uint32_t nslots, uint64_t tag) {
-  hc_object_t *obj = hc_alloc(m, size, nslots);
-  CHECK(obj != NULL);
-  CHECK(is_zeroed(obj));
-  fill_pattern(obj, tag);
-  return obj;
-}
-
-static int ptr_cmp(const void *a, const void *b) {
-  uintptr_t x = (uintptr_t) * (void *const *)a, y = (uintptr_t) * (void *const *)b;
-  return x < y ? -1 : x > y ? 1 : 0;
-}
-
-/* Number of distinct blocks holding the given small objects. */
-static size_t distinct_blocks(hc_object_t **objs, size_t n) {
-  uintptr_t *blocks = malloc((n + 1) * sizeof *blocks);
-  CHECK(blocks != NULL);
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (objs[i] != NULL && hc_object_size(objs[i]) <= HC_MAX_CELL_SMALL) {
-      blocks[k++] = (uintptr_t)objs[i] & ~(uintptr_t)(HC_BLOCK_SIZE - 1);
-    }
-  }
-  qsort(blocks, k, sizeof *blocks, ptr_cmp);
-  size_t d = 0;
-  for (size_t i = 0; i < k; i++)
-    d += i == 0 || blocks[i] != blocks[i - 1];
-  free(blocks);
-  return d;
 }
 
 /* A population: `total` objects, every `keep_every`th one rooted (in `kept`, pushed as roots). */
@@ -168,7 +62,7 @@ static void check_kept(void) {
  * ------------------------------------------------------------------------------------------- */
 
 static void test_sweep_step(void) {
-  env_t e = env_open(false, false);
+  env_t e = env_open_sweep(false, false);
   populate(&e, 3000, 7, false);
   collect_ok(e.m, HC_COLLECT_FULL);
   hc_stats_t st0 = stats_of(e.heap);
@@ -204,7 +98,7 @@ static void test_sweep_step(void) {
 }
 
 static void shrink_case(bool release_empty) {
-  env_t e = env_open(release_empty, false);
+  env_t e = env_open_sweep(release_empty, false);
   populate(&e, POP, 61, true);
   hc_stats_t st0 = stats_of(e.heap);
   CHECK(st0.large_objects >= 6);
@@ -261,7 +155,7 @@ static void test_release_empty_blocks(void) {
 }
 
 static void test_scribble(void) {
-  env_t e = env_open(false, true);
+  env_t e = env_open_sweep(false, true);
   populate(&e, 4000, 7, true);
   for (int round = 0; round < 4; round++) {
     collect_ok(e.m, round % 2 ? HC_COLLECT_EDEN : HC_COLLECT_FULL);
@@ -314,7 +208,7 @@ static void check_iterate(hc_mutator_t *m, hc_object_t **want, size_t n) {
 static void test_iterate(void) {
   static hc_object_t *want[VISIT_MAX];
   static hc_object_t *fresh[400];
-  env_t e = env_open(false, false);
+  env_t e = env_open_sweep(false, false);
   populate(&e, 3000, 10, true); /* 300 rooted, including large ones */
   collect_ok(e.m, HC_COLLECT_FULL);
   /* Mid-cycle: dead cells not yet swept, a partly used free list, fresh unrooted objects. */
@@ -358,7 +252,7 @@ static void test_iterate(void) {
  * ------------------------------------------------------------------------------------------- */
 
 static void test_stop_resume_basic(void) {
-  env_t e = env_open(false, false);
+  env_t e = env_open_sweep(false, false);
   CHECK_EQ_U64(hc_mutator_resume_allocating(e.m), HC_ERR_WRONG_STATE);
   hc_object_t *a = alloc_filled(e.m, 64, 0, 1);
   CHECK_EQ_U64(hc_root_push(e.m, &a), HC_OK);
@@ -383,7 +277,7 @@ static void test_stop_resume_basic(void) {
  * sweeping and shrinking until resume re-takes it. */
 static void protection_case(bool release_empty, bool rooted) {
   static hc_object_t *more[400];
-  env_t e = env_open(release_empty, false);
+  env_t e = env_open_sweep(release_empty, false);
   for (size_t i = 0; i < 700; i++)
     alloc_filled(e.m, 48, 0, i + 1); /* about two blocks */
   collect_ok(e.m, HC_COLLECT_FULL);
@@ -427,7 +321,7 @@ static void test_stop_protects_last_active(void) {
 static void test_collect_while_stopped(void) {
   static hc_object_t *more[300];
   for (int rooted = 0; rooted < 2; rooted++) {
-    env_t e = env_open(rooted == 0, false);
+    env_t e = env_open_sweep(rooted == 0, false);
     for (size_t i = 0; i < 700; i++)
       alloc_filled(e.m, 48, 0, i + 1);
     collect_ok(e.m, HC_COLLECT_FULL);
@@ -481,7 +375,7 @@ static void race_hook(void *ctx, hc_yield_point_t point, hc_mutator_t *m) {
 static void test_resume_while_block_claimed(void) {
   static hc_object_t *objs[800];
   for (int variant = 0; variant < 3; variant++) {
-    env_t e = env_open(false, false);
+    env_t e = env_open_sweep(false, false);
     hc_mutator_t *m2 = e.m;
     CHECK_EQ_U64(hc_mutator_attach(e.heap, &race_m1), HC_OK);
     for (size_t i = 0; i < 10; i++)
@@ -520,7 +414,7 @@ static void test_resume_while_block_claimed(void) {
 
 /* A mutator detached while stopped protects nothing any more. */
 static void test_detach_while_stopped(void) {
-  env_t e = env_open(false, false);
+  env_t e = env_open_sweep(false, false);
   hc_mutator_t *m2;
   CHECK_EQ_U64(hc_mutator_attach(e.heap, &m2), HC_OK);
   for (size_t i = 0; i < 700; i++)
