@@ -138,6 +138,8 @@ static void kill_cell(hc_heap_t *heap, char *cell, uint32_t size) {
 hc_sweep_result_t hc_block_sweep(hc_heap_t *heap, hc_block_handle_t *h, hc_free_list_t *fl) {
   hc_block_t *b = h->block;
   const uint32_t size = h->cell_size, cells = h->cells;
+  /* Counted first: a locked add after the memset below would wait for its stores to drain. */
+  atomic_fetch_add_explicit(&heap->stats.blocks_swept, 1, memory_order_relaxed);
   char *first = hc_block_first_cell(b);
   uint64_t live[HC_BITMAP_WORDS];
   live_bitmap(heap, b, live);
@@ -184,7 +186,6 @@ hc_sweep_result_t hc_block_sweep(hc_heap_t *heap, hc_block_handle_t *h, hc_free_
     fl->needs_zero = heap->config.scribble;
     b->pristine = 0; /* the allocator will write into it */
   }
-  atomic_fetch_add_explicit(&heap->stats.blocks_swept, 1, memory_order_relaxed);
   hc_emit(heap, HC_EV_BLOCK_SWEPT, 0, size, h->serial, fl != NULL);
   return r;
 }
