@@ -155,7 +155,7 @@ static void gather_roots(hc_heap_t *heap) {
   pthread_mutex_lock(&heap->blockset_lock);
   for (hc_mutator_t *m = heap->mutators; m; m = m->next)
     for (size_t i = 0; i < m->roots.count; i++)
-      gather_root(heap, *(hc_object_t **)m->roots.items[i]);
+      gather_root(heap, *m->roots.slots[i]);
   pthread_mutex_lock(&heap->roots_lock);
   for (size_t i = 0; i < heap->global_roots.count; i++)
     gather_root(heap, *(hc_object_t **)heap->global_roots.items[i]);
@@ -365,7 +365,7 @@ hc_status_t hc_collect(hc_mutator_t *m, hc_collection_kind_t kind) {
 
 /* obj is old and just got a reference to a young object: remember it. The CAS makes exactly one
  * of several racing mutators push it. */
-void hc_barrier_slow(hc_mutator_t *m, hc_object_t *obj) {
+void hc__write_barrier_slow(hc_mutator_t *m, hc_object_t *obj) {
   uint8_t expected = HC_STATE_OLD;
   if (atomic_compare_exchange_strong_explicit(&hc_header_of(obj)->state, &expected,
                                               HC_STATE_REMEMBERED, memory_order_relaxed,

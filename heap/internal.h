@@ -59,7 +59,9 @@ _Noreturn void hc_fatal(const char *file, int line, const char *msg);
 
 /* Object header. `state` is the only field read by other threads (the write barrier). */
 enum {
-  HC_STATE_FREE = 0,         /* zeroed free cell (not an object) */
+  HC_STATE_FREE = 0,
+  /* NEW and OLD are also in heapcore.h (HC__STATE_*): the inline barrier */ /* zeroed free cell
+                                                                                (not an object) */
   HC_STATE_NEW = 0xa1,       /* allocated since the last collection that saw it: young */
   HC_STATE_OLD = 0xa2,       /* marked by a collection: old, not in the remembered set */
   HC_STATE_REMEMBERED = 0xa3 /* old and in a remembered set (stores into it need no barrier) */
@@ -74,6 +76,8 @@ typedef struct hc_header {
 } hc_header_t;
 
 _Static_assert(sizeof(hc_header_t) == HC_HEADER_SIZE, "header is 8 bytes");
+_Static_assert(offsetof(hc_header_t, state) == HC__STATE_OFFSET, "the inline barrier's byte");
+_Static_assert(HC_STATE_NEW == HC__STATE_NEW && HC_STATE_OLD == HC__STATE_OLD, "barrier states");
 
 static inline hc_header_t *hc_header_of(const hc_object_t *obj) {
   return (hc_header_t *)(uintptr_t)obj;
@@ -310,6 +314,7 @@ static inline bool hc_vec_push(hc_vec_t *v, void *item) {
 }
 
 struct hc_mutator {
+  hc__root_stack_t roots; /* first: the inline hc_root_push reads it (heapcore.h); LIFO slots */
   hc_heap_t *heap;
   uint32_t id;
   hc_mutator_t *next;            /* heap->mutators list, under world_lock */
@@ -319,7 +324,6 @@ struct hc_mutator {
   hc_status_t last_error;
   _Atomic uint64_t objects_allocated; /* owner writes (load+store, no RMW), stats reads */
   _Atomic uint64_t bytes_allocated;
-  hc_vec_t roots;      /* hc_object_t** slots, LIFO */
   hc_vec_t remembered; /* objects that got state REMEMBERED through this mutator's barrier */
   hc_local_allocator_t allocators[HC_SIZE_CLASS_COUNT];
 };
@@ -501,7 +505,6 @@ void hc_collect_if_triggered(hc_heap_t *heap, hc_mutator_t *m, size_t incoming);
 /* Runs a collection with the world stopped by `self` (yield points report it). */
 void hc_collect_stopped(hc_heap_t *heap, hc_collection_kind_t kind, hc_mutator_t *self);
 bool hc_cell_is_marked(const hc_heap_t *heap, const void *cell);
-void hc_barrier_slow(hc_mutator_t *m, hc_object_t *obj);
 /* Stops/resumes every mutator's allocators with the world stopped (skips user-stopped ones). */
 void hc_stop_all_allocators(hc_heap_t *heap);
 void hc_resume_all_allocators(hc_heap_t *heap);

@@ -151,7 +151,7 @@ hc_status_t hc_mutator_detach(hc_mutator_t *m) {
   pthread_cond_broadcast(&heap->world_cond);
   pthread_mutex_unlock(&heap->world_lock);
   hc_emit(heap, HC_EV_MUTATOR_DETACHED, m->id, 0, 0, 0);
-  hc_vec_free(&m->roots);
+  free(m->roots.slots);
   hc_vec_free(&m->remembered);
   free(m);
   return HC_OK;
@@ -215,17 +215,30 @@ hc_status_t hc_mutator_acquire_access(hc_mutator_t *m) {
  * Roots
  * ------------------------------------------------------------------------------------------- */
 
-hc_status_t hc_root_push(hc_mutator_t *m, hc_object_t **slot) {
+/* Slow paths of the inline hc_root_push / hc_root_pop (heapcore.h): argument errors and growth. */
+hc_status_t hc__root_push_slow(hc_mutator_t *m, hc_object_t **slot) {
   if (!m || !slot) return HC_ERR_INVALID_ARGUMENT;
-  return hc_vec_push(&m->roots, slot) ? HC_OK : HC_ERR_OUT_OF_MEMORY;
+  hc__root_stack_t *rs = &m->roots;
+  if (rs->count == rs->capacity) {
+    size_t cap = rs->capacity ? rs->capacity * 2 : 64;
+    hc_object_t ***slots = realloc(rs->slots, cap * sizeof *slots);
+    if (!slots) return HC_ERR_OUT_OF_MEMORY;
+    rs->slots = slots;
+    rs->capacity = cap;
+  }
+  rs->slots[rs->count++] = slot;
+  return HC_OK;
 }
 
-hc_status_t hc_root_pop(hc_mutator_t *m, size_t count) {
+hc_status_t hc__root_pop_slow(hc_mutator_t *m, size_t count) {
   if (!m) return HC_ERR_INVALID_ARGUMENT;
   if (count > m->roots.count) return HC_ERR_WRONG_STATE;
   m->roots.count -= count;
   return HC_OK;
 }
+
+_Static_assert(offsetof(hc_mutator_t, roots) == 0,
+               "the inline hc_root_push reads a mutator's start");
 
 hc_status_t hc_global_root_add(hc_mutator_t *m, hc_object_t **slot) {
   if (!m || !slot) return HC_ERR_INVALID_ARGUMENT;

@@ -21,21 +21,6 @@ size_t hc_object_payload_size(const hc_object_t *obj) {
   return h->size - HC_HEADER_SIZE - (size_t)h->nslots * HC_SLOT_SIZE;
 }
 
-hc_object_t *hc_load(const hc_object_t *obj, uint32_t slot) {
-  return atomic_load_explicit(&hc_slots_of(obj)[slot], memory_order_relaxed);
-}
-
-/* Stop-the-world collection means store and barrier need no ordering between them: no collector
- * can run between the two. Only an old object gaining a young referent needs remembering. */
-void hc_store(hc_mutator_t *m, hc_object_t *obj, uint32_t slot, hc_object_t *value) {
-  atomic_store_explicit(&hc_slots_of(obj)[slot], value, memory_order_relaxed);
-  if (value &&
-      hc_unlikely(atomic_load_explicit(&hc_header_of(obj)->state, memory_order_relaxed) ==
-                  HC_STATE_OLD) &&
-      atomic_load_explicit(&hc_header_of(value)->state, memory_order_relaxed) == HC_STATE_NEW)
-    hc_barrier_slow(m, obj);
-}
-
 bool hc_lookup_live_cell_locked(hc_heap_t *heap, const void *p) {
   if (!p) return false;
   if (hc_is_large_cell(p)) {

@@ -326,7 +326,7 @@ static void check_allocators_and_roots(verifier_t *v) {
       }
     }
     for (size_t r = 0; r < m->roots.count; r++) {
-      hc_object_t *t = *(hc_object_t **)m->roots.items[r];
+      hc_object_t *t = *m->roots.slots[r];
       CHECK(v, t == NULL || !is_cell_start(v, t) || is_live_ref(v, t),
             "mutator %u: root %zu points to a dead cell", m->id, r);
     }

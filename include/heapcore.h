@@ -227,8 +227,8 @@ hc_status_t hc_mutator_last_error(const hc_mutator_t *mutator);
  * live object of this heap (NULL aside) is skipped and counted in hc_stats_t.bad_roots; a stale
  * handle is never revived. hc_heap_verify reports a root to a dead cell: it cannot tell a stale
  * handle from a collector that freed a rooted object. */
-hc_status_t hc_root_push(hc_mutator_t *mutator, hc_object_t **slot);
-hc_status_t hc_root_pop(hc_mutator_t *mutator, size_t count);
+static inline hc_status_t hc_root_push(hc_mutator_t *mutator, hc_object_t **slot);
+static inline hc_status_t hc_root_pop(hc_mutator_t *mutator, size_t count);
 /* Heap-wide root slots, removable in any order. Add and remove only with heap access. */
 hc_status_t hc_global_root_add(hc_mutator_t *mutator, hc_object_t **slot);
 hc_status_t hc_global_root_remove(hc_mutator_t *mutator, hc_object_t **slot);
@@ -256,8 +256,9 @@ size_t hc_object_payload_size(const hc_object_t *obj);
 
 /* Unchecked fast accessors: obj must be a live object of the heap, slot < its slot count.
  * hc_store runs the write barrier. */
-hc_object_t *hc_load(const hc_object_t *obj, uint32_t slot);
-void hc_store(hc_mutator_t *mutator, hc_object_t *obj, uint32_t slot, hc_object_t *value);
+static inline hc_object_t *hc_load(const hc_object_t *obj, uint32_t slot);
+static inline void hc_store(hc_mutator_t *mutator, hc_object_t *obj, uint32_t slot,
+                            hc_object_t *value);
 
 /* Checked accessors: validate every pointer and index first and return an error instead of
  * touching memory that is not a live cell of this heap. */
@@ -346,6 +347,72 @@ void hc_heap_get_stats(hc_heap_t *heap, hc_stats_t *out);
  * race-free. With NULL (a crash handler, or a program whose other threads are all stopped) it
  * reads without synchronization: a best effort. */
 void hc_heap_dump(hc_heap_t *heap, hc_mutator_t *mutator, FILE *out);
+
+/* ---------------------------------------------------------------------------------------------
+ * Inline fast paths
+ *
+ * Root pushes and reference loads and stores are the hottest calls a program makes (binary-trees
+ * makes about three per object), so their fast paths are inline here, as handle scopes and write
+ * barriers are in V8 and JavaScriptCore. That fixes two layouts, which the library checks at
+ * compile time: a mutator starts with its root stack, and an object header is
+ * {uint32 size, uint16 nslots, uint8 flags, uint8 state} followed by the slots. The slow paths
+ * are ordinary functions (the hc__ prefix: not for direct use).
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct hc__root_stack {
+  hc_object_t ***slots;
+  size_t count;
+  size_t capacity;
+} hc__root_stack_t;
+
+#define HC__STATE_OFFSET 7u    /* the header byte the write barrier reads */
+#define HC__STATE_NEW    0xa1u /* allocated since the collection that last saw it: young */
+#define HC__STATE_OLD    0xa2u /* marked by a collection, not remembered */
+
+hc_status_t hc__root_push_slow(hc_mutator_t *mutator, hc_object_t **slot);
+hc_status_t hc__root_pop_slow(hc_mutator_t *mutator, size_t count);
+void hc__write_barrier_slow(hc_mutator_t *mutator, hc_object_t *obj);
+
+static inline hc_status_t hc_root_push(hc_mutator_t *mutator, hc_object_t **slot) {
+  hc__root_stack_t *rs = (hc__root_stack_t *)(void *)mutator;
+  if (mutator && slot && rs->count < rs->capacity) {
+    rs->slots[rs->count++] = slot;
+    return HC_OK;
+  }
+  return hc__root_push_slow(mutator, slot);
+}
+
+static inline hc_status_t hc_root_pop(hc_mutator_t *mutator, size_t count) {
+  hc__root_stack_t *rs = (hc__root_stack_t *)(void *)mutator;
+  if (mutator && count <= rs->count) {
+    rs->count -= count;
+    return HC_OK;
+  }
+  return hc__root_pop_slow(mutator, count);
+}
+
+static inline hc_object_t **hc__slot_address(const hc_object_t *obj, uint32_t slot) {
+  return (hc_object_t **)((char *)(uintptr_t)obj + HC_HEADER_SIZE) + slot;
+}
+
+static inline unsigned char hc__state_of(const hc_object_t *obj) {
+  return __atomic_load_n((const unsigned char *)obj + HC__STATE_OFFSET, __ATOMIC_RELAXED);
+}
+
+/* Relaxed atomics: mutators on other threads may race on a slot (the program's race, not the
+ * heap's), and the collector reads slots only with the world stopped. */
+static inline hc_object_t *hc_load(const hc_object_t *obj, uint32_t slot) {
+  return __atomic_load_n(hc__slot_address(obj, slot), __ATOMIC_RELAXED);
+}
+
+/* Stop-the-world collection means store and barrier need no ordering between them: no collector
+ * runs between the two. Only an old object gaining a young referent needs remembering. */
+static inline void hc_store(hc_mutator_t *mutator, hc_object_t *obj, uint32_t slot,
+                            hc_object_t *value) {
+  __atomic_store_n(hc__slot_address(obj, slot), value, __ATOMIC_RELAXED);
+  if (value && hc__state_of(obj) == HC__STATE_OLD && hc__state_of(value) == HC__STATE_NEW)
+    hc__write_barrier_slow(mutator, obj);
+}
 
 #ifdef __cplusplus
 }
