@@ -47,9 +47,11 @@ static void retire_current(hc_heap_t *heap, hc_local_allocator_t *la) {
 }
 
 /* The caller holds h's in-use bit. Sweeps it into the allocator's free list; on success h becomes
- * current, otherwise (no free cell) it is given back as allocated. */
+ * current, otherwise (no free cell) it is given back as allocated. `fresh`: the free cells count
+ * toward the collection trigger (not on resume, which hands back cells counted at the first take).
+ */
 static bool take_block(hc_heap_t *heap, hc_mutator_t *m, hc_local_allocator_t *la,
-                       hc_block_handle_t *h) {
+                       hc_block_handle_t *h, bool fresh) {
   HC_YIELD(heap, HC_YP_BLOCK_FOUND, m);
   hc_sweep_result_t r = hc_block_sweep(heap, h, &la->fl);
   if (r.free_cells == 0) {
@@ -64,8 +66,9 @@ static bool take_block(hc_heap_t *heap, hc_mutator_t *m, hc_local_allocator_t *l
                           HC_BITMASK(HC_BIT_CAN_ALLOCATE));
   atomic_store_explicit(&h->free_listed, true, memory_order_release); /* see lookup */
   la->current = h;
-  atomic_fetch_add_explicit(&heap->bytes_since_gc, (size_t)r.free_cells * h->cell_size,
-                            memory_order_relaxed);
+  if (fresh)
+    atomic_fetch_add_explicit(&heap->bytes_since_gc, (size_t)r.free_cells * h->cell_size,
+                              memory_order_relaxed);
   return true;
 }
 
@@ -99,7 +102,7 @@ static bool steal_block(hc_heap_t *heap, hc_mutator_t *m, hc_local_allocator_t *
   }
   atomic_fetch_add_explicit(&heap->stats.blocks_stolen, 1, memory_order_relaxed);
   hc_emit(heap, HC_EV_BLOCK_STOLEN, m->id, la->dir->cell_size, h->serial, from->cell_size);
-  return take_block(heap, m, la, h);
+  return take_block(heap, m, la, h, true);
 }
 
 static hc_status_t refill(hc_heap_t *heap, hc_mutator_t *m, hc_local_allocator_t *la) {
@@ -109,7 +112,7 @@ static hc_status_t refill(hc_heap_t *heap, hc_mutator_t *m, hc_local_allocator_t
                             HC_BITMASK(HC_BIT_PINNED)};
     hc_block_handle_t *h;
     while ((h = hc_directory_claim(la->dir, own, 0, &la->cursor)) != NULL)
-      if (take_block(heap, m, la, h)) return HC_OK;
+      if (take_block(heap, m, la, h, true)) return HC_OK;
 
     hc_block_query_t empty = {HC_BITMASK(HC_BIT_EMPTY), HC_PROTECTED_BITS};
     uint32_t self = la->dir->class_index;
@@ -128,7 +131,7 @@ static hc_status_t refill(hc_heap_t *heap, hc_mutator_t *m, hc_local_allocator_t
         return HC_ERR_OUT_OF_MEMORY;
       }
       hc_emit(heap, HC_EV_BLOCK_ACQUIRED, m->id, la->dir->cell_size, h->serial, 0);
-      if (take_block(heap, m, la, h)) return HC_OK;
+      if (take_block(heap, m, la, h, true)) return HC_OK;
       continue;
     }
     if (st != HC_ERR_HEAP_LIMIT || collected) return st;
@@ -258,7 +261,7 @@ void hc_allocator_resume(hc_heap_t *heap, hc_mutator_t *m, hc_local_allocator_t 
   hc_bit_clear(d->bits[HC_BIT_CAN_ALLOCATE], h->index);
   pthread_mutex_unlock(&d->lock);
   hc_emit(heap, HC_EV_ALLOCATOR_RESUMED, m ? m->id : 0, h->cell_size, h->serial, 0);
-  take_block(heap, m, la, h);
+  take_block(heap, m, la, h, false);
 }
 
 void hc_allocator_forget_last_active(hc_heap_t *heap, hc_local_allocator_t *la) {

@@ -46,7 +46,7 @@ void hc_block_format(hc_heap_t *heap, hc_block_handle_t *h, uint32_t cell_size) 
 }
 
 hc_block_handle_t *hc_block_create(hc_heap_t *heap, uint32_t cell_size, hc_status_t *status) {
-  *status = hc_reserve_memory(heap, HC_BLOCK_SIZE, true);
+  *status = hc_reserve_memory(heap, HC_BLOCK_SIZE);
   if (*status != HC_OK) return NULL;
   hc_block_handle_t *h = calloc(1, sizeof *h);
   void *mem = h ? hc_block_memory_alloc(heap) : NULL;
@@ -204,15 +204,6 @@ void hc_block_stop_allocating(hc_heap_t *heap, hc_block_handle_t *h, hc_free_lis
   }
   hc_free_list_clear(fl);
   atomic_store_explicit(&b->newly_version, v, memory_order_relaxed);
-}
-
-void hc_block_mark_all_newly(hc_heap_t *heap, hc_block_handle_t *h) {
-  hc_block_t *b = h->block;
-  for (int i = 0; i < HC_BITMAP_WORDS; i++)
-    atomic_store_explicit(&b->newly[i], h->cell_starts[i], memory_order_relaxed);
-  atomic_store_explicit(&b->newly_version,
-                        atomic_load_explicit(&heap->newly_version, memory_order_relaxed),
-                        memory_order_relaxed);
 }
 
 uint32_t hc_block_count_live(const hc_heap_t *heap, hc_block_handle_t *h) {

@@ -254,7 +254,7 @@ static void mark_remembered(hc_heap_t *heap) {
 
 void hc_stop_all_allocators(hc_heap_t *heap) {
   for (hc_mutator_t *m = heap->mutators; m; m = m->next) {
-    if (m->allocation_stopped || m->world_stopped_allocators) continue;
+    if (m->allocation_stopped) continue;
     for (uint32_t i = 0; i < HC_SIZE_CLASS_COUNT; i++)
       hc_allocator_stop(heap, m, &m->allocators[i]);
     m->world_stopped_allocators = true;

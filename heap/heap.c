@@ -198,15 +198,13 @@ void hc_heap_fail_block_acquisition(hc_heap_t *heap, uint64_t nth) {
   atomic_store_explicit(&heap->fail_at, nth ? now + nth : 0, memory_order_relaxed);
 }
 
-hc_status_t hc_reserve_memory(hc_heap_t *heap, size_t bytes, bool is_acquisition) {
-  if (is_acquisition) {
-    uint64_t n = atomic_fetch_add_explicit(&heap->acquisitions, 1, memory_order_relaxed) + 1;
-    uint64_t fail_at = n;
-    if (atomic_compare_exchange_strong_explicit(&heap->fail_at, &fail_at, 0, memory_order_relaxed,
-                                                memory_order_relaxed)) {
-      atomic_fetch_add_explicit(&heap->stats.failed_acquisitions, 1, memory_order_relaxed);
-      return HC_ERR_INJECTED_FAULT;
-    }
+hc_status_t hc_reserve_memory(hc_heap_t *heap, size_t bytes) {
+  uint64_t n = atomic_fetch_add_explicit(&heap->acquisitions, 1, memory_order_relaxed) + 1;
+  uint64_t fail_at = n; /* the CAS disarms the knob: exactly one acquisition fails */
+  if (atomic_compare_exchange_strong_explicit(&heap->fail_at, &fail_at, 0, memory_order_relaxed,
+                                              memory_order_relaxed)) {
+    atomic_fetch_add_explicit(&heap->stats.failed_acquisitions, 1, memory_order_relaxed);
+    return HC_ERR_INJECTED_FAULT;
   }
   size_t limit = heap->config.heap_limit;
   size_t cur = atomic_load_explicit(&heap->committed, memory_order_relaxed);
@@ -258,7 +256,6 @@ static bool pool_grow_locked(hc_heap_t *heap) {
     *b = heap->pool_free;
     heap->pool_free = b;
   }
-  heap->pool_free_count += CHUNK_BLOCKS;
   return true;
 }
 
@@ -268,7 +265,6 @@ void *hc_block_memory_alloc(hc_heap_t *heap) {
   if (heap->pool_free || pool_grow_locked(heap)) {
     b = heap->pool_free;
     heap->pool_free = *(void **)b;
-    heap->pool_free_count--;
   }
   pthread_mutex_unlock(&heap->pool_lock);
   return b;
@@ -280,7 +276,6 @@ void hc_block_memory_free(hc_heap_t *heap, void *mem) {
   pthread_mutex_lock(&heap->pool_lock);
   *(void **)mem = heap->pool_free;
   heap->pool_free = mem;
-  heap->pool_free_count++;
   pthread_mutex_unlock(&heap->pool_lock);
 }
 #endif

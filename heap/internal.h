@@ -159,7 +159,6 @@ bool hc_block_cell_is_marked(const hc_heap_t *heap, hc_block_t *b, const void *c
 bool hc_block_cell_is_newly(const hc_heap_t *heap, hc_block_t *b, const void *cell);
 bool hc_block_cell_index(const hc_block_handle_t *h, const void *p, uint32_t *index);
 void hc_block_stop_allocating(hc_heap_t *heap, hc_block_handle_t *h, hc_free_list_t *fl);
-void hc_block_mark_all_newly(hc_heap_t *heap, hc_block_handle_t *h);
 uint32_t hc_block_count_live(const hc_heap_t *heap, hc_block_handle_t *h);
 void hc_block_finalize_all(hc_heap_t *heap, hc_block_handle_t *h);
 
@@ -372,7 +371,7 @@ void hc_blockset_free(hc_blockset_t *s);
 
 typedef struct hc_stat_counters {
   _Atomic uint64_t blocks_swept, blocks_released, blocks_stolen, finalizers_run, weak_cleared;
-  _Atomic uint64_t version_wraps, bad_roots, failed_acquisitions, large_objects;
+  _Atomic uint64_t version_wraps, bad_roots, failed_acquisitions;
 } hc_stat_counters_t;
 
 struct hc_heap {
@@ -433,7 +432,6 @@ struct hc_heap {
   /* Collector scratch. */
   hc_vec_t mark_stack;
   hc_vec_t root_scratch; /* roots found live at the start of a collection */
-  bool marking_full;
 
   /* Hooks. */
   hc_yield_fn yield_fn;
@@ -445,7 +443,6 @@ struct hc_heap {
   /* Release builds carve blocks from mapped chunks and keep freed blocks for reuse. */
   pthread_mutex_t pool_lock;
   void *pool_free; /* singly linked through the first word of each free block */
-  size_t pool_free_count;
   hc_vec_t pool_chunks;
 #endif
 };
@@ -453,8 +450,9 @@ struct hc_heap {
 /* heap.c */
 uint64_t hc_next_serial(hc_heap_t *heap);
 uintptr_t hc_block_secret(const hc_heap_t *heap, hc_block_handle_t *h);
-/* Reserves block bytes against the limit and the fault-injection counter. */
-hc_status_t hc_reserve_memory(hc_heap_t *heap, size_t bytes, bool is_acquisition);
+/* One block or large-object acquisition: counts it for fault injection, then reserves its bytes
+ * against the heap limit. */
+hc_status_t hc_reserve_memory(hc_heap_t *heap, size_t bytes);
 void hc_unreserve_memory(hc_heap_t *heap, size_t bytes);
 void *hc_block_memory_alloc(hc_heap_t *heap);
 void hc_block_memory_free(hc_heap_t *heap, void *mem);

@@ -28,7 +28,7 @@ bool hc_large_is_live(const hc_heap_t *heap, const hc_large_t *l) {
 }
 
 static hc_large_t *create(hc_heap_t *heap, size_t cell_bytes, hc_status_t *st) {
-  *st = hc_reserve_memory(heap, large_footprint(cell_bytes), true);
+  *st = hc_reserve_memory(heap, large_footprint(cell_bytes));
   if (*st != HC_OK) return NULL;
   void *base = aligned_alloc(HC_ATOM_SIZE, (large_footprint(cell_bytes) + 15) & ~(size_t)15);
   if (!base) {
@@ -90,7 +90,6 @@ hc_object_t *hc_large_allocate(hc_mutator_t *m, size_t size, uint32_t nslots, un
     return NULL;
   }
   atomic_fetch_add_explicit(&heap->bytes_since_gc, cell_bytes, memory_order_relaxed);
-  atomic_fetch_add_explicit(&heap->stats.large_objects, 1, memory_order_relaxed);
   hc_emit(heap, HC_EV_LARGE_ALLOCATED, m->id, (uint32_t)size, l->serial, 0);
   hc_count_allocation(m, size);
   m->last_error = HC_OK;
@@ -112,6 +111,8 @@ void hc_large_destroy(hc_heap_t *heap, hc_large_t *l) {
  * goes back when it is released. */
 hc_sweep_result_t hc_large_sweep(hc_heap_t *heap, hc_large_t *l) {
   hc_sweep_result_t r = {0, 0};
+  atomic_fetch_add_explicit(&heap->stats.blocks_swept, 1, memory_order_relaxed);
+  hc_emit(heap, HC_EV_BLOCK_SWEPT, 0, (uint32_t)l->cell_bytes, l->serial, 0);
   if (hc_large_is_live(heap, l)) {
     r.live_cells = 1;
     return r;
@@ -125,7 +126,5 @@ hc_sweep_result_t hc_large_sweep(hc_heap_t *heap, hc_large_t *l) {
     hc_poison(cell, l->cell_bytes);
     l->finalized = 1;
   }
-  atomic_fetch_add_explicit(&heap->stats.blocks_swept, 1, memory_order_relaxed);
-  hc_emit(heap, HC_EV_BLOCK_SWEPT, 0, (uint32_t)l->cell_bytes, l->serial, 0);
   return r;
 }

@@ -18,7 +18,6 @@ void hc_release_block(hc_heap_t *heap, hc_block_handle_t *h, hc_mutator_t *m) {
 void hc_release_large(hc_heap_t *heap, hc_large_t *l, hc_mutator_t *m) {
   hc_directory_remove(&heap->large_dir, l->index);
   HC_YIELD(heap, HC_YP_BLOCK_UNLINKED, m);
-  atomic_fetch_add_explicit(&heap->stats.large_objects, (uint64_t)-1, memory_order_relaxed);
   hc_emit(heap, HC_EV_LARGE_RELEASED, m ? m->id : 0, (uint32_t)l->cell_bytes, l->serial, 0);
   hc_large_destroy(heap, l);
 }

@@ -14,7 +14,6 @@
 
 typedef struct vblock {
   hc_block_handle_t *h;
-  const hc_local_allocator_t *owner; /* allocator holding it as current, if any */
   uint64_t live[HC_BITMAP_WORDS];
 } vblock_t;
 
@@ -23,7 +22,8 @@ typedef struct verifier {
   char *msg;
   size_t msg_size;
   bool failed;
-  vblock_t *blocks; /* sorted by block address */
+  vblock_t *blocks;   /* in directory order: what is checked, and so reported, first */
+  vblock_t **by_addr; /* the same, sorted by block address, for lookups only */
   size_t nblocks;
 } verifier_t;
 
@@ -48,8 +48,8 @@ static void fail(verifier_t *v, const char *fmt, ...) {
   } while (0)
 
 static int compare_vblock(const void *a, const void *b) {
-  uintptr_t x = (uintptr_t)((const vblock_t *)a)->h->block;
-  uintptr_t y = (uintptr_t)((const vblock_t *)b)->h->block;
+  uintptr_t x = (uintptr_t)(*(vblock_t *const *)a)->h->block;
+  uintptr_t y = (uintptr_t)(*(vblock_t *const *)b)->h->block;
   return x < y ? -1 : x > y;
 }
 
@@ -58,8 +58,8 @@ static vblock_t *find_vblock(verifier_t *v, const void *p) {
   size_t lo = 0, hi = v->nblocks;
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
-    uintptr_t k = (uintptr_t)v->blocks[mid].h->block;
-    if (k == (uintptr_t)b) return &v->blocks[mid];
+    uintptr_t k = (uintptr_t)v->by_addr[mid]->h->block;
+    if (k == (uintptr_t)b) return v->by_addr[mid];
     if (k < (uintptr_t)b)
       lo = mid + 1;
     else
@@ -213,7 +213,6 @@ static void check_directory(verifier_t *v, hc_directory_t *d) {
     }
     vblock_t *vb = &v->blocks[v->nblocks++];
     vb->h = h;
-    vb->owner = cur;
     if (cur) {
       for (int w = 0; w < HC_BITMAP_WORDS; w++)
         vb->live[w] = starts[w];
@@ -370,13 +369,16 @@ static void check_accounting(verifier_t *v) {
 }
 
 hc_status_t hc_verify_stopped(hc_heap_t *heap, char *msg, size_t msg_size) {
-  verifier_t v = {heap, msg, msg_size, false, NULL, 0};
+  verifier_t v = {heap, msg, msg_size, false, NULL, NULL, 0};
   if (msg && msg_size) msg[0] = '\0';
   size_t total = 0;
   for (uint32_t c = 0; c < HC_SIZE_CLASS_COUNT; c++)
     total += heap->dirs[c].count;
   v.blocks = calloc(total ? total : 1, sizeof *v.blocks);
-  if (!v.blocks) {
+  v.by_addr = calloc(total ? total : 1, sizeof *v.by_addr);
+  if (!v.blocks || !v.by_addr) {
+    free(v.blocks);
+    free(v.by_addr);
     fail(&v, "out of memory while verifying");
     return HC_ERR_OUT_OF_MEMORY;
   }
@@ -391,13 +393,16 @@ hc_status_t hc_verify_stopped(hc_heap_t *heap, char *msg, size_t msg_size) {
     check_directory(&v, &heap->large_dir);
     pthread_mutex_unlock(&heap->large_dir.lock);
   }
-  qsort(v.blocks, v.nblocks, sizeof *v.blocks, compare_vblock);
+  for (size_t i = 0; i < v.nblocks; i++)
+    v.by_addr[i] = &v.blocks[i];
+  qsort(v.by_addr, v.nblocks, sizeof *v.by_addr, compare_vblock);
   if (!v.failed) check_cells(&v);
   if (!v.failed) check_large(&v);
   if (!v.failed) check_allocators_and_roots(&v);
   if (!v.failed) check_accounting(&v);
   pthread_mutex_unlock(&heap->blockset_lock);
   free(v.blocks);
+  free(v.by_addr);
   return v.failed ? HC_ERR_VERIFY : HC_OK;
 }
 
@@ -417,8 +422,18 @@ hc_status_t hc_heap_verify(hc_mutator_t *m, char *msg, size_t msg_size) {
 static const char *const phase_names[HC_PHASE_COUNT] = {"none",    "stopping",    "stopped",
                                                         "marking", "end-marking", "resuming"};
 
+/* Reads bits without the directory lock: dump runs either with the world stopped (no one else
+ * touches the bits) or as a crash handler's best effort, where taking a lock could deadlock. */
+static uint32_t bits_unlocked(hc_directory_t *d, uint32_t index) {
+  uint32_t mask = 0;
+  if (index < d->used)
+    for (int k = 0; k < HC_BIT_KIND_COUNT; k++)
+      if (hc_bit_get(d->bits[k], index)) mask |= HC_BITMASK(k);
+  return mask;
+}
+
 static void dump_bits(FILE *out, hc_directory_t *d, uint32_t index) {
-  uint32_t mask = hc_directory_bits_of(d, index);
+  uint32_t mask = bits_unlocked(d, index);
   fprintf(out, "[");
   bool first = true;
   for (int k = 0; k < HC_BIT_KIND_COUNT; k++)
@@ -453,7 +468,6 @@ static void dump_stopped(hc_heap_t *heap, FILE *out) {
   }
   for (uint32_t c = 0; c <= HC_SIZE_CLASS_COUNT; c++) {
     hc_directory_t *d = c < HC_SIZE_CLASS_COUNT ? &heap->dirs[c] : &heap->large_dir;
-    pthread_mutex_lock(&d->lock);
     if (d->count) {
       fprintf(out, "  directory %s%u: %u blocks;", d->cell_size ? "" : "large ", d->cell_size,
               d->count);
@@ -465,7 +479,6 @@ static void dump_stopped(hc_heap_t *heap, FILE *out) {
       }
       fprintf(out, "\n");
     }
-    pthread_mutex_unlock(&d->lock);
   }
 }
 
