@@ -1,11 +1,11 @@
 /* allocator.c: per-mutator local allocators (JSC's LocalAllocator).
  *
- * Fast path: bump inside the current free-list interval and write the header; nothing else.
+ * Fast path: bump inside the current free-list interval, write the header, count; nothing else.
  * Slow path, in order: take the next interval; retire the used-up block; poll the safepoint and
  * the collection trigger; refill by (1) claiming a can-allocate or empty block of this size class
  * and sweeping it into a free list, (2) stealing an empty block from another size class, (3)
  * creating a block (heap limit and fault injection apply; at the limit, one full collection and a
- * shrink are tried first).
+ * shrink run, then the refill is tried once more).
  *
  * Only the mutator's own thread touches its allocators, except the collector with the world
  * stopped. A block is touched only while this allocator holds its in-use bit (current) or its pin
@@ -13,7 +13,6 @@
 #include "freelist.h"
 #include "internal.h"
 
-_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the header is written as one word");
 
 void hc_allocator_init(hc_local_allocator_t *la, hc_directory_t *dir) {
   memset(la, 0, sizeof *la);
@@ -27,10 +26,7 @@ static inline hc_object_t *init_cell(hc_mutator_t *m, hc_local_allocator_t *la, 
   hc_unpoison(p, la->fl.cell_size);
   /* One store: size | nslots | flags | state NEW. Free cells are already zero (freelist.h), except
    * in scribble mode, where allocate_slow zeroes them and the fast path never runs. */
-  uint64_t word = (uint64_t)size | (uint64_t)nslots << 32 | (uint64_t)(flags & 0xff) << 48 |
-                  (uint64_t)HC_STATE_NEW << 56;
-  /* Atomic (a plain mov) because hc_is_live_object may read the state byte from another thread. */
-  atomic_store_explicit((_Atomic uint64_t *)(void *)p, word, memory_order_relaxed);
+  hc_write_header(p, size, nslots, flags);
   if (hc_unlikely(flags & HC_FLAG_FINALIZE)) la->current->block->has_finalizable = 1;
   hc_count_allocation(m, size);
   m->last_error = HC_OK;
@@ -270,6 +266,13 @@ void hc_allocator_forget_last_active(hc_heap_t *heap, hc_local_allocator_t *la) 
   if (!h) return;
   la->last_active = NULL;
   hc_directory_update(h->dir, h->index, 0, HC_BITMASK(HC_BIT_PINNED));
+}
+
+void hc_mutator_drop_allocators(hc_mutator_t *m) {
+  for (uint32_t i = 0; i < HC_SIZE_CLASS_COUNT; i++) {
+    hc_allocator_stop(m->heap, m, &m->allocators[i]);
+    hc_allocator_forget_last_active(m->heap, &m->allocators[i]);
+  }
 }
 
 hc_status_t hc_mutator_stop_allocating(hc_mutator_t *m) {

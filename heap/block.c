@@ -169,7 +169,8 @@ hc_sweep_result_t hc_block_sweep(hc_heap_t *heap, hc_block_handle_t *h, hc_free_
       char *cell = (char *)b + off;
       if ((live[atom / 64] >> (atom % 64)) & 1u) {
         r.live_cells++;
-        if (hc_header_of((hc_object_t *)cell)->flags & HC_FLAG_FINALIZE) still_finalizable = true;
+        if (b->has_finalizable && (hc_header_of((hc_object_t *)cell)->flags & HC_FLAG_FINALIZE))
+          still_finalizable = true; /* read the header only if some cell may need it */
         continue;
       }
       if (cell_holds_object(cell)) kill_cell(heap, cell, size);

@@ -3,7 +3,8 @@
  *
  * Phases (each boundary is a yield point and a traced event):
  *   stopped     every other participant parked; every allocator stopped (newly bits flushed,
- *               last-active pinned); remembered buffers gathered.
+ *               last-active pinned); remembered buffers gathered; roots judged live by the bits
+ *               and set aside (gather_roots), while the bits are still exact.
  *   marking     full: bump the mark version (all marks become stale at once) and trace from the
  *               roots. eden: keep marks (sticky: an old object stays marked and is not traced
  *               again), trace from the roots and from the remembered objects' slots.
@@ -225,7 +226,7 @@ static void end_marking_directory(hc_heap_t *heap, hc_directory_t *d, bool full)
 static void begin_full_marking(hc_heap_t *heap) {
   heap->mark_version = next_version(heap, heap->mark_version, true);
   for (uint32_t c = 0; c <= HC_SIZE_CLASS_COUNT; c++) {
-    hc_directory_t *d = c < HC_SIZE_CLASS_COUNT ? &heap->dirs[c] : &heap->large_dir;
+    hc_directory_t *d = hc_directory_at(heap, c);
     pthread_mutex_lock(&d->lock);
     for (uint32_t w = 0; w < hc_bitvec_words(d->used); w++) {
       d->bits[HC_BIT_MARKING_NOT_EMPTY][w] = 0;

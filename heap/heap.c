@@ -234,7 +234,7 @@ void hc_block_memory_free(hc_heap_t *heap, void *mem) {
 }
 #else
 
-/* Maps a 1 MiB chunk aligned to the block size and threads its blocks onto the pool. */
+/* Maps a 2 MiB chunk aligned to 2 MiB and threads its blocks onto the pool. */
 static bool pool_grow_locked(hc_heap_t *heap) {
   size_t bytes = CHUNK_BYTES;
   char *raw =

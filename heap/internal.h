@@ -12,7 +12,8 @@
  *     heap->world_lock, which gives the happens-before edges).
  *   - A mutator's own fields are touched by the thread running it, or by the collector while it is
  *     parked.
- * Lock order: world_lock → sweep_lock → blockset_lock → dir->lock → (roots_lock | weak_lock).
+ * Lock order: world_lock → sweep_lock → blockset_lock → dir->lock → (roots_lock | weak_lock);
+ * pool_lock is a leaf.
  * Never take a directory lock while holding another directory's lock. world_lock is never held
  * while collecting: the stopped world is a state (collecting, stop_requested), not a held lock.
  */
@@ -57,14 +58,14 @@ _Noreturn void hc_fatal(const char *file, int line, const char *msg);
 #define HC_LARGE_TAG        8u /* large cells sit at addresses == 8 (mod 16), block cells at 0 */
 #define HC_SIZE_CLASS_COUNT 17u
 
-/* Object header. `state` is the only field read by other threads (the write barrier). */
+/* Object header. `state` is the only field read by other threads (the write barrier, and
+ * hc_is_live_object in free-listed blocks). NEW and OLD come from heapcore.h, where the inline
+ * barrier tests them. */
 enum {
-  HC_STATE_FREE = 0,
-  /* NEW and OLD are also in heapcore.h (HC__STATE_*): the inline barrier */ /* zeroed free cell
-                                                                                (not an object) */
-  HC_STATE_NEW = 0xa1,       /* allocated since the last collection that saw it: young */
-  HC_STATE_OLD = 0xa2,       /* marked by a collection: old, not in the remembered set */
-  HC_STATE_REMEMBERED = 0xa3 /* old and in a remembered set (stores into it need no barrier) */
+  HC_STATE_FREE = 0,            /* zeroed free cell (not an object) */
+  HC_STATE_NEW = HC__STATE_NEW, /* allocated since the last collection that saw it: young */
+  HC_STATE_OLD = HC__STATE_OLD, /* marked by a collection: old, not in the remembered set */
+  HC_STATE_REMEMBERED = 0xa3    /* old and in a remembered set (stores into it need no barrier) */
 };
 #define HC_FLAG_FINALIZE 1u
 
@@ -77,7 +78,15 @@ typedef struct hc_header {
 
 _Static_assert(sizeof(hc_header_t) == HC_HEADER_SIZE, "header is 8 bytes");
 _Static_assert(offsetof(hc_header_t, state) == HC__STATE_OFFSET, "the inline barrier's byte");
-_Static_assert(HC_STATE_NEW == HC__STATE_NEW && HC_STATE_OLD == HC__STATE_OLD, "barrier states");
+
+/* The header as one word (little-endian): size | nslots | flags | state. Written with one atomic
+ * store at allocation, because hc_is_live_object may read the state byte from another thread. */
+static inline void hc_write_header(void *cell, size_t size, uint32_t nslots, unsigned flags) {
+  uint64_t word = (uint64_t)size | (uint64_t)nslots << 32 | (uint64_t)(flags & 0xff) << 48 |
+                  (uint64_t)HC_STATE_NEW << 56;
+  atomic_store_explicit((_Atomic uint64_t *)cell, word, memory_order_relaxed);
+}
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the header is written as one word");
 
 static inline hc_header_t *hc_header_of(const hc_object_t *obj) {
   return (hc_header_t *)(uintptr_t)obj;
@@ -291,6 +300,9 @@ void hc_allocator_stop(hc_heap_t *heap, hc_mutator_t *m, hc_local_allocator_t *l
 void hc_allocator_resume(hc_heap_t *heap, hc_mutator_t *m, hc_local_allocator_t *la);
 /* Forgets the last-active block (end of a collection, detach): unpins it. */
 void hc_allocator_forget_last_active(hc_heap_t *heap, hc_local_allocator_t *la);
+/* Stop then forget every allocator of m: no free list, current or last-active block afterwards
+ * (the teardown contract; also what detach and releasing access do). */
+void hc_mutator_drop_allocators(hc_mutator_t *m);
 hc_object_t *hc_allocate_generic(hc_mutator_t *m, size_t size, uint32_t nslots, unsigned flags);
 
 /* ---------------------------------------------------------------------------------------------
@@ -336,6 +348,10 @@ static inline void hc_count_allocation(hc_mutator_t *m, size_t size) {
                         atomic_load_explicit(&m->bytes_allocated, memory_order_relaxed) + size,
                         memory_order_relaxed);
 }
+
+/* Participant access hand-off, world_lock held; m is NULL for the sweeper (mutator.c). */
+void hc_access_drop_locked(hc_heap_t *heap, hc_mutator_t *m);
+void hc_access_take_locked(hc_heap_t *heap, hc_mutator_t *m);
 
 /* Parks the mutator until the pending stop ends (slow path of hc_safepoint). */
 void hc_safepoint_slow(hc_mutator_t *m);
@@ -404,7 +420,8 @@ struct hc_heap {
   uint32_t sweep_cursors[HC_SIZE_CLASS_COUNT + 1];
   pthread_mutex_t sweep_lock;
 
-  /* Roots and remembered objects gathered from detached mutators. */
+  /* Heap-wide roots (hc_global_root_add); remembered objects gathered at each collection and
+   * handed over by detaching mutators. */
   pthread_mutex_t roots_lock;
   hc_vec_t global_roots;
   hc_vec_t remembered; /* collector or world_lock */
@@ -446,6 +463,11 @@ struct hc_heap {
   hc_vec_t pool_chunks;
 #endif
 };
+
+/* Directory i of 0..HC_SIZE_CLASS_COUNT: the size classes, then the large-object directory. */
+static inline hc_directory_t *hc_directory_at(hc_heap_t *heap, uint32_t i) {
+  return i < HC_SIZE_CLASS_COUNT ? &heap->dirs[i] : &heap->large_dir;
+}
 
 /* heap.c */
 uint64_t hc_next_serial(hc_heap_t *heap);
@@ -491,7 +513,7 @@ static inline bool hc_has_scheduler(const hc_heap_t *heap) {
 #endif
 
 /* sweep.c */
-/* Claims and releases the block it was given (caller holds in-use): unlink then free. */
+/* Releases a block whose in-use claim the caller holds: unlink, yield, then free. */
 void hc_release_block(hc_heap_t *heap, hc_block_handle_t *h, hc_mutator_t *m);
 void hc_release_large(hc_heap_t *heap, hc_large_t *l, hc_mutator_t *m);
 size_t hc_sweep_some(hc_heap_t *heap, hc_mutator_t *m, size_t max_blocks);

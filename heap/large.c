@@ -78,9 +78,7 @@ hc_object_t *hc_large_allocate(hc_mutator_t *m, size_t size, uint32_t nslots, un
     return NULL;
   }
   hc_object_t *cell = hc_large_cell(l);
-  uint64_t word = (uint64_t)size | (uint64_t)nslots << 32 | (uint64_t)(flags & 0xff) << 48 |
-                  (uint64_t)HC_STATE_NEW << 56;
-  atomic_store_explicit((_Atomic uint64_t *)(void *)cell, word, memory_order_relaxed);
+  hc_write_header(cell, size, nslots, flags);
   atomic_store_explicit(&l->newly_version,
                         atomic_load_explicit(&heap->newly_version, memory_order_relaxed),
                         memory_order_relaxed);

@@ -39,6 +39,20 @@ static void wait_while_stopped(hc_heap_t *heap, hc_mutator_t *m) {
   }
 }
 
+/* A participant (a mutator, or the sweeper as NULL) gives up / takes heap access; world_lock held.
+ * Taking waits for any stop in progress to end. */
+void hc_access_drop_locked(hc_heap_t *heap, hc_mutator_t *m) {
+  if (m) m->has_access = false;
+  heap->access_count--;
+  pthread_cond_broadcast(&heap->world_cond); /* a collector may be waiting for this */
+}
+
+void hc_access_take_locked(hc_heap_t *heap, hc_mutator_t *m) {
+  wait_while_stopped(heap, m);
+  if (m) m->has_access = true;
+  heap->access_count++;
+}
+
 void hc_safepoint(hc_mutator_t *m) {
   if (hc_unlikely(atomic_load_explicit(&m->heap->stop_requested, memory_order_acquire)))
     hc_safepoint_slow(m);
@@ -48,12 +62,8 @@ void hc_safepoint_slow(hc_mutator_t *m) {
   hc_heap_t *heap = m->heap;
   pthread_mutex_lock(&heap->world_lock);
   if (m->has_access && atomic_load_explicit(&heap->stop_requested, memory_order_relaxed)) {
-    m->has_access = false;
-    heap->access_count--;
-    pthread_cond_broadcast(&heap->world_cond);
-    wait_while_stopped(heap, m);
-    m->has_access = true;
-    heap->access_count++;
+    hc_access_drop_locked(heap, m);
+    hc_access_take_locked(heap, m);
   }
   pthread_mutex_unlock(&heap->world_lock);
 }
@@ -62,22 +72,17 @@ void hc_world_stop(hc_heap_t *heap, hc_mutator_t *self) {
   pthread_mutex_lock(&heap->world_lock);
   /* Another collector owns the world: park like any mutator, then take our turn. */
   while (heap->collecting) {
-    bool had = self && self->has_access;
-    if (had) {
-      self->has_access = false;
-      heap->access_count--;
-      pthread_cond_broadcast(&heap->world_cond);
-    }
-    wait_while_stopped(heap, self);
-    if (had) {
-      self->has_access = true;
-      heap->access_count++;
+    if (self->has_access) {
+      hc_access_drop_locked(heap, self);
+      hc_access_take_locked(heap, self);
+    } else {
+      wait_while_stopped(heap, self);
     }
   }
   heap->collecting = true;
   atomic_store_explicit(&heap->stop_requested, 1, memory_order_release);
   hc_set_phase(heap, HC_PHASE_STOPPING, -1);
-  uint32_t mine = (self && self->has_access) ? 1 : 0;
+  uint32_t mine = self->has_access ? 1 : 0;
   while (heap->access_count > mine) {
     if (hc_has_scheduler(heap)) {
       pthread_mutex_unlock(&heap->world_lock);
@@ -109,13 +114,11 @@ hc_status_t hc_mutator_attach(hc_heap_t *heap, hc_mutator_t **out) {
   for (uint32_t i = 0; i < HC_SIZE_CLASS_COUNT; i++)
     hc_allocator_init(&m->allocators[i], &heap->dirs[i]);
   pthread_mutex_lock(&heap->world_lock);
-  wait_while_stopped(heap, m); /* no joining a stopped world */
+  hc_access_take_locked(heap, m); /* no joining a stopped world */
   m->id = ++heap->next_mutator_id;
   m->next = heap->mutators;
   heap->mutators = m;
   heap->mutator_count++;
-  m->has_access = true;
-  heap->access_count++;
   pthread_mutex_unlock(&heap->world_lock);
   hc_emit(heap, HC_EV_MUTATOR_ATTACHED, m->id, 0, 0, 0);
   *out = m;
@@ -128,11 +131,7 @@ hc_status_t hc_mutator_detach(hc_mutator_t *m) {
   if (!m->has_access) hc_mutator_acquire_access(m);
   /* With access held no collection runs, so this mutator's allocators are ours to tear down.
    * Teardown contract: no free list, no current block, no last-active block afterwards. */
-  for (uint32_t i = 0; i < HC_SIZE_CLASS_COUNT; i++) {
-    hc_local_allocator_t *la = &m->allocators[i];
-    hc_allocator_stop(heap, m, la);
-    hc_allocator_forget_last_active(heap, la);
-  }
+  hc_mutator_drop_allocators(m);
   pthread_mutex_lock(&heap->world_lock);
   for (size_t i = 0; i < m->remembered.count; i++)
     if (!hc_vec_push(&heap->remembered, m->remembered.items[i]))
@@ -146,9 +145,7 @@ hc_status_t hc_mutator_detach(hc_mutator_t *m) {
     }
   }
   heap->mutator_count--;
-  m->has_access = false;
-  heap->access_count--;
-  pthread_cond_broadcast(&heap->world_cond);
+  hc_access_drop_locked(heap, m);
   pthread_mutex_unlock(&heap->world_lock);
   hc_emit(heap, HC_EV_MUTATOR_DETACHED, m->id, 0, 0, 0);
   free(m->roots.slots);
@@ -170,14 +167,10 @@ hc_status_t hc_mutator_last_error(const hc_mutator_t *m) {
 }
 
 /* Gives back the current blocks and free lists (as a collection would: stop, then forget), so
- * nothing can be allocated without access and a parked mutator holds no block. A mutator that
- * stopped allocating itself keeps its pins: resume still owes those blocks a sweep. */
+ * nothing can be allocated without access and a mutator without access holds no block. A mutator
+ * that stopped allocating itself keeps its pins: resume still owes those blocks a sweep. */
 static void give_back_blocks(hc_mutator_t *m) {
-  if (m->allocation_stopped) return;
-  for (uint32_t i = 0; i < HC_SIZE_CLASS_COUNT; i++) {
-    hc_allocator_stop(m->heap, m, &m->allocators[i]);
-    hc_allocator_forget_last_active(m->heap, &m->allocators[i]);
-  }
+  if (!m->allocation_stopped) hc_mutator_drop_allocators(m);
 }
 
 hc_status_t hc_mutator_release_access(hc_mutator_t *m) {
@@ -187,9 +180,7 @@ hc_status_t hc_mutator_release_access(hc_mutator_t *m) {
   pthread_mutex_lock(&heap->world_lock);
   hc_status_t st = HC_ERR_WRONG_STATE;
   if (m->has_access) {
-    m->has_access = false;
-    heap->access_count--;
-    pthread_cond_broadcast(&heap->world_cond);
+    hc_access_drop_locked(heap, m);
     st = HC_OK;
   }
   pthread_mutex_unlock(&heap->world_lock);
@@ -202,9 +193,7 @@ hc_status_t hc_mutator_acquire_access(hc_mutator_t *m) {
   pthread_mutex_lock(&heap->world_lock);
   hc_status_t st = HC_ERR_WRONG_STATE;
   if (!m->has_access) {
-    wait_while_stopped(heap, m);
-    m->has_access = true;
-    heap->access_count++;
+    hc_access_take_locked(heap, m);
     st = HC_OK;
   }
   pthread_mutex_unlock(&heap->world_lock);

@@ -1,5 +1,6 @@
-/* object.c: object layout accessors, loads and stores with the write barrier, pointer validation
- * for the checked calls, and weak references. */
+/* object.c: object layout accessors, pointer validation for the checked calls, and weak
+ * references. (Unchecked loads, stores and the write barrier are inline in heapcore.h; the
+ * barrier's slow path is in collect.c.) */
 #include "internal.h"
 
 #include <stdlib.h>

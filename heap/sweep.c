@@ -51,9 +51,6 @@ static uint32_t owner_index(hc_directory_t *d, void *owner) {
   return d->cell_size ? ((hc_block_handle_t *)owner)->index : ((hc_large_t *)owner)->index;
 }
 
-static hc_directory_t *directory_at(hc_heap_t *heap, uint32_t i) {
-  return i < HC_SIZE_CLASS_COUNT ? &heap->dirs[i] : &heap->large_dir;
-}
 
 /* Claims the next unswept block no one holds, round-robin over the directories. */
 static void *claim_unswept(hc_heap_t *heap, hc_directory_t **dir_out) {
@@ -62,7 +59,7 @@ static void *claim_unswept(hc_heap_t *heap, hc_directory_t **dir_out) {
   uint32_t start = heap->sweep_dir_cursor;
   for (uint32_t k = 0; k <= HC_SIZE_CLASS_COUNT; k++) {
     uint32_t i = (start + k) % (HC_SIZE_CLASS_COUNT + 1);
-    hc_directory_t *d = directory_at(heap, i);
+    hc_directory_t *d = hc_directory_at(heap, i);
     void *owner = hc_directory_claim(d, q, 0, &heap->sweep_cursors[i]);
     if (owner) {
       heap->sweep_dir_cursor = i;
@@ -115,7 +112,7 @@ size_t hc_shrink(hc_mutator_t *m) {
   size_t released = 0;
   hc_block_query_t q = {HC_BITMASK(HC_BIT_EMPTY), HC_PROTECTED_BITS};
   for (uint32_t i = 0; i <= HC_SIZE_CLASS_COUNT; i++) {
-    hc_directory_t *d = directory_at(heap, i);
+    hc_directory_t *d = hc_directory_at(heap, i);
     pthread_mutex_lock(&d->lock);
     uint32_t slots = d->used;
     pthread_mutex_unlock(&d->lock);
@@ -143,23 +140,13 @@ size_t hc_shrink(hc_mutator_t *m) {
 size_t hc_sweeper_run_step(hc_heap_t *heap, size_t max_blocks) {
   if (!heap) return 0;
   pthread_mutex_lock(&heap->world_lock);
-  while (atomic_load_explicit(&heap->stop_requested, memory_order_relaxed)) {
-    if (hc_has_scheduler(heap)) {
-      pthread_mutex_unlock(&heap->world_lock);
-      HC_YIELD(heap, HC_YP_ACCESS_WAIT, NULL);
-      pthread_mutex_lock(&heap->world_lock);
-    } else {
-      pthread_cond_wait(&heap->world_cond, &heap->world_lock);
-    }
-  }
-  heap->access_count++;
+  hc_access_take_locked(heap, NULL);
   pthread_mutex_unlock(&heap->world_lock);
 
   size_t n = hc_sweep_some(heap, NULL, max_blocks);
 
   pthread_mutex_lock(&heap->world_lock);
-  heap->access_count--;
-  pthread_cond_broadcast(&heap->world_cond);
+  hc_access_drop_locked(heap, NULL);
   if (n == 0 && !atomic_load_explicit(&heap->stop_requested, memory_order_relaxed))
     heap->sweeper_has_work = false;
   pthread_mutex_unlock(&heap->world_lock);

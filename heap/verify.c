@@ -467,7 +467,7 @@ static void dump_stopped(hc_heap_t *heap, FILE *out) {
     }
   }
   for (uint32_t c = 0; c <= HC_SIZE_CLASS_COUNT; c++) {
-    hc_directory_t *d = c < HC_SIZE_CLASS_COUNT ? &heap->dirs[c] : &heap->large_dir;
+    hc_directory_t *d = hc_directory_at(heap, c);
     if (d->count) {
       fprintf(out, "  directory %s%u: %u blocks;", d->cell_size ? "" : "large ", d->cell_size,
               d->count);

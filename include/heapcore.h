@@ -14,8 +14,9 @@
  * requested by any mutator waits until every other mutator holding access reaches a safepoint.
  *
  * Objects. An object is a cell: an 8-byte header (its size and its number of reference slots),
- * then `nslots` reference slots, then payload bytes, all zeroed at allocation. Sizes are total cell
- * sizes including the header. References are only to the start of a cell. Roots are explicit.
+ * then `nslots` reference slots, then payload bytes, all zeroed at allocation. Sizes are object
+ * sizes including the header; the cell holding an object may be larger (hc_cell_size_for).
+ * References are only to the start of a cell. Roots are explicit.
  *
  * Errors. Calls that can be misused return `hc_status_t`; allocation returns NULL and leaves the
  * reason in `hc_mutator_last_error`. Misuse never corrupts the heap.
@@ -53,7 +54,7 @@ typedef enum hc_status {
   HC_ERR_INVALID_ARGUMENT,   /* NULL where an object is required, bad configuration value */
   HC_ERR_SIZE_ZERO,          /* allocation of size 0 */
   HC_ERR_SIZE_TOO_LARGE,     /* size over HC_MAX_OBJECT or over the heap limit */
-  HC_ERR_TOO_MANY_SLOTS,     /* header + slots do not fit in the requested size */
+  HC_ERR_TOO_MANY_SLOTS,     /* header + slots do not fit the size, or over HC_MAX_SLOTS */
   HC_ERR_SLOT_OUT_OF_RANGE,  /* slot index >= the object's slot count */
   HC_ERR_NOT_A_CELL,         /* pointer is not a live cell of this heap */
   HC_ERR_HEAP_LIMIT,         /* heap limit reached, even after a full collection */
@@ -102,13 +103,16 @@ typedef enum hc_yield_point {
   HC_YP_COUNT
 } hc_yield_point_t;
 
+/* Collector phases. A collection yields (HC_YP_COLLECTOR_PHASE) and emits HC_EV_PHASE on entering
+ * STOPPED, MARKING, END_MARKING and RESUMING, before doing that phase's work. STOPPING and NONE
+ * are states only (hc_heap_dump shows them), entered by the stop-the-world handshake. */
 typedef enum hc_phase {
   HC_PHASE_NONE = 0,    /* mutators running */
-  HC_PHASE_STOPPING,    /* a collector asked the world to stop and waits */
-  HC_PHASE_STOPPED,     /* every mutator is at a safepoint; allocators stopped */
-  HC_PHASE_MARKING,     /* tracing from the roots */
-  HC_PHASE_END_MARKING, /* weak references cleared, directory bits updated */
-  HC_PHASE_RESUMING,    /* allocation prepared, world about to resume */
+  HC_PHASE_STOPPING,    /* a collector asked the world to stop and waits for safepoints */
+  HC_PHASE_STOPPED,     /* every other mutator parked; next: stop allocators, gather roots */
+  HC_PHASE_MARKING,     /* next: (full) invalidate marks; trace from roots and remembered set */
+  HC_PHASE_END_MARKING, /* next: clear weak references, update directory bits, bump versions */
+  HC_PHASE_RESUMING,    /* allocation prepared; the world resumes next */
   HC_PHASE_COUNT
 } hc_phase_t;
 
@@ -121,10 +125,10 @@ typedef enum hc_event_kind {
   HC_EV_BLOCK_ACQUIRED = 0, /* a new block joined a directory */
   HC_EV_BLOCK_SWEPT,        /* a block was swept (arg = 1 if into a free list) */
   HC_EV_BLOCK_RELEASED,     /* a block left its directory and went back to the system */
-  HC_EV_BLOCK_STOLEN,       /* an empty block moved to another size class */
+  HC_EV_BLOCK_STOLEN,       /* an empty block moved to another size class (arg = its old one) */
   HC_EV_LARGE_ALLOCATED,
   HC_EV_LARGE_RELEASED,
-  HC_EV_ALLOCATOR_STOPPED, /* block = the allocator's last-active block, or 0 */
+  HC_EV_ALLOCATOR_STOPPED, /* block = its new last-active block; arg = live cells in it */
   HC_EV_ALLOCATOR_RESUMED,
   HC_EV_PHASE, /* arg = hc_phase_t, cell_size = collection kind */
   HC_EV_MUTATOR_ATTACHED,
@@ -134,8 +138,8 @@ typedef enum hc_event_kind {
 
 typedef struct hc_event {
   hc_event_kind_t kind;
-  uint32_t mutator;   /* mutator id (0 = none / the sweeper) */
-  uint32_t cell_size; /* size class of the block, or object size of a large object */
+  uint32_t mutator;   /* mutator id; 0 for sweeps (whoever swept) and the sweeper's releases */
+  uint32_t cell_size; /* size class of the block, or cell bytes of a large object */
   uint64_t block;     /* block or large object serial number (starts at 1), 0 if none */
   uint64_t arg;
 } hc_event_t;
@@ -159,7 +163,8 @@ typedef struct hc_config {
                                 every block (2..255); small values make wraparound easy to reach */
   bool scribble;             /* fill dead cells with HC_SCRIBBLE_BYTE instead of zero */
   bool release_empty_blocks; /* sweeping (incremental or background) releases blocks it finds
-                                empty; otherwise only hc_shrink releases */
+                                empty; otherwise only hc_shrink releases them (which allocation
+                                also runs once when it reaches the heap limit) */
   uint64_t seed;             /* seeds the free-list secrets: determinism, no randomness */
   hc_finalizer_fn finalizer;
   void *finalizer_ctx;
@@ -191,8 +196,9 @@ void hc_heap_fail_block_acquisition(hc_heap_t *heap, uint64_t nth);
 
 /* Attaches a new mutator with heap access. Mutator ids are 1, 2, ... in attach order. */
 hc_status_t hc_mutator_attach(hc_heap_t *heap, hc_mutator_t **out);
-/* Gives back the mutator's blocks, free lists and remembered objects, drops its roots, and frees
- * it. Waits (at a safepoint) if a collection is in progress. */
+/* Gives back the mutator's blocks, free lists (pins included) and remembered objects, drops its
+ * roots, and frees it. A mutator without access first reacquires it, waiting for any collection
+ * in progress. */
 hc_status_t hc_mutator_detach(hc_mutator_t *mutator);
 uint32_t hc_mutator_id(const hc_mutator_t *mutator);
 hc_heap_t *hc_mutator_heap(const hc_mutator_t *mutator);
@@ -200,7 +206,10 @@ hc_heap_t *hc_mutator_heap(const hc_mutator_t *mutator);
 /* Parks here if a collection was requested. Call it in long loops that do not allocate. */
 void hc_safepoint(hc_mutator_t *mutator);
 /* Release access before blocking outside the heap: the mutator counts as stopped until it
- * reacquires. While released it must not touch heap objects. */
+ * reacquires. Releasing gives back its current blocks and free lists (a mutator that stopped
+ * allocating itself keeps its pinned last-active blocks). While released it must not touch heap
+ * objects; allocation fails with HC_ERR_WRONG_STATE. Both return HC_ERR_WRONG_STATE when the
+ * mutator already is in the requested state. */
 hc_status_t hc_mutator_release_access(hc_mutator_t *mutator);
 hc_status_t hc_mutator_acquire_access(hc_mutator_t *mutator);
 
@@ -229,7 +238,9 @@ hc_status_t hc_mutator_last_error(const hc_mutator_t *mutator);
  * handle from a collector that freed a rooted object. */
 static inline hc_status_t hc_root_push(hc_mutator_t *mutator, hc_object_t **slot);
 static inline hc_status_t hc_root_pop(hc_mutator_t *mutator, size_t count);
-/* Heap-wide root slots, removable in any order. Add and remove only with heap access. */
+/* hc_root_pop fails with HC_ERR_WRONG_STATE when popping more than were pushed. */
+/* Heap-wide root slots, removable in any order. Add and remove only with heap access (not
+ * checked). Removing a slot that is not registered fails with HC_ERR_WRONG_STATE. */
 hc_status_t hc_global_root_add(hc_mutator_t *mutator, hc_object_t **slot);
 hc_status_t hc_global_root_remove(hc_mutator_t *mutator, hc_object_t **slot);
 
