@@ -1,0 +1,140 @@
+/* heapops.h: the op language, its binary and text forms, and the interpreter that runs a program
+ * against the heap core under a shadow-model oracle.
+ *
+ * Binary form (what fuzzers mutate). Every byte string is a valid program:
+ *   - the first OPS_CONFIG_BYTES bytes configure the heap (missing bytes read as 0);
+ *   - then ops, one after another: an opcode byte (taken modulo OPS_OP_COUNT) followed by that
+ *     op's operand bytes (ops_op_info().operand_bytes; missing trailing bytes read as 0);
+ *   - at most OPS_MAX_OPS ops are decoded, the rest of the input is ignored.
+ * Operands are raw bytes; the interpreter maps them onto what exists when the op runs (handle
+ * numbers modulo the handle table, mutator numbers modulo the attached mutators, sizes into the
+ * allowed range), and an op whose state is absent (no object in the handle, no second mutator)
+ * is skipped, deterministically. So decoding never fails and running never misuses the heap.
+ *
+ * Text form (what regression seeds and reports carry): a version line `heapfuzz-ops 1`, a
+ * `config` line, then one op per line as `name key=value ...` with the raw operand values, and
+ * `#` comments. Binary -> text -> binary and text -> binary -> text round-trip exactly for
+ * canonical programs (what ops_encode produces).
+ */
+#ifndef HEAPOPS_H
+#define HEAPOPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define OPS_TEXT_VERSION 1
+#define OPS_MAX_OPS      4096u /* ops decoded per program */
+#define OPS_MAX_OPERANDS 4u    /* operands per op */
+#define OPS_CONFIG_BYTES 4u
+#define OPS_HANDLES      32u /* handle table: object references the program holds */
+#define OPS_WEAK_SLOTS   16u /* weak reference table */
+#define OPS_MAX_MUTATORS 4u
+#define OPS_MAX_OBJECT   65536u             /* largest object a program allocates */
+#define OPS_HEAP_LIMIT   (8u * 1024 * 1024) /* bounds every program's heap */
+
+typedef enum ops_opcode {
+  OPS_ALLOC = 0,    /* h size(u16) slots flags: allocate into handle h (flags: bit0 finalize) */
+  OPS_STORE,        /* h slot v: h.slot = v (the write barrier runs) */
+  OPS_CLEAR,        /* h slot: h.slot = NULL */
+  OPS_LOAD,         /* dst h slot: handle dst = h.slot */
+  OPS_WRITE,        /* h seed: fill h's payload from seed */
+  OPS_CHECK,        /* h: the payload matches the model */
+  OPS_ROOT,         /* h: the handle becomes a root */
+  OPS_UNROOT,       /* h: the handle stops being a root (its object may die) */
+  OPS_DROP,         /* h: the handle forgets its object */
+  OPS_WEAK_NEW,     /* w h: weak slot w refers weakly to h's object */
+  OPS_WEAK_GET,     /* dst w: handle dst = weak slot w's target (NULL once cleared) */
+  OPS_GC_FULL,      /* a full collection */
+  OPS_GC_EDEN,      /* an eden collection */
+  OPS_SWEEP,        /* n: incremental sweep of up to n blocks */
+  OPS_SWEEP_ALL,    /* sweep everything */
+  OPS_SHRINK,       /* release empty blocks */
+  OPS_STOP_ALLOC,   /* the current mutator stops allocating */
+  OPS_RESUME_ALLOC, /* the current mutator resumes allocating */
+  OPS_ITERATE,      /* heap iteration: every live object visited must be a model object */
+  OPS_ATTACH,       /* attach a new mutator (up to OPS_MAX_MUTATORS) */
+  OPS_DETACH,       /* t: detach mutator t (never the last one) */
+  OPS_SWITCH,       /* t: the next ops run on mutator t */
+  OPS_SWEEPER_TICK, /* n: one step of the background sweeper's loop, up to n blocks */
+  OPS_FAIL_NEXT,    /* n: the nth block acquisition from now fails */
+  OPS_VERIFY,       /* the heap's verifier and the model's invariants */
+  OPS_OP_COUNT
+} ops_opcode_t;
+
+typedef struct ops_op_info {
+  const char *name;                            /* text mnemonic */
+  uint8_t operand_count;                       /* 0..OPS_MAX_OPERANDS */
+  uint8_t operand_bytes[OPS_MAX_OPERANDS];     /* 1 or 2 (little-endian) each */
+  const char *operand_names[OPS_MAX_OPERANDS]; /* text keys */
+} ops_op_info_t;
+
+/* NULL for an opcode outside 0..OPS_OP_COUNT-1. */
+const ops_op_info_t *ops_op_info(unsigned opcode);
+
+typedef struct ops_op {
+  uint8_t opcode;
+  uint16_t operand[OPS_MAX_OPERANDS];
+} ops_op_t;
+
+/* Formats one op as its text line without newline (`alloc h=3 size=48 slots=1 flags=0`);
+ * returns the length it needed, like snprintf. */
+size_t ops_format_op(const ops_op_t *op, char *buf, size_t size);
+
+typedef struct ops_config {
+  uint8_t trigger;    /* automatic collection after (trigger % 8) * 64 KiB; 0 = never */
+  uint8_t full_every; /* config.full_gc_every = full_every % 8 */
+  uint8_t versions;   /* config.version_limit = 2 + versions % 254 (small wraps quickly) */
+  uint8_t flags;      /* bit0 scribble, bit1 release empty blocks */
+} ops_config_t;
+
+typedef struct ops_program {
+  ops_config_t config;
+  uint32_t count;
+  ops_op_t ops[OPS_MAX_OPS];
+} ops_program_t;
+
+/* Total decoding: any bytes become a program (see the top of this file). */
+void ops_decode(const uint8_t *data, size_t size, ops_program_t *out);
+/* Canonical binary form. Returns the bytes needed; writes only if they fit in cap. */
+size_t ops_encode(const ops_program_t *p, uint8_t *out, size_t cap);
+
+/* Text form. ops_print writes the program; ops_parse reads one. On a malformed text, ops_parse
+ * returns false and writes `name:line:col: message` into err. */
+void ops_print(const ops_program_t *p, FILE *out);
+bool ops_parse(const char *text, size_t size, const char *name, ops_program_t *out, char *err,
+               size_t err_size);
+
+/* ---------------------------------------------------------------------------------------------
+ * The interpreter
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct ops_run_options {
+  bool verbose;          /* print each op before it runs */
+  bool trace;            /* print heap events */
+  FILE *out;             /* where verbose, trace and reports go (stderr if NULL) */
+  bool abort_on_finding; /* abort() after reporting (what fuzz targets want) */
+} ops_run_options_t;
+
+typedef struct ops_run_result {
+  bool finding;         /* the oracle found a broken invariant */
+  uint32_t op_index;    /* which op (when finding) */
+  char message[512];    /* the one-line report: "op N (text): invariant: detail" */
+  uint32_t ops_run;     /* ops executed (not skipped) */
+  uint32_t ops_skipped; /* ops skipped for absent state */
+  uint32_t collections; /* collections observed (explicit and automatic) */
+} ops_run_result_t;
+
+/* Runs the program on a fresh heap and tears everything down before returning. Returns true when
+ * the program ran clean; on a finding, fills result and (with abort_on_finding) aborts. */
+bool ops_run(const ops_program_t *p, const ops_run_options_t *opt, ops_run_result_t *result);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HEAPOPS_H */
