@@ -101,7 +101,7 @@ typedef struct ops_program {
 
 /* Total decoding: any bytes become a program (see the top of this file). */
 void ops_decode(const uint8_t *data, size_t size, ops_program_t *out);
-/* Canonical binary form. Returns the bytes needed; writes only if they fit in cap. */
+/* Canonical binary form. Returns the bytes needed and writes at most the first cap of them. */
 size_t ops_encode(const ops_program_t *p, uint8_t *out, size_t cap);
 
 /* Text form. ops_print writes the program; ops_parse reads one. On a malformed text, ops_parse
@@ -109,6 +109,20 @@ size_t ops_encode(const ops_program_t *p, uint8_t *out, size_t cap);
 void ops_print(const ops_program_t *p, FILE *out);
 bool ops_parse(const char *text, size_t size, const char *name, ops_program_t *out, char *err,
                size_t err_size);
+
+/* ---------------------------------------------------------------------------------------------
+ * Structure-aware mutation (wrapped by the fuzz targets' LLVMFuzzerCustomMutator and
+ * LLVMFuzzerCustomCrossOver, and by AFL++'s afl_custom_fuzz)
+ * ------------------------------------------------------------------------------------------- */
+
+/* Mutates the program in data[0, size) in place, whole ops at a time: insert, delete, duplicate,
+ * swap, or re-parameterize an op, or change the config. Deterministic for a given seed. Returns
+ * the new size (at most max_size; the op list is cut to fit). */
+size_t ops_mutate(uint8_t *data, size_t size, size_t max_size, uint32_t seed);
+/* Splices two programs: a prefix of a's ops followed by a suffix of b's, a's config. Writes at
+ * most max_size bytes to out and returns the size. */
+size_t ops_crossover(const uint8_t *a, size_t a_size, const uint8_t *b, size_t b_size, uint8_t *out,
+                     size_t max_size, uint32_t seed);
 
 /* ---------------------------------------------------------------------------------------------
  * The interpreter
