@@ -68,6 +68,14 @@ static vblock_t *find_vblock(verifier_t *v, const void *p) {
   return NULL;
 }
 
+/* Is h one of the handles the directories hold? By address only: an allocator may hold a handle
+ * that was freed (the bug class heapfuzz hunts), and reading it would be a use-after-free. */
+static bool holds_handle(const verifier_t *v, const hc_block_handle_t *h) {
+  for (size_t i = 0; i < v->nblocks; i++)
+    if (v->blocks[i].h == h) return true;
+  return false;
+}
+
 static bool vblock_is_live(const vblock_t *vb, const void *cell) {
   uint32_t atom = hc_atom_index(vb->h->block, cell);
   return (vb->live[atom / 64] >> (atom % 64)) & 1u;
@@ -306,7 +314,7 @@ static void check_allocators_and_roots(verifier_t *v) {
       CHECK(v, la->dir == &heap->dirs[i], "mutator %u: allocator %u points at the wrong directory",
             m->id, i);
       if (la->current)
-        CHECK(v, la->current->dir == la->dir && find_vblock(v, la->current->block),
+        CHECK(v, holds_handle(v, la->current) && la->current->dir == la->dir,
               "mutator %u: current block of class %u is not a live block of its directory", m->id,
               la->dir->cell_size);
       else
@@ -314,7 +322,7 @@ static void check_allocators_and_roots(verifier_t *v) {
               "mutator %u: free list of class %u without a current block", m->id,
               la->dir->cell_size);
       if (la->last_active) {
-        CHECK(v, la->last_active->dir == la->dir && find_vblock(v, la->last_active->block),
+        CHECK(v, holds_handle(v, la->last_active) && la->last_active->dir == la->dir,
               "mutator %u: last-active block of class %u is not a live block of its directory",
               m->id, la->dir->cell_size);
         CHECK(v, m->allocation_stopped,
@@ -444,7 +452,23 @@ static void dump_bits(FILE *out, hc_directory_t *d, uint32_t index) {
   fprintf(out, "]");
 }
 
-static void dump_block(FILE *out, const char *what, hc_block_handle_t *h) {
+/* Is h a handle some directory still holds? Compared by address only, never dereferenced: an
+ * allocator holding a released block (the bug this heap is fuzzed for) must show up in the dump,
+ * not crash it. */
+static bool handle_in_directory(hc_heap_t *heap, const hc_block_handle_t *h) {
+  for (uint32_t c = 0; c < HC_SIZE_CLASS_COUNT; c++) {
+    hc_directory_t *d = &heap->dirs[c];
+    for (uint32_t i = 0; i < d->used; i++)
+      if (d->slots[i] == h) return true;
+  }
+  return false;
+}
+
+static void dump_block(hc_heap_t *heap, FILE *out, const char *what, hc_block_handle_t *h) {
+  if (!handle_in_directory(heap, h)) {
+    fprintf(out, "      %s: a block no directory holds (released or never added)\n", what);
+    return;
+  }
   fprintf(out, "      %s: block #%llu slot %u ", what, (unsigned long long)h->serial, h->index);
   dump_bits(out, h->dir, h->index);
   fprintf(out, "\n");
@@ -462,8 +486,8 @@ static void dump_stopped(hc_heap_t *heap, FILE *out) {
       const hc_local_allocator_t *la = &m->allocators[i];
       if (!la->current && !la->last_active) continue;
       fprintf(out, "    allocator %u B:\n", la->dir->cell_size);
-      if (la->current) dump_block(out, "current", la->current);
-      if (la->last_active) dump_block(out, "last-active", la->last_active);
+      if (la->current) dump_block(heap, out, "current", la->current);
+      if (la->last_active) dump_block(heap, out, "last-active", la->last_active);
     }
   }
   for (uint32_t c = 0; c <= HC_SIZE_CLASS_COUNT; c++) {

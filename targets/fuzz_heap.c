@@ -1,0 +1,61 @@
+/* fuzz_heap.c: the fuzz_heap target: any input is a program of heap operations (ops_decode's
+ * total decoding, include/heapops.h), run on a fresh heap under the shadow-model oracle.
+ *
+ * A finding aborts (abort_on_finding) after the interpreter printed its one-line report and heap
+ * dump, so the engine records the input as a crash; a sanitizer report does the same. Every
+ * program is torn down inside ops_run, so nothing carries over to the next input. Set
+ * HEAPFUZZ_TRACE=1 to print heap events while reproducing.
+ *
+ * Linked with libFuzzer (HF_FUZZ_ENGINE), the target also mutates structurally: whole ops are
+ * inserted, deleted, duplicated, swapped and re-parameterized (ops_mutate), with libFuzzer's byte
+ * mutator about one time in eight, and crossover splices op lists (ops_crossover). Minimizing a
+ * crash with a custom mutator needs -mutate_depth=1. */
+#include "heapops.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* About 40 KiB: static rather than on the stack; engines call the target from one thread. */
+static ops_program_t program;
+
+static bool trace_from_env(void) {
+  static int cached = -1;
+  if (cached < 0) {
+    const char *v = getenv("HEAPFUZZ_TRACE");
+    cached = v && v[0] && strcmp(v, "0") != 0;
+  }
+  return cached != 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  ops_decode(data, size, &program);
+  ops_run_options_t opt = {
+      .verbose = false, .trace = trace_from_env(), .out = NULL, .abort_on_finding = true};
+  ops_run_result_t result;
+  ops_run(&program, &opt, &result);
+  return 0;
+}
+
+#ifdef HF_FUZZ_ENGINE
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size); /* libFuzzer's own */
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
+size_t LLVMFuzzerCustomCrossOver(const uint8_t *data1, size_t size1, const uint8_t *data2,
+                                 size_t size2, uint8_t *out, size_t max_out_size,
+                                 unsigned int seed);
+
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed) {
+  if (seed % 8 == 0) return LLVMFuzzerMutate(data, size, max_size);
+  return ops_mutate(data, size, max_size, seed / 8);
+}
+
+size_t LLVMFuzzerCustomCrossOver(const uint8_t *data1, size_t size1, const uint8_t *data2,
+                                 size_t size2, uint8_t *out, size_t max_out_size,
+                                 unsigned int seed) {
+  return ops_crossover(data1, size1, data2, size2, out, max_out_size, seed);
+}
+#endif

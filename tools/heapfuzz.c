@@ -1,0 +1,361 @@
+/* heapfuzz.c: the heapfuzz command-line tool: run op programs against the heap under the oracle,
+ * and convert them between their binary form (what fuzzers mutate) and their text form (what
+ * seeds and reports carry). See include/heapops.h for the language and usage() for the commands.
+ *
+ * Exit status: 0 clean, 1 the oracle (or a sanitizer) found something, 2 usage, I/O or parse
+ * error. Every file is read whole (at most HF_MAX_FILE bytes), by length, so binaries may hold
+ * NUL bytes. */
+#ifndef _POSIX_C_SOURCE
+#  define _POSIX_C_SOURCE 200809L /* fileno, isatty */
+#endif
+
+#include "heapops.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define HF_MAX_FILE (16u * 1024 * 1024) /* larger inputs are refused, not truncated */
+
+enum { EXIT_CLEAN = 0, EXIT_FINDING = 1, EXIT_USAGE = 2 };
+
+static const char usage_text[] =
+    "usage: heapfuzz <command> [options] FILE...\n"
+    "\n"
+    "Run heap-operation programs against the heap core under a shadow-model oracle, and convert\n"
+    "them between the binary form fuzzers mutate and the text form seeds and reports carry.\n"
+    "\n"
+    "Reproduce a fuzzer finding or replay seeds:\n"
+    "  heapfuzz run [-v] [--trace] FILE...\n"
+    "      Run each program (text if it starts with `heapfuzz-ops`, else binary) on a fresh heap\n"
+    "      and print `FILE: ok (N ops run, M skipped, K collections)`. On a finding the oracle's\n"
+    "      one-line report goes to stderr; the remaining files still run.\n"
+    "      -v         print each op before it runs\n"
+    "      --trace    print heap events (also on with HEAPFUZZ_TRACE=1 in the environment)\n"
+    "\n"
+    "Read a crashing input:\n"
+    "  heapfuzz print FILE [-o OUT]\n"
+    "      Write the program as text (binary input, or text normalized) to stdout or OUT.\n"
+    "\n"
+    "Turn a hand-written seed into fuzzer input:\n"
+    "  heapfuzz asm FILE [-o OUT]\n"
+    "      Write the canonical binary form to OUT (or to stdout when it is not a terminal).\n"
+    "\n"
+    "FILE may be `-` for standard input, OUT `-` for standard output.\n"
+    "Exit status: 0 clean, 1 a finding, 2 usage, I/O or parse error.\n"
+    "\n"
+    "Examples:\n"
+    "  heapfuzz run corpus/fuzz_heap/*.ops\n"
+    "  heapfuzz print crash-1234abcd -o crash.ops && heapfuzz run -v --trace crash.ops\n"
+    "  heapfuzz asm corpus/fuzz_heap/deep_chain.ops -o deep_chain.bin\n";
+
+static void usage(FILE *out) {
+  fputs(usage_text, out);
+}
+
+/* Prints `heapfuzz: <message>` and the synopsis on stderr; returns the usage-error status. */
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("heapfuzz: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputs("\n"
+        "usage: heapfuzz run [-v] [--trace] FILE...\n"
+        "       heapfuzz print FILE [-o OUT]\n"
+        "       heapfuzz asm FILE [-o OUT]\n"
+        "Run `heapfuzz --help` for details.\n",
+        stderr);
+  return EXIT_USAGE;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Input
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct hf_buf {
+  unsigned char *data;
+  size_t size;
+} hf_buf_t;
+
+/* Reads the whole file ("-" = stdin) into a fresh buffer sized to fit. On failure prints
+ * `heapfuzz: cannot read FILE: why` and returns false. */
+static bool read_whole(const char *path, hf_buf_t *buf) {
+  bool is_stdin = strcmp(path, "-") == 0;
+  FILE *f = is_stdin ? stdin : fopen(path, "rb");
+  const char *why = NULL;
+  int err = f ? 0 : errno;
+  size_t cap = 0;
+  buf->data = NULL;
+  buf->size = 0;
+  while (f) {
+    if (buf->size == cap) {
+      if (cap > HF_MAX_FILE) { /* one byte over the limit was read: too large */
+        why = "larger than 16 MiB";
+        break;
+      }
+      size_t ncap = cap ? cap * 2 : 4096;
+      if (ncap > HF_MAX_FILE + 1) ncap = HF_MAX_FILE + 1;
+      unsigned char *nd = realloc(buf->data, ncap);
+      if (!nd) {
+        err = ENOMEM;
+        break;
+      }
+      buf->data = nd;
+      cap = ncap;
+    }
+    size_t n = fread(buf->data + buf->size, 1, cap - buf->size, f);
+    buf->size += n;
+    if (n == 0) {
+      if (ferror(f)) {
+        err = errno ? errno : EIO;
+        break;
+      }
+      if (!is_stdin) fclose(f);
+      return true;
+    }
+  }
+  if (f && !is_stdin) fclose(f);
+  free(buf->data);
+  buf->data = NULL;
+  buf->size = 0;
+  fprintf(stderr, "heapfuzz: cannot read %s: %s\n", path, why ? why : strerror(err));
+  return false;
+}
+
+/* Text if, after blank and `#` comment lines, it starts with the version keyword. */
+static bool looks_like_text(const unsigned char *p, size_t n) {
+  static const char magic[] = "heapfuzz-ops";
+  size_t i = 0;
+  for (;;) {
+    while (i < n && (p[i] == ' ' || (p[i] >= '\t' && p[i] <= '\r')))
+      i++;
+    if (i < n && p[i] == '#') {
+      while (i < n && p[i] != '\n')
+        i++;
+      continue;
+    }
+    break;
+  }
+  size_t m = sizeof magic - 1;
+  return n - i >= m && memcmp(p + i, magic, m) == 0;
+}
+
+/* Loads FILE as a program. Returns EXIT_CLEAN, or EXIT_USAGE after printing why. */
+static int load_program(const char *path, ops_program_t *prog) {
+  hf_buf_t buf;
+  if (!read_whole(path, &buf)) return EXIT_USAGE;
+  const char *name = strcmp(path, "-") == 0 ? "<stdin>" : path;
+  int rc = EXIT_CLEAN;
+  if (looks_like_text(buf.data, buf.size)) {
+    char err[512];
+    err[0] = '\0';
+    if (!ops_parse((const char *)buf.data, buf.size, name, prog, err, sizeof err)) {
+      fprintf(stderr, "%s\n", err[0] ? err : "heapfuzz: parse error");
+      rc = EXIT_USAGE;
+    }
+  } else {
+    ops_decode(buf.data, buf.size, prog);
+  }
+  free(buf.data);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Output
+ * ------------------------------------------------------------------------------------------- */
+
+static FILE *open_output(const char *out_path, const char *mode) {
+  if (!out_path || strcmp(out_path, "-") == 0) return stdout;
+  FILE *f = fopen(out_path, mode);
+  if (!f) fprintf(stderr, "heapfuzz: cannot write %s: %s\n", out_path, strerror(errno));
+  return f;
+}
+
+/* Flushes and closes (stdout is only flushed); reports a failed write. */
+static int close_output(FILE *f, const char *out_path) {
+  const char *name = f == stdout ? "<stdout>" : out_path;
+  bool bad = ferror(f) != 0;
+  if (f == stdout) {
+    bad = fflush(f) != 0 || bad;
+  } else {
+    bad = fclose(f) != 0 || bad;
+  }
+  if (bad) {
+    fprintf(stderr, "heapfuzz: cannot write %s: %s\n", name, strerror(errno ? errno : EIO));
+    return EXIT_USAGE;
+  }
+  return EXIT_CLEAN;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Commands
+ * ------------------------------------------------------------------------------------------- */
+
+static bool is_help(const char *a) {
+  return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0;
+}
+
+static bool env_trace(void) {
+  const char *v = getenv("HEAPFUZZ_TRACE");
+  return v && v[0] && strcmp(v, "0") != 0;
+}
+
+static int cmd_run(int argc, char **argv, ops_program_t *prog) {
+  ops_run_options_t opt = {.verbose = false, .trace = env_trace(), .out = NULL};
+  int i;
+  for (i = 0; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--") == 0) {
+      i++;
+      break;
+    }
+    if (is_help(a)) {
+      usage(stdout);
+      return EXIT_CLEAN;
+    }
+    if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+      opt.verbose = true;
+    } else if (strcmp(a, "--trace") == 0) {
+      opt.trace = true;
+    } else if (a[0] == '-' && a[1] != '\0') {
+      return usage_error("run: unknown option %s", a);
+    } else {
+      break;
+    }
+  }
+  int first = i;
+  if (first == argc) return usage_error("run: no FILE given");
+
+  int status = EXIT_CLEAN;
+  for (i = first; i < argc; i++) {
+    const char *path = argv[i];
+    if (load_program(path, prog) != EXIT_CLEAN) {
+      status = EXIT_USAGE;
+      continue;
+    }
+    ops_run_result_t result;
+    memset(&result, 0, sizeof result);
+    fflush(stdout); /* keep stdout and the interpreter's stderr output in order on a terminal */
+    bool clean = ops_run(prog, &opt, &result);
+    if (clean && !result.finding) {
+      printf("%s: ok (%u ops run, %u skipped, %u collections)\n", path, (unsigned)result.ops_run,
+             (unsigned)result.ops_skipped, (unsigned)result.collections);
+    } else {
+      printf("%s: FINDING at op %u (%u ops run, %u skipped, %u collections)\n", path,
+             (unsigned)result.op_index, (unsigned)result.ops_run, (unsigned)result.ops_skipped,
+             (unsigned)result.collections);
+      fflush(stdout);
+      fprintf(stderr, "%s: %s\n", path, result.message);
+      if (status == EXIT_CLEAN) status = EXIT_FINDING;
+    }
+    fflush(stdout);
+  }
+  return status;
+}
+
+/* Shared argument parsing of `print` and `asm`: exactly one FILE, optional -o OUT. */
+static int parse_convert_args(const char *cmd, int argc, char **argv, const char **in,
+                              const char **out) {
+  *in = NULL;
+  *out = NULL;
+  bool options = true;
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i];
+    if (options && strcmp(a, "--") == 0) {
+      options = false;
+    } else if (options && is_help(a)) {
+      usage(stdout);
+      return -1;
+    } else if (options && (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0)) {
+      if (i + 1 == argc) return usage_error("%s: -o needs a file name", cmd);
+      *out = argv[++i];
+    } else if (options && strncmp(a, "-o", 2) == 0 && a[2] != '\0') {
+      *out = a + 2;
+    } else if (options && a[0] == '-' && a[1] != '\0') {
+      return usage_error("%s: unknown option %s", cmd, a);
+    } else if (*in) {
+      return usage_error("%s: takes one FILE", cmd);
+    } else {
+      *in = a;
+    }
+  }
+  if (!*in) return usage_error("%s: no FILE given", cmd);
+  return EXIT_CLEAN;
+}
+
+static int cmd_print(int argc, char **argv, ops_program_t *prog) {
+  const char *in, *out_path;
+  int rc = parse_convert_args("print", argc, argv, &in, &out_path);
+  if (rc < 0) return EXIT_CLEAN;
+  if (rc != EXIT_CLEAN) return rc;
+  if (load_program(in, prog) != EXIT_CLEAN) return EXIT_USAGE;
+  FILE *out = open_output(out_path, "w");
+  if (!out) return EXIT_USAGE;
+  ops_print(prog, out);
+  return close_output(out, out_path);
+}
+
+static int cmd_asm(int argc, char **argv, ops_program_t *prog) {
+  const char *in, *out_path;
+  int rc = parse_convert_args("asm", argc, argv, &in, &out_path);
+  if (rc < 0) return EXIT_CLEAN;
+  if (rc != EXIT_CLEAN) return rc;
+  if ((!out_path || strcmp(out_path, "-") == 0) && isatty(fileno(stdout))) {
+    fprintf(stderr, "heapfuzz: asm: refusing to write binary to a terminal; use -o OUT\n");
+    return EXIT_USAGE;
+  }
+  if (load_program(in, prog) != EXIT_CLEAN) return EXIT_USAGE;
+  size_t n = ops_encode(prog, NULL, 0);
+  uint8_t *bytes = malloc(n ? n : 1);
+  if (!bytes) {
+    fprintf(stderr, "heapfuzz: asm: out of memory\n");
+    return EXIT_USAGE;
+  }
+  ops_encode(prog, bytes, n);
+  FILE *out = open_output(out_path, "wb");
+  if (!out) {
+    free(bytes);
+    return EXIT_USAGE;
+  }
+  fwrite(bytes, 1, n, out);
+  free(bytes);
+  return close_output(out, out_path);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return EXIT_USAGE;
+  }
+  const char *cmd = argv[1];
+  if (is_help(cmd) || strcmp(cmd, "help") == 0) {
+    usage(stdout);
+    return EXIT_CLEAN;
+  }
+  int (*fn)(int, char **, ops_program_t *) = NULL;
+  if (strcmp(cmd, "run") == 0) {
+    fn = cmd_run;
+  } else if (strcmp(cmd, "print") == 0) {
+    fn = cmd_print;
+  } else if (strcmp(cmd, "asm") == 0) {
+    fn = cmd_asm;
+  } else {
+    fprintf(stderr, "heapfuzz: unknown command %s\n\n", cmd);
+    usage(stderr);
+    return EXIT_USAGE;
+  }
+  /* A program is about 40 KiB: one on the heap, reused for every file. */
+  ops_program_t *prog = malloc(sizeof *prog);
+  if (!prog) {
+    fprintf(stderr, "heapfuzz: out of memory\n");
+    return EXIT_USAGE;
+  }
+  int rc = fn(argc - 2, argv + 2, prog);
+  free(prog);
+  return rc;
+}
