@@ -133,11 +133,8 @@ static void verify(interp_t *in, const char *when) {
 }
 
 static bool payload_intact(const model_obj_t *o, uint32_t idx) {
-  const uint8_t *p = hc_object_payload(o->ptr);
-  size_t n = hc_object_payload_size(o->ptr);
-  for (size_t i = 0; i < n; i++)
-    if (p[i] != model_payload_byte(idx, o->seed, i)) return false;
-  return true;
+  return model_payload_apply(hc_object_payload(o->ptr), hc_object_payload_size(o->ptr), idx,
+                             o->seed, true);
 }
 
 /* One object against its model: identity, layout, payload, references. */
@@ -256,12 +253,8 @@ static bool op_alloc(interp_t *in, const uint16_t *a) {
   }
   for (uint32_t s = 0; s < nslots; s++)
     if (hc_load(p, s) != NULL) finding(in, "allocation not zeroed", "slot %u", s);
-  const uint8_t *pay = hc_object_payload(p);
-  for (size_t i = 0; i < hc_object_payload_size(p); i++)
-    if (pay[i] != 0) {
-      finding(in, "allocation not zeroed", "payload byte %zu", i);
-      break;
-    }
+  if (!model_payload_apply(hc_object_payload(p), hc_object_payload_size(p), 0, 0, true))
+    finding(in, "allocation not zeroed", "payload of a new %zu-byte object", size);
   if (model_find(&in->model, p) != MODEL_NONE)
     finding(in, "allocation returned a live object", "object #%u", model_find(&in->model, p));
   set_handle(in, a[0], model_add(&in->model, p, (uint32_t)size, nslots, fin));
@@ -295,10 +288,7 @@ static bool op_write(interp_t *in, uint32_t h, uint8_t seed) {
   uint32_t idx = held(in, h);
   if (idx == MODEL_NONE) return false;
   model_obj_t *o = &in->model.objs[idx];
-  uint8_t *p = hc_object_payload(o->ptr);
-  size_t n = hc_object_payload_size(o->ptr);
-  for (size_t i = 0; i < n; i++)
-    p[i] = model_payload_byte(idx, seed, i);
+  model_payload_apply(hc_object_payload(o->ptr), hc_object_payload_size(o->ptr), idx, seed, false);
   o->seed = seed;
   return true;
 }

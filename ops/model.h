@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #define MODEL_NONE UINT32_MAX
 
@@ -48,14 +49,40 @@ void model_revive(model_t *m, uint32_t index);
 /* Marks `reachable` from the given roots (object indices; MODEL_NONE entries ignored). */
 void model_reach(model_t *m, const uint32_t *roots, uint32_t nroots);
 
-/* The payload byte at offset i of object `index` with pattern `seed`. */
-static inline uint8_t model_payload_byte(uint32_t index, uint8_t seed, size_t i) {
+/* The payload word at byte offset 8*w of object `index` with pattern `seed` (0: all zero). One
+ * hash per 8 bytes: payload checks run after every collection, on every reachable object. */
+static inline uint64_t model_payload_word(uint32_t index, uint8_t seed, size_t w) {
   if (seed == 0) return 0;
-  uint64_t x = (uint64_t)seed * 0x9e3779b97f4a7c15ull ^ ((uint64_t)index << 20) ^ (i >> 3);
+  uint64_t x = (uint64_t)seed * 0x9e3779b97f4a7c15ull ^ ((uint64_t)index << 20) ^ w;
   x ^= x >> 29;
   x *= 0xbf58476d1ce4e5b9ull;
-  x ^= x >> 32;
-  return (uint8_t)(x >> ((i & 7) * 8));
+  return x ^ (x >> 32);
+}
+
+/* Writes (or, with check, compares) the pattern over n payload bytes. Payloads start 8-aligned
+ * (after the 8-byte header and 8-byte slots), so whole words go by constant-size copies, which
+ * compile to plain loads and stores, and only a short tail goes byte by byte. */
+static inline bool model_payload_apply(uint8_t *p, size_t n, uint32_t index, uint8_t seed,
+                                       bool check) {
+  size_t w = 0;
+  for (; w * 8 + 8 <= n; w++) {
+    uint64_t want = model_payload_word(index, seed, w), got;
+    if (check) {
+      memcpy(&got, p + w * 8, 8);
+      if (got != want) return false;
+    } else {
+      memcpy(p + w * 8, &want, 8);
+    }
+  }
+  uint64_t last = model_payload_word(index, seed, w);
+  for (size_t i = w * 8; i < n; i++) {
+    uint8_t b = (uint8_t)(last >> ((i - w * 8) * 8));
+    if (!check)
+      p[i] = b;
+    else if (p[i] != b)
+      return false;
+  }
+  return true;
 }
 
 #endif /* OPS_MODEL_H */
