@@ -130,7 +130,7 @@ size_t ops_crossover(const uint8_t *a, size_t a_size, const uint8_t *b, size_t b
 
 typedef struct ops_run_options {
   bool verbose;          /* print each op before it runs */
-  bool trace;            /* print heap events */
+  bool trace;            /* print heap events (also on when HEAPFUZZ_TRACE is set, not to 0) */
   FILE *out;             /* where verbose, trace and reports go (stderr if NULL) */
   bool abort_on_finding; /* abort() after reporting (what fuzz targets want) */
 } ops_run_options_t;

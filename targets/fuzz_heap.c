@@ -23,19 +23,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* About 40 KiB: static rather than on the stack; engines call the target from one thread. */
 static ops_program_t program;
 
-static bool trace_from_env(void) {
-  static int cached = -1;
-  if (cached < 0) {
-    const char *v = getenv("HEAPFUZZ_TRACE");
-    cached = v && v[0] && strcmp(v, "0") != 0;
-  }
-  return cached != 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ops_decode(data, size, &program);
-  ops_run_options_t opt = {
-      .verbose = false, .trace = trace_from_env(), .out = NULL, .abort_on_finding = true};
+  ops_run_options_t opt = {.verbose = false, .trace = false, .out = NULL, .abort_on_finding = true};
   ops_run_result_t result;
   ops_run(&program, &opt, &result);
   return 0;

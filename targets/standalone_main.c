@@ -21,7 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define REPLAY_MAX_FILE (16u * 1024 * 1024)
+#include "hf_file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -29,57 +29,21 @@ static unsigned long replayed;
 
 /* Returns 0, or 2 after printing why the file could not be replayed. */
 static int replay_file(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    fprintf(stderr, "standalone: cannot read %s: %s\n", path, strerror(errno));
+  hf_buf_t buf;
+  if (!hf_read_file("standalone", path, &buf)) return 2;
+  /* An exact-size copy: no slack after the input for an overread to hide in. */
+  uint8_t *exact = malloc(buf.size ? buf.size : 1);
+  if (!exact) {
+    fprintf(stderr, "standalone: cannot read %s: out of memory\n", path);
+    free(buf.data);
     return 2;
   }
-  size_t cap = 4096, size = 0;
-  uint8_t *buf = malloc(cap);
-  int rc = 0;
-  for (;;) {
-    if (!buf) {
-      fprintf(stderr, "standalone: cannot read %s: out of memory\n", path);
-      rc = 2;
-      break;
-    }
-    size_t n = fread(buf + size, 1, cap - size, f);
-    size += n;
-    if (n == 0) {
-      if (ferror(f)) {
-        fprintf(stderr, "standalone: cannot read %s: %s\n", path, strerror(errno));
-        rc = 2;
-      }
-      break;
-    }
-    if (size == cap) {
-      if (cap > REPLAY_MAX_FILE) {
-        fprintf(stderr, "standalone: cannot read %s: larger than 16 MiB\n", path);
-        rc = 2;
-        break;
-      }
-      uint8_t *nb = realloc(buf, cap * 2);
-      if (!nb) free(buf);
-      buf = nb;
-      cap *= 2;
-    }
-  }
-  fclose(f);
-  if (rc == 0) {
-    /* An exact-size copy: no slack after the input for an overread to hide in. */
-    uint8_t *exact = malloc(size ? size : 1);
-    if (!exact) {
-      fprintf(stderr, "standalone: cannot read %s: out of memory\n", path);
-      rc = 2;
-    } else {
-      if (size) memcpy(exact, buf, size);
-      LLVMFuzzerTestOneInput(exact, size);
-      free(exact);
-      replayed++;
-    }
-  }
-  free(buf);
-  return rc;
+  if (buf.size) memcpy(exact, buf.data, buf.size);
+  free(buf.data);
+  LLVMFuzzerTestOneInput(exact, buf.size);
+  free(exact);
+  replayed++;
+  return 0;
 }
 
 static int name_cmp(const void *a, const void *b) {

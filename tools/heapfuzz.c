@@ -10,6 +10,7 @@
 #endif
 
 #include "heapops.h"
+#include "hf_file.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -19,7 +20,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define HF_MAX_FILE (16u * 1024 * 1024) /* larger inputs are refused, not truncated */
 
 enum { EXIT_CLEAN = 0, EXIT_FINDING = 1, EXIT_USAGE = 2 };
 
@@ -77,56 +77,6 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
  * Input
  * ------------------------------------------------------------------------------------------- */
 
-typedef struct hf_buf {
-  unsigned char *data;
-  size_t size;
-} hf_buf_t;
-
-/* Reads the whole file ("-" = stdin) into a fresh buffer sized to fit. On failure prints
- * `heapfuzz: cannot read FILE: why` and returns false. */
-static bool read_whole(const char *path, hf_buf_t *buf) {
-  bool is_stdin = strcmp(path, "-") == 0;
-  FILE *f = is_stdin ? stdin : fopen(path, "rb");
-  const char *why = NULL;
-  int err = f ? 0 : errno;
-  size_t cap = 0;
-  buf->data = NULL;
-  buf->size = 0;
-  while (f) {
-    if (buf->size == cap) {
-      if (cap > HF_MAX_FILE) { /* one byte over the limit was read: too large */
-        why = "larger than 16 MiB";
-        break;
-      }
-      size_t ncap = cap ? cap * 2 : 4096;
-      if (ncap > HF_MAX_FILE + 1) ncap = HF_MAX_FILE + 1;
-      unsigned char *nd = realloc(buf->data, ncap);
-      if (!nd) {
-        err = ENOMEM;
-        break;
-      }
-      buf->data = nd;
-      cap = ncap;
-    }
-    size_t n = fread(buf->data + buf->size, 1, cap - buf->size, f);
-    buf->size += n;
-    if (n == 0) {
-      if (ferror(f)) {
-        err = errno ? errno : EIO;
-        break;
-      }
-      if (!is_stdin) fclose(f);
-      return true;
-    }
-  }
-  if (f && !is_stdin) fclose(f);
-  free(buf->data);
-  buf->data = NULL;
-  buf->size = 0;
-  fprintf(stderr, "heapfuzz: cannot read %s: %s\n", path, why ? why : strerror(err));
-  return false;
-}
-
 /* Text if, after blank and `#` comment lines, it starts with the version keyword. */
 static bool looks_like_text(const unsigned char *p, size_t n) {
   static const char magic[] = "heapfuzz-ops";
@@ -148,7 +98,7 @@ static bool looks_like_text(const unsigned char *p, size_t n) {
 /* Loads FILE as a program. Returns EXIT_CLEAN, or EXIT_USAGE after printing why. */
 static int load_program(const char *path, ops_program_t *prog) {
   hf_buf_t buf;
-  if (!read_whole(path, &buf)) return EXIT_USAGE;
+  if (!hf_read_file("heapfuzz", path, &buf)) return EXIT_USAGE;
   const char *name = strcmp(path, "-") == 0 ? "<stdin>" : path;
   int rc = EXIT_CLEAN;
   if (looks_like_text(buf.data, buf.size)) {
@@ -200,13 +150,9 @@ static bool is_help(const char *a) {
   return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0;
 }
 
-static bool env_trace(void) {
-  const char *v = getenv("HEAPFUZZ_TRACE");
-  return v && v[0] && strcmp(v, "0") != 0;
-}
-
 static int cmd_run(int argc, char **argv, ops_program_t *prog) {
-  ops_run_options_t opt = {.verbose = false, .trace = env_trace(), .out = NULL};
+  /* HEAPFUZZ_TRACE=1 also turns the trace on: ops_run reads it, for every caller. */
+  ops_run_options_t opt = {.verbose = false, .trace = false, .out = NULL};
   int i;
   for (i = 0; i < argc; i++) {
     const char *a = argv[i];
