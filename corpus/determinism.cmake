@@ -1,8 +1,13 @@
 # No state carries from one input to the next: running every seed twice in one heapfuzz process
 # prints exactly what running each seed alone, in its own process, prints (with -v and --trace:
-# every op and every heap event). Run by ctest as `cmake -DHEAPFUZZ=... -DSEEDS=a;b;... -P`.
-if(NOT HEAPFUZZ OR NOT SEEDS)
-  message(FATAL_ERROR "usage: cmake -DHEAPFUZZ=<heapfuzz> -DSEEDS=<seed;...> -P determinism.cmake")
+# every op and every heap event). Run by ctest as `cmake -DHEAPFUZZ=... -DSEED_DIR=... -P`.
+if(NOT HEAPFUZZ OR NOT SEED_DIR)
+  message(FATAL_ERROR "usage: cmake -DHEAPFUZZ=<heapfuzz> -DSEED_DIR=<dir> -P determinism.cmake")
+endif()
+file(GLOB SEEDS ${SEED_DIR}/*.ops)
+list(SORT SEEDS)
+if(NOT SEEDS)
+  message(FATAL_ERROR "no seeds in ${SEED_DIR}")
 endif()
 
 execute_process(COMMAND ${HEAPFUZZ} run -v --trace ${SEEDS} ${SEEDS}

@@ -442,6 +442,17 @@ static bool op_switch(interp_t *in, uint32_t t) {
   return true;
 }
 
+/* Stops (or resumes) the current mutator's allocation; skipped when it already is in that state. */
+static bool op_stop_allocating(interp_t *in, bool stop) {
+  if (in->stopped[in->cur] == stop) return false;
+  in->stopped[in->cur] = stop;
+  hc_status_t st =
+      stop ? hc_mutator_stop_allocating(cur(in)) : hc_mutator_resume_allocating(cur(in));
+  if (st != HC_OK)
+    finding(in, stop ? "stop-allocating" : "resume-allocating", "%s", hc_status_name(st));
+  return true;
+}
+
 /* Runs op k; false when it was skipped for absent state. */
 static bool run_op(interp_t *in, const ops_op_t *op) {
   const uint16_t *a = op->operand;
@@ -489,15 +500,9 @@ static bool run_op(interp_t *in, const ops_op_t *op) {
       verify(in, "a shrink");
       return true;
     case OPS_STOP_ALLOC:
-      if (in->stopped[in->cur]) return false;
-      in->stopped[in->cur] = true;
-      return hc_mutator_stop_allocating(cur(in)) == HC_OK ||
-             (finding(in, "stop-allocating", "refused"), true);
+      return op_stop_allocating(in, true);
     case OPS_RESUME_ALLOC:
-      if (!in->stopped[in->cur]) return false;
-      in->stopped[in->cur] = false;
-      return hc_mutator_resume_allocating(cur(in)) == HC_OK ||
-             (finding(in, "resume-allocating", "refused"), true);
+      return op_stop_allocating(in, false);
     case OPS_ITERATE:
       return op_iterate(in);
     case OPS_ATTACH:
