@@ -28,15 +28,18 @@
 extern "C" {
 #endif
 
-#define OPS_TEXT_VERSION 1
-#define OPS_MAX_OPS      4096u /* ops decoded per program */
-#define OPS_MAX_OPERANDS 4u    /* operands per op */
-#define OPS_CONFIG_BYTES 4u
-#define OPS_HANDLES      32u /* handle table: object references the program holds */
-#define OPS_WEAK_SLOTS   16u /* weak reference table */
-#define OPS_MAX_MUTATORS 4u
-#define OPS_MAX_OBJECT   65536u             /* largest object a program allocates */
-#define OPS_HEAP_LIMIT   (8u * 1024 * 1024) /* bounds every program's heap */
+#define OPS_TEXT_VERSION   1
+#define OPS_MAX_OPS        4096u /* ops decoded per program */
+#define OPS_MAX_OPERANDS   4u    /* operands per op */
+#define OPS_CONFIG_BYTES   4u
+#define OPS_HANDLES        32u /* handle table: object references the program holds */
+#define OPS_WEAK_SLOTS     16u /* weak reference table */
+#define OPS_MAX_MUTATORS   4u  /* mutators attached at once */
+#define OPS_MAX_THREADS    16u /* mutator threads a program starts over its life (attach ops) */
+#define OPS_PREEMPT_BUDGET 8u  /* preemptions that may fire per run (PCT's bound on change points) \
+                                */
+#define OPS_MAX_OBJECT 65536u  /* largest object a program allocates */
+#define OPS_HEAP_LIMIT (8u * 1024 * 1024) /* bounds every program's heap */
 
 typedef enum ops_opcode {
   OPS_ALLOC = 0,    /* h size(u16) slots flags: allocate into handle h (flags: bit0 finalize) */
@@ -58,12 +61,15 @@ typedef enum ops_opcode {
   OPS_STOP_ALLOC,   /* the current mutator stops allocating */
   OPS_RESUME_ALLOC, /* the current mutator resumes allocating */
   OPS_ITERATE,      /* heap iteration: every live object visited must be a model object */
-  OPS_ATTACH,       /* attach a new mutator (up to OPS_MAX_MUTATORS) */
-  OPS_DETACH,       /* t: detach mutator t (never the last one) */
+  OPS_ATTACH,       /* start a new mutator thread, which attaches (up to OPS_MAX_MUTATORS) */
+  OPS_DETACH,       /* t: mutator t detaches and its thread ends (never the last one) */
   OPS_SWITCH,       /* t: the next ops run on mutator t */
-  OPS_SWEEPER_TICK, /* n: one step of the background sweeper's loop, up to n blocks */
+  OPS_SWEEPER_TICK, /* n: the sweeper thread runs one step of its loop, up to n blocks */
   OPS_FAIL_NEXT,    /* n: the nth block acquisition from now fails */
   OPS_VERIFY,       /* the heap's verifier and the model's invariants */
+  OPS_PREEMPT,      /* after to n: at this thread's after-th heap yield point from now, hand the
+                       CPU to thread `to` for n ops (a mutator), n sweeper steps, or one
+                       collection (the collector); see "Threads and schedules" below */
   OPS_OP_COUNT
 } ops_opcode_t;
 
@@ -111,6 +117,55 @@ bool ops_parse(const char *text, size_t size, const char *name, ops_program_t *o
                size_t err_size);
 
 /* ---------------------------------------------------------------------------------------------
+ * Threads and schedules
+ *
+ * A program is the interleaving of several logical threads' op sequences. Which thread runs an
+ * op is fixed by the program text alone (ops_plan), never by what the heap does:
+ *   - mutator threads 0..OPS_MAX_THREADS-1. Thread 0 exists from the start; `attach` starts the
+ *     next thread, and is that thread's first op (it attaches its own mutator); `detach t` is
+ *     the last op of the thread of attached mutator t (it detaches itself). `switch t` makes
+ *     attached mutator t's thread the one that runs the ops that follow. Mutators are numbered
+ *     in attach order among those attached, as `switch` and `detach` count them.
+ *   - the sweeper thread (OPS_THREAD_SWEEPER) runs every `sweeper` op: hc_sweeper_run_step, as
+ *     the heap's background sweeper would.
+ *   - the collector thread (OPS_THREAD_COLLECTOR) has no ops of its own: a `preempt` to it runs
+ *     one collection (full when n is odd) through a mutator of its own.
+ *   - `preempt` arms a change point on the thread that runs it (see OPS_PREEMPT).
+ *
+ * Deterministic mode (ops_run): every thread is a fiber on the calling OS thread and exactly one
+ * runs at a time. Ops start in program order; a thread keeps the CPU through an op and gives it
+ * up only between ops, at a heap wait (a collection waiting for safepoints, a mutator waiting for
+ * a collection) or when an armed preemption fires at a heap yield point. The schedule depends on
+ * the program alone, so every run of a program is the same run.
+ *
+ * Real-thread mode (ops_run_threads): every thread is a pthread running its ops free, joined
+ * before the call returns.
+ * ------------------------------------------------------------------------------------------- */
+
+#define OPS_THREAD_SWEEPER   OPS_MAX_THREADS
+#define OPS_THREAD_COLLECTOR (OPS_MAX_THREADS + 1u)
+#define OPS_THREAD_COUNT     (OPS_MAX_THREADS + 2u)
+
+typedef struct ops_plan_step {
+  uint8_t thread; /* the thread that runs this op */
+  uint8_t target; /* preempt: the thread it hands the CPU to */
+  bool skip;      /* statically void: attach past the limits, detach of the last mutator,
+                     switch to the running thread, preempt to itself */
+} ops_plan_step_t;
+
+typedef struct ops_plan {
+  uint32_t count;   /* = the program's op count */
+  uint32_t threads; /* mutator threads started (1 + effective attach ops) */
+  bool uses_sweeper;
+  ops_plan_step_t steps[OPS_MAX_OPS];
+} ops_plan_t;
+
+/* Assigns every op of p to its thread (see above). Pure: depends on p alone. */
+void ops_plan(const ops_program_t *p, ops_plan_t *out);
+/* "m0".."m15", "sweeper", "collector" (a static string; "?" out of range). */
+const char *ops_thread_name(unsigned thread);
+
+/* ---------------------------------------------------------------------------------------------
  * Structure-aware mutation (wrapped by the fuzz targets' LLVMFuzzerCustomMutator and
  * LLVMFuzzerCustomCrossOver, and by AFL++'s afl_custom_fuzz)
  * ------------------------------------------------------------------------------------------- */
@@ -142,11 +197,21 @@ typedef struct ops_run_result {
   uint32_t ops_run;     /* ops executed (not skipped) */
   uint32_t ops_skipped; /* ops skipped for absent state */
   uint32_t collections; /* collections observed (explicit and automatic) */
+  uint32_t switches;    /* fiber switches (deterministic mode) */
+  uint32_t preemptions; /* preemptions that fired at heap yield points (deterministic mode) */
 } ops_run_result_t;
 
-/* Runs the program on a fresh heap and tears everything down before returning. Returns true when
- * the program ran clean; on a finding, fills result and (with abort_on_finding) aborts. */
+/* Runs the program on a fresh heap in deterministic mode (see "Threads and schedules") and tears
+ * everything down before returning. Returns true when the program ran clean; on a finding, fills
+ * result and (with abort_on_finding) aborts. */
 bool ops_run(const ops_program_t *p, const ops_run_options_t *opt, ops_run_result_t *result);
+
+/* Runs the program in real-thread mode: one pthread per mutator thread plus the sweeper thread,
+ * free-running (preempt ops do nothing), every thread joined before it returns. Each thread keeps
+ * its own handles and weak references; the oracle checks what a thread can see alone while it
+ * runs and the whole heap at the join. Same result conventions as ops_run. */
+bool ops_run_threads(const ops_program_t *p, const ops_run_options_t *opt,
+                     ops_run_result_t *result);
 
 #ifdef __cplusplus
 }

@@ -523,6 +523,7 @@ static bool run_op(interp_t *in, const ops_op_t *op) {
       for (uint32_t i = 0; i < in->model.count && !in->failed; i++)
         if (in->model.objs[i].reachable) check_object(in, i);
       return true;
+    case OPS_PREEMPT: /* the scheduler's */
     case OPS_OP_COUNT:
       break;
   }

@@ -60,6 +60,7 @@ static const ops_op_info_t op_table[OPS_OP_COUNT] = {
     [OPS_SWEEPER_TICK] = OP1("sweeper", "n", 1),
     [OPS_FAIL_NEXT] = OP1("fail-next", "n", 1),
     [OPS_VERIFY] = OP0("verify"),
+    [OPS_PREEMPT] = OP3("preempt", "after", 1, "to", 1, "n", 1),
 };
 
 const ops_op_info_t *ops_op_info(unsigned opcode) {

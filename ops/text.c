@@ -8,7 +8,10 @@
  *   gc-full
  *
  * ops_print writes exactly that shape (decimal values, every operand in table order, single
- * spaces, a newline after every line, no comments). ops_parse is more lenient: blank lines and `#`
+ * spaces, a newline after every line) and shows the schedule (ops_plan) in trailing comments:
+ * `# on m1` where the thread running the ops changes, `# starts m1` / `# ends m1` on attach and
+ * detach, `# -> sweeper` on a preempt for the thread it hands over to, `# void` on an op the plan
+ * makes void. ops_parse is more lenient: blank lines and `#`
  * comments anywhere (a `#` starts a comment wherever it appears), spaces, tabs and CRs as
  * separators, the config line optional (absent: all zero) and its keys optional, operand keys in
  * any order, each at most once, missing ones 0. Every error names the offending token as
@@ -19,6 +22,7 @@
 #include "heapops.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define TEXT_MAX_LINE  4096u /* bytes per line, without the newline */
@@ -34,12 +38,37 @@ _Static_assert(CONFIG_KEYS <= OPS_MAX_OPERANDS, "parse_operands tracks OPS_MAX_O
  * Printing
  * ------------------------------------------------------------------------------------------- */
 
+/* The trailing comment that shows where an op runs (see the top of this file). */
+static void print_schedule(const ops_plan_step_t *s, unsigned opcode, unsigned *prev_thread,
+                           FILE *out) {
+  /* attach and detach are the first and last op of their thread; sweeper ops run on the
+   * sweeper. None of them takes over the sequence the mutator ops around them run on. */
+  bool aside =
+      !s->skip && (opcode == OPS_ATTACH || opcode == OPS_DETACH || s->thread == OPS_THREAD_SWEEPER);
+  const char *sep = "  # ";
+  if (s->skip) {
+    fprintf(out, "%svoid", sep);
+  } else if (opcode == OPS_ATTACH) {
+    fprintf(out, "%sstarts %s", sep, ops_thread_name(s->thread));
+  } else if (opcode == OPS_DETACH) {
+    fprintf(out, "%sends %s", sep, ops_thread_name(s->thread));
+  } else if (s->thread != *prev_thread) {
+    fprintf(out, "%son %s", sep, ops_thread_name(s->thread));
+    sep = ", ";
+  }
+  if (!s->skip && opcode == OPS_PREEMPT) fprintf(out, "%s-> %s", sep, ops_thread_name(s->target));
+  if (!aside && !s->skip) *prev_thread = s->thread;
+}
+
 /* Mirrors ops_encode on a non-canonical program (opcode taken modulo OPS_OP_COUNT, one-byte
  * operands masked, count capped), so print and encode always describe the same program. */
 void ops_print(const ops_program_t *p, FILE *out) {
   fprintf(out, "heapfuzz-ops %d\n", OPS_TEXT_VERSION);
   fprintf(out, "config trigger=%u full_every=%u versions=%u flags=%u\n", p->config.trigger,
           p->config.full_every, p->config.versions, p->config.flags);
+  ops_plan_t *plan = malloc(sizeof *plan);
+  if (plan) ops_plan(p, plan);
+  unsigned prev_thread = 0;
   uint32_t n = p->count < OPS_MAX_OPS ? p->count : OPS_MAX_OPS;
   for (uint32_t k = 0; k < n; k++) {
     const ops_op_t *op = &p->ops[k];
@@ -50,8 +79,10 @@ void ops_print(const ops_program_t *p, FILE *out) {
       if (info->operand_bytes[i] == 1) v &= 0xffu;
       fprintf(out, " %s=%u", info->operand_names[i], v);
     }
+    if (plan) print_schedule(&plan->steps[k], op->opcode % OPS_OP_COUNT, &prev_thread, out);
     fputc('\n', out);
   }
+  free(plan);
 }
 
 /* ---------------------------------------------------------------------------------------------
