@@ -28,17 +28,18 @@
 extern "C" {
 #endif
 
-#define OPS_TEXT_VERSION   1
-#define OPS_MAX_OPS        4096u /* ops decoded per program */
-#define OPS_MAX_OPERANDS   4u    /* operands per op */
-#define OPS_CONFIG_BYTES   4u
-#define OPS_HANDLES        32u /* handle table: object references the program holds */
-#define OPS_WEAK_SLOTS     16u /* weak reference table */
-#define OPS_MAX_MUTATORS   4u  /* mutators attached at once */
-#define OPS_MAX_THREADS    16u /* mutator threads a program starts over its life (attach ops) */
-#define OPS_PREEMPT_BUDGET 8u  /* preemptions that may fire per run (PCT's bound on change points) \
-                                */
-#define OPS_MAX_OBJECT 65536u  /* largest object a program allocates */
+#define OPS_TEXT_VERSION 1
+#define OPS_MAX_OPS      4096u /* ops decoded per program */
+#define OPS_MAX_OPERANDS 4u    /* operands per op */
+#define OPS_CONFIG_BYTES 4u
+#define OPS_HANDLES      32u /* handle table: object references the program holds */
+#define OPS_WEAK_SLOTS   16u /* weak reference table */
+#define OPS_MAX_MUTATORS 4u  /* mutators attached at once */
+#define OPS_MAX_THREADS  16u /* mutator threads a program starts over its life (attach ops) */
+#define OPS_PREEMPT_BUDGET                                                                        \
+  8u                          /* preemptions that may fire per run (PCT's bound on change points) \
+                               */
+#define OPS_MAX_OBJECT 65536u /* largest object a program allocates */
 #define OPS_HEAP_LIMIT (8u * 1024 * 1024) /* bounds every program's heap */
 
 typedef enum ops_opcode {
@@ -154,9 +155,10 @@ typedef struct ops_plan_step {
 } ops_plan_step_t;
 
 typedef struct ops_plan {
-  uint32_t count;   /* = the program's op count */
-  uint32_t threads; /* mutator threads started (1 + effective attach ops) */
-  bool uses_sweeper;
+  uint32_t count;      /* = the program's op count */
+  uint32_t threads;    /* mutator threads started (1 + effective attach ops) */
+  bool uses_sweeper;   /* a sweeper op, or a preempt to the sweeper */
+  bool uses_collector; /* a preempt to the collector */
   ops_plan_step_t steps[OPS_MAX_OPS];
 } ops_plan_t;
 

@@ -1,62 +1,38 @@
-/* interp.c: runs an op program against a fresh heap under the shadow model (include/heapops.h).
+/* interp.c: runs an op program against a fresh heap under the shadow model, in deterministic mode
+ * (include/heapops.h "Threads and schedules"; the scheduler is sched.c, the ops interp_ops.c).
  *
- * The program holds OPS_HANDLES handles (object references) and OPS_WEAK_SLOTS weak references.
- * A rooted handle is a heap-wide root slot (hc_global_root_add), so what it holds survives every
- * collection; an unrooted handle is a plain reference, valid until the next collection: the
- * interpreter forgets it then, unless its object is still reachable. Exactly one mutator (the
- * current one) holds heap access; the others have released it, so a collection on this single
- * thread never waits for them.
+ * The program holds OPS_HANDLES handles (object references) and OPS_WEAK_SLOTS weak references,
+ * shared by all its threads. A rooted handle is a heap-wide root slot (hc_global_root_add), so
+ * what it holds survives every collection; an unrooted handle is a plain reference, valid until
+ * the next collection: the interpreter forgets it then, unless its object is still reachable.
  *
- * The oracle runs after every op that collected (explicitly, or automatically inside an
- * allocation): every object reachable from the rooted handles is intact (header, payload, slots);
- * weak references to reachable objects are set and, after a full collection, those to unreachable
- * ones cleared; after a full collection the heap's live bytes equal the model's reachable bytes;
- * and hc_heap_verify passes. Sweeps, shrinks and detaches are followed by hc_heap_verify. A broken
- * invariant ends the run with one line: "op N (text): invariant: detail". */
-#include "model.h"
+ * The oracle runs after every collection (explicit, automatic inside an allocation, or the
+ * collector thread's), before any op can change a handle: every object reachable from the rooted
+ * handles is intact (header, payload, slots); weak references to reachable objects are set and,
+ * after a full collection, those to unreachable ones cleared; after a full collection the heap's
+ * live bytes equal the model's reachable bytes; and hc_heap_verify passes. Sweeps, shrinks and
+ * detaches are followed by hc_heap_verify; finalizers must run only for dead objects and, by the
+ * end, exactly once for each finalizable object. A broken invariant ends the run with one line:
+ * "op N (text) on THREAD: invariant: detail", then a heap dump. */
+#include "interp.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct interp {
-  const ops_run_options_t *opt;
-  FILE *out;
-  ops_run_result_t *res;
-  hc_heap_t *heap;
-  hc_mutator_t *muts[OPS_MAX_MUTATORS];
-  bool stopped[OPS_MAX_MUTATORS]; /* allocation stopped by a stop-alloc op */
-  uint32_t nmuts, cur;
-  hc_object_t *handles[OPS_HANDLES]; /* root slots when rooted: the heap reads them */
-  uint32_t handle_obj[OPS_HANDLES];
-  bool rooted[OPS_HANDLES];
-  hc_weak_t *weak[OPS_WEAK_SLOTS];
-  uint32_t weak_obj[OPS_WEAK_SLOTS];
-  model_t model;
-  uint32_t op_index;
-  const ops_op_t *op;
-  uint64_t collections, full_collections; /* counted from the heap's phase events */
-  uint64_t settled, settled_full;         /* the counts the model has caught up with */
-  bool last_was_full;
-  uint64_t finalized;
-  uint32_t *finalized_objs; /* model objects finalized since the last check (finalizers run in */
-  uint32_t nfinalized, cap_finalized; /* heap calls, maybe before the model settled a collection) */
-  bool tearing_down; /* hc_heap_destroy finalizes live objects too: that is no finding */
-  bool failed;
-} interp_t;
-
 /* ---------------------------------------------------------------------------------------------
  * Findings
  * ------------------------------------------------------------------------------------------- */
 
-static void finding(interp_t *in, const char *invariant, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void finding(interp_t *in, const char *invariant, const char *fmt, ...) {
+void interp_finding(interp_t *in, const char *invariant, const char *fmt, ...) {
   if (in->failed) return;
   in->failed = true;
+  thread_t *t = in->running;
   char optext[128];
   snprintf(optext, sizeof optext, "%s", in->tearing_down ? "teardown" : "setup");
-  if (in->op) ops_format_op(in->op, optext, sizeof optext);
+  uint32_t op_index = t ? t->op : 0;
+  if (t && op_index < in->prog->count)
+    ops_format_op(&in->prog->ops[op_index], optext, sizeof optext);
   char detail[256];
   va_list ap;
   va_start(ap, fmt);
@@ -64,11 +40,11 @@ static void finding(interp_t *in, const char *invariant, const char *fmt, ...) {
   va_end(ap);
   ops_run_result_t *r = in->res;
   r->finding = true;
-  r->op_index = in->op_index;
-  snprintf(r->message, sizeof r->message, "op %u (%s): %s: %s", in->op_index, optext, invariant,
-           detail);
+  r->op_index = op_index;
+  snprintf(r->message, sizeof r->message, "op %u (%s) on %s: %s: %s", op_index, optext,
+           t ? ops_thread_name(t->id) : "main", invariant, detail);
   fprintf(in->out, "heapfuzz: finding: %s\n", r->message);
-  hc_heap_dump(in->heap, in->nmuts ? in->muts[in->cur] : NULL, in->out);
+  hc_heap_dump(in->heap, interp_mutator(in), in->out);
   fflush(in->out);
   if (in->opt->abort_on_finding) abort();
 }
@@ -101,8 +77,8 @@ static void on_finalize(hc_object_t *obj, void *ctx) {
   in->finalized++;
   uint32_t idx = in->tearing_down ? MODEL_NONE : model_find(&in->model, obj);
   if (idx == MODEL_NONE) return;
-  /* Judged once the op is over: a collection inside the same heap call (an allocation that
-   * collected, then stole the dead object's block) may not be settled in the model yet. */
+  /* Judged once the model has settled: a collection inside the same heap call (an allocation
+   * that collected, then stole the dead object's block) may not be settled in the model yet. */
   if (in->nfinalized == in->cap_finalized) {
     in->cap_finalized = in->cap_finalized ? in->cap_finalized * 2 : 64;
     in->finalized_objs = realloc(in->finalized_objs, in->cap_finalized * sizeof(uint32_t));
@@ -111,10 +87,11 @@ static void on_finalize(hc_object_t *obj, void *ctx) {
   in->finalized_objs[in->nfinalized++] = idx;
 }
 
-static void check_finalized(interp_t *in) {
+void interp_check_finalized(interp_t *in) {
+  if (in->collections != in->settled) return; /* not yet: the model is behind */
   for (uint32_t i = 0; i < in->nfinalized && !in->failed; i++)
     if (in->model.objs[in->finalized_objs[i]].alive)
-      finding(in, "finalizer ran for a live object", "object #%u", in->finalized_objs[i]);
+      interp_finding(in, "finalizer ran for a live object", "object #%u", in->finalized_objs[i]);
   in->nfinalized = 0;
 }
 
@@ -122,14 +99,10 @@ static void check_finalized(interp_t *in) {
  * Checks
  * ------------------------------------------------------------------------------------------- */
 
-static hc_mutator_t *cur(interp_t *in) {
-  return in->muts[in->cur];
-}
-
-static void verify(interp_t *in, const char *when) {
+void interp_verify(interp_t *in, const char *when) {
   char msg[384];
-  hc_status_t st = hc_heap_verify(cur(in), msg, sizeof msg);
-  if (st != HC_OK) finding(in, "verify", "after %s: %s (%s)", when, msg, hc_status_name(st));
+  hc_status_t st = hc_heap_verify(interp_mutator(in), msg, sizeof msg);
+  if (st != HC_OK) interp_finding(in, "verify", "after %s: %s (%s)", when, msg, hc_status_name(st));
 }
 
 static bool payload_intact(const model_obj_t *o, uint32_t idx) {
@@ -138,46 +111,48 @@ static bool payload_intact(const model_obj_t *o, uint32_t idx) {
 }
 
 /* One object against its model: identity, layout, payload, references. */
-static void check_object(interp_t *in, uint32_t idx) {
+void interp_check_object(interp_t *in, uint32_t idx) {
   model_t *m = &in->model;
   const model_obj_t *o = &m->objs[idx];
-  if (!hc_is_live_object(cur(in), o->ptr)) {
-    finding(in, "reachable object lost", "object #%u is not a live cell", idx);
+  if (!hc_is_live_object(interp_mutator(in), o->ptr)) {
+    interp_finding(in, "reachable object lost", "object #%u is not a live cell", idx);
     return;
   }
   if (hc_object_size(o->ptr) != o->size || hc_object_slot_count(o->ptr) != o->nslots) {
-    finding(in, "object header changed", "object #%u: size %zu slots %u, model %u / %u", idx,
-            hc_object_size(o->ptr), hc_object_slot_count(o->ptr), o->size, o->nslots);
+    interp_finding(in, "object header changed", "object #%u: size %zu slots %u, model %u / %u", idx,
+                   hc_object_size(o->ptr), hc_object_slot_count(o->ptr), o->size, o->nslots);
     return;
   }
   if (!payload_intact(o, idx)) {
-    finding(in, "payload changed", "object #%u", idx);
+    interp_finding(in, "payload changed", "object #%u", idx);
     return;
   }
   for (uint32_t s = 0; s < o->nslots; s++) {
     hc_object_t *want = o->slots[s] == MODEL_NONE ? NULL : m->objs[o->slots[s]].ptr;
     if (hc_load(o->ptr, s) != want) {
-      finding(in, "reference changed", "object #%u slot %u", idx, s);
+      interp_finding(in, "reference changed", "object #%u slot %u", idx, s);
       return;
     }
   }
 }
 
-static void reach_from_roots(interp_t *in) {
+void interp_reach_from_roots(interp_t *in) {
   uint32_t roots[OPS_HANDLES], n = 0;
   for (uint32_t h = 0; h < OPS_HANDLES; h++)
     if (in->rooted[h]) roots[n++] = in->handle_obj[h];
   model_reach(&in->model, roots, n);
 }
 
-/* After one or more collections in the op just run. */
+/* After one or more collections. Nothing here yields to another thread until the model is up
+ * to date (hc_heap_verify, which stops the world and so may run other threads, comes last):
+ * another thread's op must see the model of the heap it runs on. */
 static void after_collection(interp_t *in, bool any_full, bool last_full) {
   model_t *m = &in->model;
-  reach_from_roots(in);
+  interp_reach_from_roots(in);
   uint64_t reachable_bytes = 0;
   for (uint32_t i = 0; i < m->count && !in->failed; i++) {
     if (!m->objs[i].reachable) continue;
-    check_object(in, i);
+    interp_check_object(in, i);
     reachable_bytes += hc_cell_size_for(m->objs[i].size);
   }
   for (uint32_t w = 0; w < OPS_WEAK_SLOTS && !in->failed; w++) {
@@ -185,9 +160,10 @@ static void after_collection(interp_t *in, bool any_full, bool last_full) {
     const model_obj_t *o = &m->objs[in->weak_obj[w]];
     hc_object_t *t = hc_weak_get(in->weak[w]);
     if (o->reachable && t != o->ptr)
-      finding(in, "weak reference to a reachable object cleared", "weak %u", w);
+      interp_finding(in, "weak reference to a reachable object cleared", "weak %u", w);
     else if (!o->reachable && any_full && t != NULL)
-      finding(in, "weak reference to a dead object survived a full collection", "weak %u", w);
+      interp_finding(in, "weak reference to a dead object survived a full collection", "weak %u",
+                     w);
     else if (t == NULL)
       in->weak_obj[w] = MODEL_NONE;
   }
@@ -195,10 +171,9 @@ static void after_collection(interp_t *in, bool any_full, bool last_full) {
     hc_stats_t st;
     hc_heap_get_stats(in->heap, &st);
     if (st.live_bytes != reachable_bytes)
-      finding(in, "live bytes", "heap reports %llu after a full collection, model %llu",
-              (unsigned long long)st.live_bytes, (unsigned long long)reachable_bytes);
+      interp_finding(in, "live bytes", "heap reports %llu after a full collection, model %llu",
+                     (unsigned long long)st.live_bytes, (unsigned long long)reachable_bytes);
   }
-  if (!in->failed) verify(in, "a collection");
   /* Forget what died: unreachable objects, and the unrooted handles that held them. */
   for (uint32_t i = 0; i < m->count; i++)
     if (m->objs[i].alive && !m->objs[i].reachable) model_kill(m, i);
@@ -208,326 +183,19 @@ static void after_collection(interp_t *in, bool any_full, bool last_full) {
       in->handle_obj[h] = MODEL_NONE;
     }
   }
+  if (!in->failed) interp_verify(in, "a collection");
 }
 
-/* Brings the model up to date with the collections that ran since it last was. Called right
- * after the heap call that collected, before the op changes any handle: the model's roots must be
- * the ones the collector saw. */
-static void settle(interp_t *in) {
-  if (in->collections == in->settled || in->failed) return;
-  bool any_full = in->full_collections != in->settled_full;
-  in->settled = in->collections;
-  in->settled_full = in->full_collections;
-  after_collection(in, any_full, in->last_was_full);
-}
-
-/* ---------------------------------------------------------------------------------------------
- * Ops
- * ------------------------------------------------------------------------------------------- */
-
-/* The object in handle h, or MODEL_NONE. */
-static uint32_t held(interp_t *in, uint32_t h) {
-  return in->handle_obj[h % OPS_HANDLES];
-}
-
-static void set_handle(interp_t *in, uint32_t h, uint32_t idx) {
-  h %= OPS_HANDLES;
-  in->handle_obj[h] = idx;
-  in->handles[h] = idx == MODEL_NONE ? NULL : in->model.objs[idx].ptr;
-}
-
-static bool op_alloc(interp_t *in, const uint16_t *a) {
-  uint32_t nslots = a[2] % 33u;
-  size_t size = a[1] % OPS_MAX_OBJECT;
-  size_t min = HC_HEADER_SIZE + (size_t)nslots * HC_SLOT_SIZE;
-  if (size < min) size = min;
-  bool fin = a[3] & 1u;
-  hc_object_t *p = hc_alloc_ex(cur(in), size, nslots, fin ? HC_ALLOC_FINALIZE : 0);
-  settle(in); /* an automatic collection ran before p existed */
-  if (!p) {
-    hc_status_t st = hc_mutator_last_error(cur(in));
-    bool expected = st == HC_ERR_HEAP_LIMIT || st == HC_ERR_INJECTED_FAULT ||
-                    (st == HC_ERR_ALLOCATION_STOPPED && in->stopped[in->cur]);
-    if (!expected) finding(in, "allocation failed", "%s for %zu bytes", hc_status_name(st), size);
-    return expected;
+/* Called right after every heap call that may have collected and before every op, before the
+ * op changes any handle: the model's roots must be the ones the collector saw. */
+void interp_settle(interp_t *in) {
+  if (in->collections != in->settled && !in->failed) {
+    bool any_full = in->full_collections != in->settled_full;
+    in->settled = in->collections;
+    in->settled_full = in->full_collections;
+    after_collection(in, any_full, in->last_was_full);
   }
-  for (uint32_t s = 0; s < nslots; s++)
-    if (hc_load(p, s) != NULL) finding(in, "allocation not zeroed", "slot %u", s);
-  if (!model_payload_apply(hc_object_payload(p), hc_object_payload_size(p), 0, 0, true))
-    finding(in, "allocation not zeroed", "payload of a new %zu-byte object", size);
-  if (model_find(&in->model, p) != MODEL_NONE)
-    finding(in, "allocation returned a live object", "object #%u", model_find(&in->model, p));
-  set_handle(in, a[0], model_add(&in->model, p, (uint32_t)size, nslots, fin));
-  return true;
-}
-
-static bool op_store(interp_t *in, uint32_t h, uint32_t slot, uint32_t value) {
-  uint32_t idx = held(in, h);
-  if (idx == MODEL_NONE || in->model.objs[idx].nslots == 0) return false;
-  model_obj_t *o = &in->model.objs[idx];
-  slot %= o->nslots;
-  hc_store(cur(in), o->ptr, slot, value == MODEL_NONE ? NULL : in->model.objs[value].ptr);
-  o->slots[slot] = value;
-  return true;
-}
-
-static bool op_load(interp_t *in, uint32_t dst, uint32_t h, uint32_t slot) {
-  uint32_t idx = held(in, h);
-  if (idx == MODEL_NONE || in->model.objs[idx].nslots == 0) return false;
-  const model_obj_t *o = &in->model.objs[idx];
-  slot %= o->nslots;
-  uint32_t child = o->slots[slot];
-  hc_object_t *got = hc_load(o->ptr, slot);
-  hc_object_t *want = child == MODEL_NONE ? NULL : in->model.objs[child].ptr;
-  if (got != want) finding(in, "reference changed", "object #%u slot %u", idx, slot);
-  set_handle(in, dst, child);
-  return true;
-}
-
-static bool op_write(interp_t *in, uint32_t h, uint8_t seed) {
-  uint32_t idx = held(in, h);
-  if (idx == MODEL_NONE) return false;
-  model_obj_t *o = &in->model.objs[idx];
-  model_payload_apply(hc_object_payload(o->ptr), hc_object_payload_size(o->ptr), idx, seed, false);
-  o->seed = seed;
-  return true;
-}
-
-static bool op_check(interp_t *in, uint32_t h) {
-  uint32_t idx = held(in, h);
-  if (idx == MODEL_NONE) return false;
-  check_object(in, idx);
-  return true;
-}
-
-static bool op_root(interp_t *in, uint32_t h, bool root) {
-  h %= OPS_HANDLES;
-  if (in->rooted[h] == root) return false;
-  hc_status_t st = root ? hc_global_root_add(cur(in), &in->handles[h])
-                        : hc_global_root_remove(cur(in), &in->handles[h]);
-  if (st != HC_OK) finding(in, "root registration", "%s", hc_status_name(st));
-  in->rooted[h] = root;
-  return true;
-}
-
-static bool op_weak_new(interp_t *in, uint32_t w, uint32_t h) {
-  w %= OPS_WEAK_SLOTS;
-  uint32_t idx = held(in, h);
-  if (idx == MODEL_NONE) return false;
-  if (in->weak[w]) hc_weak_destroy(cur(in), in->weak[w]);
-  in->weak[w] = NULL;
-  hc_status_t st = hc_weak_create(cur(in), in->model.objs[idx].ptr, &in->weak[w]);
-  if (st != HC_OK) finding(in, "weak reference creation", "%s", hc_status_name(st));
-  in->weak_obj[w] = st == HC_OK ? idx : MODEL_NONE;
-  return true;
-}
-
-static bool op_weak_get(interp_t *in, uint32_t dst, uint32_t w) {
-  w %= OPS_WEAK_SLOTS;
-  if (!in->weak[w]) return false;
-  hc_object_t *t = hc_weak_get(in->weak[w]);
-  uint32_t idx = in->weak_obj[w];
-  if (t == NULL) {
-    if (idx != MODEL_NONE && in->model.objs[idx].alive)
-      finding(in, "weak reference to a live object cleared", "weak %u", w);
-    in->weak_obj[w] = MODEL_NONE;
-    set_handle(in, dst, MODEL_NONE);
-    return true;
-  }
-  if (idx == MODEL_NONE || t != in->model.objs[idx].ptr) {
-    finding(in, "weak reference target changed", "weak %u", w);
-    return true;
-  }
-  /* An object an eden collection left in place (sticky marks) may be handed back: alive again. */
-  model_revive(&in->model, idx);
-  set_handle(in, dst, idx);
-  return true;
-}
-
-typedef struct visit_buf {
-  uintptr_t *items;
-  size_t count, cap;
-} visit_buf_t;
-
-/* Runs inside the stopped world: must not call into the heap, so it only records. */
-static bool visit_record(hc_object_t *obj, void *ctx) {
-  visit_buf_t *v = ctx;
-  if (v->count == v->cap) return false; /* more than the program ever allocated: reported below */
-  v->items[v->count++] = (uintptr_t)obj;
-  return true;
-}
-
-static int compare_uintptr(const void *a, const void *b) {
-  uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
-  return x < y ? -1 : x > y;
-}
-
-static bool sorted_contains(const uintptr_t *v, size_t n, uintptr_t key) {
-  return bsearch(&key, v, n, sizeof *v, compare_uintptr) != NULL;
-}
-
-/* Iteration visits every model-live object, and nothing that is not a model object (objects an
- * eden collection left in place may be visited: they are model objects, just dead ones). */
-static bool op_iterate(interp_t *in) {
-  model_t *m = &in->model;
-  visit_buf_t v = {calloc(m->count + 1, sizeof(uintptr_t)), 0, m->count + 1};
-  uintptr_t *all = calloc(m->count + 1, sizeof(uintptr_t));
-  if (!v.items || !all) {
-    fputs("heapfuzz: out of memory\n", stderr);
-    abort();
-  }
-  hc_status_t st = hc_heap_iterate(cur(in), visit_record, &v);
-  if (st != HC_OK) finding(in, "iteration", "%s", hc_status_name(st));
-  for (uint32_t i = 0; i < m->count; i++)
-    all[i] = (uintptr_t)m->objs[i].ptr;
-  qsort(all, m->count, sizeof *all, compare_uintptr);
-  qsort(v.items, v.count, sizeof *v.items, compare_uintptr);
-  if (v.count == v.cap) finding(in, "iteration", "visited more objects than were allocated");
-  for (size_t i = 0; i < v.count && !in->failed; i++)
-    if (!sorted_contains(all, m->count, v.items[i]))
-      finding(in, "iteration visited a non-object", "visit %zu", i);
-  for (uint32_t i = 0; i < m->count && !in->failed; i++)
-    if (m->objs[i].alive && !sorted_contains(v.items, v.count, (uintptr_t)m->objs[i].ptr))
-      finding(in, "iteration missed a live object", "object #%u", i);
-  free(v.items);
-  free(all);
-  return true;
-}
-
-static bool op_attach(interp_t *in) {
-  if (in->nmuts == OPS_MAX_MUTATORS) return false;
-  hc_mutator_t *m;
-  hc_status_t st = hc_mutator_attach(in->heap, &m);
-  if (st != HC_OK) {
-    finding(in, "attach", "%s", hc_status_name(st));
-    return true;
-  }
-  hc_mutator_release_access(m); /* one mutator with access at a time on this thread */
-  in->stopped[in->nmuts] = false;
-  in->muts[in->nmuts++] = m;
-  return true;
-}
-
-static bool op_detach(interp_t *in, uint32_t t) {
-  if (in->nmuts < 2) return false;
-  t %= in->nmuts;
-  bool was_current = t == in->cur;
-  if (was_current) { /* hand access to the next mutator first */
-    uint32_t next = (t + 1) % in->nmuts;
-    hc_mutator_release_access(in->muts[t]);
-    hc_mutator_acquire_access(in->muts[next]);
-    in->cur = next;
-  }
-  /* Detach takes access back for its teardown; release the current one's meanwhile. */
-  hc_mutator_release_access(cur(in));
-  hc_status_t st = hc_mutator_detach(in->muts[t]);
-  hc_mutator_acquire_access(cur(in));
-  if (st != HC_OK) finding(in, "detach", "%s", hc_status_name(st));
-  for (uint32_t i = t; i + 1 < in->nmuts; i++) {
-    in->muts[i] = in->muts[i + 1];
-    in->stopped[i] = in->stopped[i + 1];
-  }
-  in->nmuts--;
-  if (in->cur > t) in->cur--;
-  verify(in, "a detach");
-  return true;
-}
-
-static bool op_switch(interp_t *in, uint32_t t) {
-  t %= in->nmuts;
-  if (t == in->cur) return false;
-  hc_mutator_release_access(cur(in));
-  hc_mutator_acquire_access(in->muts[t]);
-  in->cur = t;
-  return true;
-}
-
-/* Stops (or resumes) the current mutator's allocation; skipped when it already is in that state. */
-static bool op_stop_allocating(interp_t *in, bool stop) {
-  if (in->stopped[in->cur] == stop) return false;
-  in->stopped[in->cur] = stop;
-  hc_status_t st =
-      stop ? hc_mutator_stop_allocating(cur(in)) : hc_mutator_resume_allocating(cur(in));
-  if (st != HC_OK)
-    finding(in, stop ? "stop-allocating" : "resume-allocating", "%s", hc_status_name(st));
-  return true;
-}
-
-/* Runs op k; false when it was skipped for absent state. */
-static bool run_op(interp_t *in, const ops_op_t *op) {
-  const uint16_t *a = op->operand;
-  switch ((ops_opcode_t)(op->opcode % OPS_OP_COUNT)) {
-    case OPS_ALLOC:
-      return op_alloc(in, a);
-    case OPS_STORE:
-      return held(in, a[2]) != MODEL_NONE && op_store(in, a[0], a[1], held(in, a[2]));
-    case OPS_CLEAR:
-      return op_store(in, a[0], a[1], MODEL_NONE);
-    case OPS_LOAD:
-      return op_load(in, a[0], a[1], a[2]);
-    case OPS_WRITE:
-      return op_write(in, a[0], (uint8_t)a[1]);
-    case OPS_CHECK:
-      return op_check(in, a[0]);
-    case OPS_ROOT:
-      return op_root(in, a[0], true);
-    case OPS_UNROOT:
-      return op_root(in, a[0], false);
-    case OPS_DROP:
-      if (held(in, a[0]) == MODEL_NONE) return false;
-      set_handle(in, a[0], MODEL_NONE);
-      return true;
-    case OPS_WEAK_NEW:
-      return op_weak_new(in, a[0], a[1]);
-    case OPS_WEAK_GET:
-      return op_weak_get(in, a[0], a[1]);
-    case OPS_GC_FULL:
-      hc_collect(cur(in), HC_COLLECT_FULL);
-      return true;
-    case OPS_GC_EDEN:
-      hc_collect(cur(in), HC_COLLECT_EDEN);
-      return true;
-    case OPS_SWEEP:
-      hc_sweep_step(cur(in), a[0] % 16u + 1);
-      verify(in, "a sweep");
-      return true;
-    case OPS_SWEEP_ALL:
-      hc_sweep_all(cur(in));
-      verify(in, "a sweep");
-      return true;
-    case OPS_SHRINK:
-      hc_shrink(cur(in));
-      verify(in, "a shrink");
-      return true;
-    case OPS_STOP_ALLOC:
-      return op_stop_allocating(in, true);
-    case OPS_RESUME_ALLOC:
-      return op_stop_allocating(in, false);
-    case OPS_ITERATE:
-      return op_iterate(in);
-    case OPS_ATTACH:
-      return op_attach(in);
-    case OPS_DETACH:
-      return op_detach(in, a[0]);
-    case OPS_SWITCH:
-      return op_switch(in, a[0]);
-    case OPS_SWEEPER_TICK:
-      hc_sweeper_run_step(in->heap, a[0] % 16u + 1);
-      return true;
-    case OPS_FAIL_NEXT:
-      hc_heap_fail_block_acquisition(in->heap, a[0] % 8u + 1);
-      return true;
-    case OPS_VERIFY:
-      verify(in, "a verify op");
-      reach_from_roots(in);
-      for (uint32_t i = 0; i < in->model.count && !in->failed; i++)
-        if (in->model.objs[i].reachable) check_object(in, i);
-      return true;
-    case OPS_PREEMPT: /* the scheduler's */
-    case OPS_OP_COUNT:
-      break;
-  }
-  return false;
+  interp_check_finalized(in);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -547,27 +215,42 @@ static void configure(const ops_config_t *c, hc_config_t *cfg, interp_t *in) {
   cfg->finalizer_ctx = in;
 }
 
+/* From the main context, every fiber ended: no mutator holds access. */
 static void teardown(interp_t *in) {
   in->tearing_down = true;
-  for (uint32_t w = 0; w < OPS_WEAK_SLOTS; w++)
-    if (in->weak[w]) hc_weak_destroy(cur(in), in->weak[w]);
-  for (uint32_t h = 0; h < OPS_HANDLES; h++)
-    if (in->rooted[h]) hc_global_root_remove(cur(in), &in->handles[h]);
-  /* The current mutator holds access; detach the others first (each takes access back). */
-  hc_mutator_t *current = cur(in);
-  hc_mutator_release_access(current);
-  for (uint32_t i = 0; i < in->nmuts; i++)
-    if (in->muts[i] != current) hc_mutator_detach(in->muts[i]);
-  hc_mutator_detach(current);
-  in->nmuts = 0;
+  in->running = NULL;       /* the yield hook stays, and ignores the main context */
+  hc_mutator_t *any = NULL; /* weak references and root slots go through a mutator */
+  for (uint32_t i = 0; i < OPS_THREAD_COUNT && !any; i++)
+    any = in->threads[i].mut;
+  if (any) {
+    hc_mutator_acquire_access(any);
+    for (uint32_t w = 0; w < OPS_WEAK_SLOTS; w++)
+      if (in->weak[w]) hc_weak_destroy(any, in->weak[w]);
+    for (uint32_t h = 0; h < OPS_HANDLES; h++)
+      if (in->rooted[h]) hc_global_root_remove(any, &in->handles[h]);
+    hc_mutator_release_access(any);
+  }
+  for (uint32_t i = 0; i < OPS_THREAD_COUNT; i++) {
+    if (in->threads[i].mut) hc_mutator_detach(in->threads[i].mut);
+    in->threads[i].mut = NULL;
+  }
   /* Destroy runs the finalizers still owed: every finalizable object, exactly once, in all. */
   hc_status_t st = hc_heap_destroy(in->heap);
   if (st != HC_OK)
-    finding(in, "teardown", "hc_heap_destroy: %s", hc_status_name(st));
+    interp_finding(in, "teardown", "hc_heap_destroy: %s", hc_status_name(st));
   else if (in->finalized != in->model.finalizable_allocated)
-    finding(in, "finalizers", "%llu ran for %llu finalizable objects",
-            (unsigned long long)in->finalized, (unsigned long long)in->model.finalizable_allocated);
+    interp_finding(in, "finalizers", "%llu ran for %llu finalizable objects",
+                   (unsigned long long)in->finalized,
+                   (unsigned long long)in->model.finalizable_allocated);
   in->heap = NULL;
+}
+
+static void free_interp(interp_t *in) {
+  ops_sched_free(in);
+  model_free(&in->model);
+  free(in->finalized_objs);
+  free(in->plan);
+  free(in);
 }
 
 bool ops_run(const ops_program_t *p, const ops_run_options_t *options, ops_run_result_t *result) {
@@ -581,6 +264,7 @@ bool ops_run(const ops_program_t *p, const ops_run_options_t *options, ops_run_r
   in->opt = opt;
   in->out = opt->out ? opt->out : stderr;
   in->res = res;
+  in->prog = p;
   ops_run_options_t traced;
   const char *env = getenv("HEAPFUZZ_TRACE");
   if (env && *env && strcmp(env, "0") != 0 && !opt->trace) {
@@ -593,43 +277,32 @@ bool ops_run(const ops_program_t *p, const ops_run_options_t *options, ops_run_r
   for (uint32_t w = 0; w < OPS_WEAK_SLOTS; w++)
     in->weak_obj[w] = MODEL_NONE;
   model_init(&in->model);
+  in->plan = malloc(sizeof *in->plan);
+  if (!in->plan || !ops_sched_init(in)) {
+    fputs("heapfuzz: out of memory\n", stderr);
+    abort();
+  }
 
   hc_config_t cfg;
   configure(&p->config, &cfg, in);
   if (hc_heap_create(&cfg, &in->heap) != HC_OK ||
-      hc_mutator_attach(in->heap, &in->muts[0]) != HC_OK) {
+      hc_mutator_attach(in->heap, &in->threads[0].mut) != HC_OK) {
     fputs("heapfuzz: cannot create the heap\n", stderr);
     abort();
   }
-  in->nmuts = 1;
   hc_heap_set_event_hook(in->heap, on_event, in);
+  if (hc_heap_set_yield_hook(in->heap, ops_sched_yield, in) != HC_OK) {
+    fputs("heapfuzz: the heap core was built without yield points (HC_YIELD_POINTS)\n", stderr);
+    abort();
+  }
 
-  for (uint32_t k = 0; k < p->count && k < OPS_MAX_OPS && !in->failed; k++) {
-    in->op_index = k;
-    in->op = &p->ops[k];
-    if (in->opt->verbose) {
-      char text[128];
-      ops_format_op(in->op, text, sizeof text);
-      fprintf(in->out, "op %u [m%u]: %s\n", k, in->cur, text);
-    }
-    bool ran = run_op(in, in->op);
-    res->ops_run += ran;
-    res->ops_skipped += !ran;
-    settle(in);
-    check_finalized(in);
-  }
+  ops_sched_run(in);
+
   res->collections = (uint32_t)in->collections;
-  in->op = NULL;
-  if (!in->failed) teardown(in);
+  /* After a finding the run stopped mid-way: teardown still leaves nothing behind, and reports
+   * nothing more (interp_finding reports only the first). */
+  teardown(in);
   bool clean = !in->failed;
-  if (in->heap) { /* a finding stopped the run mid-way: still leave nothing behind */
-    bool failed = in->failed;
-    in->failed = true; /* no second report from teardown */
-    teardown(in);
-    in->failed = failed;
-  }
-  model_free(&in->model);
-  free(in->finalized_objs);
-  free(in);
+  free_interp(in);
   return clean;
 }

@@ -71,6 +71,7 @@ void ops_plan(const ops_program_t *p, ops_plan_t *out) {
                                      : (uint8_t)OPS_THREAD_COLLECTOR;
         s->skip = s->target == s->thread;
         if (s->target == OPS_THREAD_SWEEPER) out->uses_sweeper = true;
+        if (s->target == OPS_THREAD_COLLECTOR) out->uses_collector = true;
         break;
       }
       default:

@@ -1,0 +1,49 @@
+/* fiber.h: user-level context switching for the deterministic scheduler (sched.c), with the
+ * sanitizer annotations that make ASan and TSan understand it.
+ *
+ * ASan: every switch is bracketed by __sanitizer_start_switch_fiber (with the target's stack) and
+ * __sanitizer_finish_switch_fiber, so stack poisoning and detect_stack_use_after_return's fake
+ * stacks follow the fiber, not the OS thread.
+ * TSan: each fiber is a TSan fiber (__tsan_create_fiber) and every switch between two created
+ * fibers passes __tsan_switch_to_fiber_no_sync: it creates no happens-before edge, so accesses two
+ * fibers make without real synchronization (a mutex, an atomic) are reported as races although
+ * the schedule is serial. Creating a fiber, and switching into or out of the main context, are a
+ * thread's creation and join, and synchronize as those do.
+ *
+ * All fibers of a group run on the OS thread that created them; a fiber is switched to only from
+ * that thread. */
+#ifndef OPS_FIBER_H
+#define OPS_FIBER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <ucontext.h>
+
+typedef struct fiber {
+  ucontext_t ctx;
+  void *stack; /* NULL for the OS thread's own context (fiber_init_main) */
+  size_t stack_size;
+  void (*entry)(void *);
+  void *arg;
+  /* ASan: this fiber's stack bounds (learned at the first switch away, for the main context)
+   * and its fake stack while it is switched out. */
+  const void *asan_bottom;
+  size_t asan_size;
+  void *asan_fake_stack;
+  void *tsan_fiber; /* TSan's fiber context */
+  const char *name;
+} fiber_t;
+
+/* Wraps the calling OS thread's context, to switch back to at the end. */
+void fiber_init_main(fiber_t *f);
+/* A fiber that will run entry(arg) when first switched to. entry must not return; a fiber ends
+ * with fiber_exit. Returns false when no stack could be had. */
+bool fiber_create(fiber_t *f, const char *name, void (*entry)(void *), void *arg);
+/* Suspends `from` (the running fiber) and runs `to`. Returns when something switches back. */
+void fiber_switch(fiber_t *from, fiber_t *to);
+/* Ends the running fiber `from` for good and runs `to`; never returns. */
+_Noreturn void fiber_exit(fiber_t *from, fiber_t *to);
+/* Frees an ended (or never started) fiber's resources; not the running one. */
+void fiber_destroy(fiber_t *f);
+
+#endif /* OPS_FIBER_H */
