@@ -7,6 +7,18 @@
  * allocator's resume will sweep it, and must find it where it left it (HC_PROTECTED_BITS). */
 #include "internal.h"
 
+/* The lock over a claimed block's directory bits when its sweep is recorded. */
+#if defined(HC_INJECT_BUG_UNLOCKED_SWEEP_BITS)
+/* INJECTED BUG unlocked-sweep-bits: the claim (our in-use bit) is taken to make the block's
+ * bits ours alone, so they are written without the directory lock; but the bits of 64 blocks
+ * share a word that other threads update under the lock: a data race, and lost updates. */
+#  define hc_sweep_bits_lock(mutex)   ((void)(mutex))
+#  define hc_sweep_bits_unlock(mutex) ((void)(mutex))
+#else
+#  define hc_sweep_bits_lock(mutex)   pthread_mutex_lock(mutex)
+#  define hc_sweep_bits_unlock(mutex) pthread_mutex_unlock(mutex)
+#endif
+
 void hc_release_block(hc_heap_t *heap, hc_block_handle_t *h, hc_mutator_t *m) {
   hc_directory_remove(h->dir, h->index);
   HC_YIELD(heap, HC_YP_BLOCK_UNLINKED, m);
@@ -27,14 +39,14 @@ void hc_release_large(hc_heap_t *heap, hc_large_t *l, hc_mutator_t *m) {
 static bool finish_sweep(hc_heap_t *heap, hc_directory_t *d, uint32_t index, void *owner,
                          hc_sweep_result_t r, bool release, hc_mutator_t *m) {
   bool empty = r.live_cells == 0;
-  pthread_mutex_lock(&d->lock);
+  hc_sweep_bits_lock(&d->lock);
   hc_bit_clear(d->bits[HC_BIT_UNSWEPT], index);
   hc_bit_assign(d->bits[HC_BIT_EMPTY], index, empty);
   hc_bit_assign(d->bits[HC_BIT_CAN_ALLOCATE], index,
                 !empty && r.free_cells > 0 && !hc_bit_get(d->bits[HC_BIT_MARKING_RETIRED], index));
   bool do_release = empty && release;
   if (!do_release) hc_bit_clear(d->bits[HC_BIT_IN_USE], index);
-  pthread_mutex_unlock(&d->lock);
+  hc_sweep_bits_unlock(&d->lock);
   if (!do_release) return false;
   if (d->cell_size)
     hc_release_block(heap, owner, m);
