@@ -184,6 +184,9 @@ static void thread_main(void *arg) {
   if (t->mut) hc_mutator_release_access(t->mut);
   t->state = TS_DONE;
   thread_t *next = t->quit ? NULL : choose(in, t);
+  if (in->opt->verbose && !t->quit)
+    fprintf(in->out, "  %s ends -> %s\n", ops_thread_name(t->id),
+            next ? ops_thread_name(next->id) : "main");
   ensure_fiber(next);
   in->running = next;
   in->res->switches++;
@@ -203,6 +206,9 @@ static void wait_yield(interp_t *in, thread_t *t, hc_yield_point_t point) {
   }
   thread_t *other = choose_other(in, t);
   if (!other) return; /* nobody else can run: look again */
+  if (in->opt->verbose)
+    fprintf(in->out, "  %s waits at %s -> %s\n", ops_thread_name(t->id), yield_names[point],
+            ops_thread_name(other->id));
   t->state = TS_WAITING;
   transfer(in, t, other);
   t->state = TS_RUNNING;
