@@ -43,6 +43,9 @@ bool fiber_create(fiber_t *f, const char *name, void (*entry)(void *), void *arg
 void fiber_switch(fiber_t *from, fiber_t *to);
 /* Ends the running fiber `from` for good and runs `to`; never returns. */
 _Noreturn void fiber_exit(fiber_t *from, fiber_t *to);
+/* After `f` ended: everything it did happens-before what the caller does next (TSan), as after
+ * joining a thread. */
+void fiber_join(fiber_t *f);
 /* Frees an ended (or never started) fiber's resources; not the running one. */
 void fiber_destroy(fiber_t *f);
 

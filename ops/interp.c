@@ -24,6 +24,15 @@
  * Findings
  * ------------------------------------------------------------------------------------------- */
 
+void interp_print(interp_t *in, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  ops_quiet_begin();
+  vfprintf(in->out, fmt, ap);
+  ops_quiet_end();
+  va_end(ap);
+}
+
 void interp_finding(interp_t *in, const char *invariant, const char *fmt, ...) {
   if (in->failed) return;
   in->failed = true;
@@ -43,9 +52,11 @@ void interp_finding(interp_t *in, const char *invariant, const char *fmt, ...) {
   r->op_index = op_index;
   snprintf(r->message, sizeof r->message, "op %u (%s) on %s: %s: %s", op_index, optext,
            t ? ops_thread_name(t->id) : "main", invariant, detail);
+  ops_quiet_begin(); /* a report, not the heap's work: out of TSan's sight */
   fprintf(in->out, "heapfuzz: finding: %s\n", r->message);
   hc_heap_dump(in->heap, interp_mutator(in), in->out);
   fflush(in->out);
+  ops_quiet_end();
   if (in->opt->abort_on_finding) abort();
 }
 
@@ -67,9 +78,9 @@ static void on_event(void *ctx, const hc_event_t *ev) {
     if (in->last_was_full) in->full_collections++;
   }
   if (in->opt->trace)
-    fprintf(in->out, "  event %s mutator=%u size=%u block=%llu arg=%llu\n",
-            (unsigned)ev->kind < HC_EV_COUNT ? event_names[ev->kind] : "?", ev->mutator,
-            ev->cell_size, (unsigned long long)ev->block, (unsigned long long)ev->arg);
+    interp_print(in, "  event %s mutator=%u size=%u block=%llu arg=%llu\n",
+                 (unsigned)ev->kind < HC_EV_COUNT ? event_names[ev->kind] : "?", ev->mutator,
+                 ev->cell_size, (unsigned long long)ev->block, (unsigned long long)ev->arg);
 }
 
 static void on_finalize(hc_object_t *obj, void *ctx) {
@@ -81,7 +92,9 @@ static void on_finalize(hc_object_t *obj, void *ctx) {
    * that collected, then stole the dead object's block) may not be settled in the model yet. */
   if (in->nfinalized == in->cap_finalized) {
     in->cap_finalized = in->cap_finalized ? in->cap_finalized * 2 : 64;
+    ops_quiet_begin();
     in->finalized_objs = realloc(in->finalized_objs, in->cap_finalized * sizeof(uint32_t));
+    ops_quiet_end();
     if (!in->finalized_objs) abort();
   }
   in->finalized_objs[in->nfinalized++] = idx;
@@ -114,6 +127,7 @@ static bool payload_intact(const model_obj_t *o, uint32_t idx) {
 void interp_check_object(interp_t *in, uint32_t idx) {
   model_t *m = &in->model;
   const model_obj_t *o = &m->objs[idx];
+  interp_use(o->ptr);
   if (!hc_is_live_object(interp_mutator(in), o->ptr)) {
     interp_finding(in, "reachable object lost", "object #%u is not a live cell", idx);
     return;

@@ -13,6 +13,33 @@
 
 #include "fiber.h"
 #include "model.h"
+#include "quiet.h"
+
+#if defined(HC_TSAN) && HC_TSAN
+#  include <sanitizer/tsan_interface.h>
+#endif
+
+/* Objects shared between logical threads. A program's threads share objects through the handle
+ * table, which the harness keeps uninstrumented; a real program would share them through some
+ * synchronization. So in TSan builds, making an object available (allocating it, storing into
+ * it) releases on its address and using one acquires there: an object's initialization by one
+ * thread happens-before another thread's use of it, as in a correctly synchronized program,
+ * while the heap's own accesses stay as unordered as the schedule leaves them. */
+static inline void interp_share(const void *obj) {
+#if defined(HC_TSAN) && HC_TSAN
+  __tsan_release((void *)obj);
+#else
+  (void)obj;
+#endif
+}
+
+static inline void interp_use(const void *obj) {
+#if defined(HC_TSAN) && HC_TSAN
+  __tsan_acquire((void *)obj);
+#else
+  (void)obj;
+#endif
+}
 
 typedef enum thread_state {
   TS_NEW,       /* its fiber has not run yet */
@@ -74,6 +101,8 @@ struct interp {
 };
 
 /* interp.c: the oracle */
+/* Verbose and trace output (quietly: see quiet.h). */
+void interp_print(interp_t *in, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void interp_finding(interp_t *in, const char *invariant, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* The running thread's mutator (the one holding access for the op being run). */

@@ -10,7 +10,9 @@
 
 /* The object in handle h, or MODEL_NONE. */
 static uint32_t held(interp_t *in, uint32_t h) {
-  return in->handle_obj[h % OPS_HANDLES];
+  uint32_t idx = in->handle_obj[h % OPS_HANDLES];
+  if (idx != MODEL_NONE) interp_use(in->model.objs[idx].ptr); /* maybe another thread's object */
+  return idx;
 }
 
 static void set_handle(interp_t *in, uint32_t h, uint32_t idx) {
@@ -43,6 +45,7 @@ static bool op_alloc(interp_t *in, const uint16_t *a) {
     interp_finding(in, "allocation returned a live object", "object #%u",
                    model_find(&in->model, p));
   set_handle(in, a[0], model_add(&in->model, p, (uint32_t)size, nslots, fin));
+  interp_share(p);
   return true;
 }
 
@@ -51,8 +54,10 @@ static bool op_store(interp_t *in, uint32_t h, uint32_t slot, uint32_t value) {
   if (idx == MODEL_NONE || in->model.objs[idx].nslots == 0) return false;
   model_obj_t *o = &in->model.objs[idx];
   slot %= o->nslots;
-  hc_store(interp_mutator(in), o->ptr, slot,
-           value == MODEL_NONE ? NULL : in->model.objs[value].ptr);
+  hc_object_t *v = value == MODEL_NONE ? NULL : in->model.objs[value].ptr;
+  if (v) interp_use(v);
+  hc_store(interp_mutator(in), o->ptr, slot, v);
+  interp_share(o->ptr);
   o->slots[slot] = value;
   return true;
 }

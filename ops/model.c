@@ -1,11 +1,15 @@
 /* model.c: the interpreter's shadow model of the heap (ops/model.h). */
 #include "model.h"
+#include "quiet.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+/* The model's memory is the harness's: allocated out of TSan's sight (quiet.h). */
 static void *xrealloc(void *p, size_t n) {
+  ops_quiet_begin();
   void *q = realloc(p, n ? n : 1);
+  ops_quiet_end();
   if (!q) {
     fputs("heapfuzz: out of memory in the model\n", stderr);
     abort();
@@ -18,12 +22,14 @@ void model_init(model_t *m) {
 }
 
 void model_free(model_t *m) {
+  ops_quiet_begin();
   for (uint32_t i = 0; i < m->count; i++)
     free(m->objs[i].slots);
   free(m->objs);
   free(m->map_keys);
   free(m->map_vals);
   free(m->stack);
+  ops_quiet_end();
   memset(m, 0, sizeof *m);
 }
 
@@ -42,8 +48,10 @@ static void map_grow(model_t *m) {
   uintptr_t *old_keys = m->map_keys;
   uint32_t *old_vals = m->map_vals;
   m->map_cap = old_cap ? old_cap * 2 : 256;
+  ops_quiet_begin();
   m->map_keys = calloc(m->map_cap, sizeof *m->map_keys);
   m->map_vals = calloc(m->map_cap, sizeof *m->map_vals);
+  ops_quiet_end();
   if (!m->map_keys || !m->map_vals) {
     fputs("heapfuzz: out of memory in the model\n", stderr);
     abort();
@@ -51,8 +59,10 @@ static void map_grow(model_t *m) {
   m->map_used = 0;
   for (uint32_t i = 0; i < old_cap; i++)
     if (old_keys[i]) map_put(m, old_keys[i], old_vals[i]);
+  ops_quiet_begin();
   free(old_keys);
   free(old_vals);
+  ops_quiet_end();
 }
 
 static void map_put(model_t *m, uintptr_t key, uint32_t val) {

@@ -131,10 +131,10 @@ static void collect(interp_t *in, thread_t *t) {
 static void run_quota_step(interp_t *in, thread_t *t) {
   t->quota--;
   if (in->opt->verbose)
-    fprintf(in->out, "  %s: %s\n", ops_thread_name(t->id),
-            t->id == OPS_THREAD_SWEEPER ? "sweeper step"
-            : t->collect_kind           ? "gc-full"
-                                        : "gc-eden");
+    interp_print(in, "  %s: %s\n", ops_thread_name(t->id),
+                 t->id == OPS_THREAD_SWEEPER ? "sweeper step"
+                 : t->collect_kind           ? "gc-full"
+                                             : "gc-eden");
   if (t->id == OPS_THREAD_SWEEPER)
     hc_sweeper_run_step(in->heap, 1);
   else
@@ -148,7 +148,7 @@ static void run_next_op(interp_t *in, thread_t *t) {
   if (in->opt->verbose) {
     char text[128];
     ops_format_op(&in->prog->ops[k], text, sizeof text);
-    fprintf(in->out, "op %u [%s]: %s\n", k, ops_thread_name(t->id), text);
+    interp_print(in, "op %u [%s]: %s\n", k, ops_thread_name(t->id), text);
   }
   bool ran = interp_run_op(in, k);
   in->res->ops_run += ran;
@@ -175,7 +175,7 @@ static void thread_main(void *arg) {
     }
     t->state = TS_PARKED;
     if (next && in->opt->verbose)
-      fprintf(in->out, "  switch %s -> %s\n", ops_thread_name(t->id), ops_thread_name(next->id));
+      interp_print(in, "  switch %s -> %s\n", ops_thread_name(t->id), ops_thread_name(next->id));
     transfer(in, t, next);
     t->state = TS_RUNNING;
   }
@@ -185,8 +185,8 @@ static void thread_main(void *arg) {
   t->state = TS_DONE;
   thread_t *next = t->quit ? NULL : choose(in, t);
   if (in->opt->verbose && !t->quit)
-    fprintf(in->out, "  %s ends -> %s\n", ops_thread_name(t->id),
-            next ? ops_thread_name(next->id) : "main");
+    interp_print(in, "  %s ends -> %s\n", ops_thread_name(t->id),
+                 next ? ops_thread_name(next->id) : "main");
   ensure_fiber(next);
   in->running = next;
   in->res->switches++;
@@ -207,8 +207,8 @@ static void wait_yield(interp_t *in, thread_t *t, hc_yield_point_t point) {
   thread_t *other = choose_other(in, t);
   if (!other) return; /* nobody else can run: look again */
   if (in->opt->verbose)
-    fprintf(in->out, "  %s waits at %s -> %s\n", ops_thread_name(t->id), yield_names[point],
-            ops_thread_name(other->id));
+    interp_print(in, "  %s waits at %s -> %s\n", ops_thread_name(t->id), yield_names[point],
+                 ops_thread_name(other->id));
   t->state = TS_WAITING;
   transfer(in, t, other);
   t->state = TS_RUNNING;
@@ -239,8 +239,8 @@ void ops_sched_yield(void *ctx, hc_yield_point_t point, hc_mutator_t *mutator) {
   to->collect_kind = t->preempt_n & 1u;
   if (is_service(to) && !mid_op(to)) to->op = t->op; /* its work sorts with the op it cut into */
   if (in->opt->verbose)
-    fprintf(in->out, "  preempt %s at %s -> %s x%u\n", ops_thread_name(t->id), yield_names[point],
-            ops_thread_name(to->id), to->quota);
+    interp_print(in, "  preempt %s at %s -> %s x%u\n", ops_thread_name(t->id), yield_names[point],
+                 ops_thread_name(to->id), to->quota);
   t->state = TS_PREEMPTED;
   transfer(in, t, to);
   t->state = TS_RUNNING;
@@ -304,6 +304,8 @@ void ops_sched_run(interp_t *in) {
     }
     if (t->state == TS_NEW && t->mut) hc_mutator_release_access(t->mut); /* never ran */
   }
+  for (uint32_t i = 0; i < OPS_THREAD_COUNT; i++)
+    if (in->threads[i].has_fiber) fiber_join(&in->threads[i].fiber); /* before the teardown */
   in->running = NULL;
 }
 
