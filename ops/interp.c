@@ -232,6 +232,7 @@ static void configure(const ops_config_t *c, hc_config_t *cfg, interp_t *in) {
 /* From the main context, every fiber ended: no mutator holds access. */
 static void teardown(interp_t *in) {
   in->tearing_down = true;
+  interp_check_finalized(in); /* those the sweeper ran after the last op that settled */
   in->running = NULL;       /* the yield hook stays, and ignores the main context */
   hc_mutator_t *any = NULL; /* weak references and root slots go through a mutator */
   for (uint32_t i = 0; i < OPS_THREAD_COUNT && !any; i++)
