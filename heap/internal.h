@@ -229,7 +229,8 @@ struct hc_directory {
   uint32_t capacity; /* slots allocated */
   uint32_t used;     /* slots ever used: searches stop here */
   uint32_t count;    /* occupied slots */
-  void **slots;      /* hc_block_handle_t* (or hc_large_t* in the large directory) */
+  void **slots;      /* hc_block_handle_t* (or hc_large_t* in the large directory); the one
+                        allocation that also holds free_slots and bits (NULL until a first add) */
   uint32_t *bits[HC_BIT_KIND_COUNT];
   uint32_t *free_slots; /* stack of vacated slot indices, reused before growing */
   uint32_t free_count;
