@@ -117,6 +117,7 @@ hc_status_t hc_heap_destroy(hc_heap_t *heap) {
   hc_vec_free(&heap->remembered);
   hc_vec_free(&heap->mark_stack);
   hc_vec_free(&heap->root_scratch);
+  if (heap->verify_scratch) free(heap->verify_scratch);
   hc_blockset_free(&heap->blockset);
 #if !HC_BLOCKS_ONE_BY_ONE
   for (size_t i = 0; i < heap->pool_chunks.count; i++)

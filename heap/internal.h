@@ -450,6 +450,8 @@ struct hc_heap {
   /* Collector scratch. */
   hc_vec_t mark_stack;
   hc_vec_t root_scratch; /* roots found live at the start of a collection */
+  void *verify_scratch;  /* hc_verify_stopped's arrays, kept between calls (verify.c) */
+  size_t verify_scratch_bytes;
 
   /* Hooks. */
   hc_yield_fn yield_fn;

@@ -17,6 +17,13 @@ typedef struct vblock {
   uint64_t live[HC_BITMAP_WORDS];
 } vblock_t;
 
+/* A block some allocator holds as current or last-active (gathered once per verify). */
+typedef struct held_block {
+  const hc_block_handle_t *h; /* compared by address only, never dereferenced */
+  const hc_local_allocator_t *la;
+  bool last_active;
+} held_block_t;
+
 typedef struct verifier {
   hc_heap_t *heap;
   char *msg;
@@ -25,6 +32,9 @@ typedef struct verifier {
   vblock_t *blocks;   /* in directory order: what is checked, and so reported, first */
   vblock_t **by_addr; /* the same, sorted by block address, for lookups only */
   size_t nblocks;
+  size_t max_blocks;  /* what the directories' counts add up to: room in blocks and by_addr */
+  held_block_t *held; /* every allocator's current and last-active block */
+  size_t nheld;
 } verifier_t;
 
 static void fail(verifier_t *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -143,17 +153,15 @@ static void check_free_list(verifier_t *v, const hc_local_allocator_t *la, vbloc
   }
 }
 
-static const hc_local_allocator_t *find_owner(hc_heap_t *heap, hc_block_handle_t *h,
+/* The allocators holding h as current (how many, and one of them) or as last-active. */
+static const hc_local_allocator_t *find_owner(const verifier_t *v, const hc_block_handle_t *h,
                                               bool last_active, int *count) {
   const hc_local_allocator_t *found = NULL;
   *count = 0;
-  for (hc_mutator_t *m = heap->mutators; m; m = m->next)
-    for (uint32_t i = 0; i < HC_SIZE_CLASS_COUNT; i++) {
-      const hc_local_allocator_t *la = &m->allocators[i];
-      if ((last_active ? la->last_active : la->current) == h) {
-        found = la;
-        ++*count;
-      }
+  for (size_t i = 0; i < v->nheld; i++)
+    if (v->held[i].h == h && v->held[i].last_active == last_active) {
+      found = v->held[i].la;
+      ++*count;
     }
   return found;
 }
@@ -185,8 +193,8 @@ static void check_directory(verifier_t *v, hc_directory_t *d) {
     CHECK(v, hc_blockset_contains(&heap->blockset, (uintptr_t)h->block),
           "block #%llu: not in the heap's block set", (unsigned long long)h->serial);
     int cur_n, last_n;
-    const hc_local_allocator_t *cur = find_owner(heap, h, false, &cur_n);
-    find_owner(heap, h, true, &last_n);
+    const hc_local_allocator_t *cur = find_owner(v, h, false, &cur_n);
+    find_owner(v, h, true, &last_n);
     CHECK(v, cur_n <= 1 && last_n <= 1 && cur_n + last_n <= 1,
           "block #%llu: held by %d allocators as current and %d as last-active",
           (unsigned long long)h->serial, cur_n, last_n);
@@ -201,13 +209,12 @@ static void check_directory(verifier_t *v, hc_directory_t *d) {
           (unsigned long long)h->serial, (bits & HC_BITMASK(HC_BIT_PINNED)) != 0, last_n);
     CHECK(v, h->cells == HC_BLOCK_PAYLOAD / h->cell_size, "block #%llu: %u cells for size %u",
           (unsigned long long)h->serial, h->cells, h->cell_size);
-    /* Bits only at cell starts. */
+    /* Bits only at cell starts: the directory's size class's table (size_class.c computes it from
+     * the same geometry), which the handle's copy, read by sweeps and stop-allocating, must be. */
+    const uint64_t *starts = hc_cell_starts[d->class_index];
+    CHECK(v, h->cell_starts == starts, "block #%llu: cell-start table of another size class",
+          (unsigned long long)h->serial);
     hc_block_t *b = h->block;
-    uint64_t starts[HC_BITMAP_WORDS] = {0};
-    for (uint32_t c = 0; c < h->cells; c++) {
-      uint32_t atom = hc_atom_index(b, hc_block_first_cell(b) + (size_t)c * h->cell_size);
-      starts[atom / 64] |= 1ull << (atom % 64);
-    }
     for (int w = 0; w < HC_BITMAP_WORDS; w++) {
       uint64_t marks = atomic_load_explicit(&b->marks[w], memory_order_relaxed);
       uint64_t newly = atomic_load_explicit(&b->newly[w], memory_order_relaxed);
@@ -219,6 +226,8 @@ static void check_directory(verifier_t *v, hc_directory_t *d) {
         CHECK(v, (newly & ~starts[w]) == 0, "block #%llu: newly-allocated bit off a cell start",
               (unsigned long long)h->serial);
     }
+    CHECK(v, v->nblocks < v->max_blocks, "directory %u: more occupied slots than blocks counted",
+          d->cell_size);
     vblock_t *vb = &v->blocks[v->nblocks++];
     vb->h = h;
     if (cur) {
@@ -376,20 +385,63 @@ static void check_accounting(verifier_t *v) {
         "mark version %u outside 1..%u", heap->mark_version, heap->config.version_limit);
 }
 
+/* Sorts by block address: insertion sort for the few blocks of a small heap (a fuzz program's, on
+ * every verify it runs), qsort beyond. */
+static void sort_by_addr(vblock_t **a, size_t n) {
+  if (n > 16) {
+    qsort(a, n, sizeof *a, compare_vblock);
+    return;
+  }
+  for (size_t i = 1; i < n; i++) {
+    vblock_t *x = a[i];
+    size_t j = i;
+    for (; j > 0 && (uintptr_t)a[j - 1]->h->block > (uintptr_t)x->h->block; j--)
+      a[j] = a[j - 1];
+    a[j] = x;
+  }
+}
+
+/* The verifier's arrays, carved from one scratch buffer the heap keeps between calls (the world
+ * is stopped, so there is one verifier at a time; hc_heap_destroy frees it). */
+static bool take_scratch(verifier_t *v, size_t nblocks, size_t nheld) {
+  hc_heap_t *heap = v->heap;
+  size_t bytes = nblocks * (sizeof *v->blocks + sizeof *v->by_addr) + nheld * sizeof *v->held;
+  if (bytes > heap->verify_scratch_bytes || !heap->verify_scratch) {
+    size_t cap = heap->verify_scratch_bytes ? heap->verify_scratch_bytes : 4096;
+    while (cap < bytes)
+      cap *= 2;
+    void *p = malloc(cap);
+    if (!p) return false;
+    if (heap->verify_scratch) free(heap->verify_scratch);
+    heap->verify_scratch = p;
+    heap->verify_scratch_bytes = cap;
+  }
+  v->max_blocks = nblocks;
+  v->blocks = heap->verify_scratch;
+  v->by_addr = (vblock_t **)(v->blocks + nblocks);
+  v->held = (held_block_t *)(v->by_addr + nblocks);
+  return true;
+}
+
 hc_status_t hc_verify_stopped(hc_heap_t *heap, char *msg, size_t msg_size) {
-  verifier_t v = {heap, msg, msg_size, false, NULL, NULL, 0};
+  verifier_t v = {heap, msg, msg_size, false, NULL, NULL, 0, 0, NULL, 0};
   if (msg && msg_size) msg[0] = '\0';
-  size_t total = 0;
+  size_t total = 0, held = 0;
   for (uint32_t c = 0; c < HC_SIZE_CLASS_COUNT; c++)
     total += heap->dirs[c].count;
-  v.blocks = calloc(total ? total : 1, sizeof *v.blocks);
-  v.by_addr = calloc(total ? total : 1, sizeof *v.by_addr);
-  if (!v.blocks || !v.by_addr) {
-    free(v.blocks);
-    free(v.by_addr);
+  for (hc_mutator_t *m = heap->mutators; m; m = m->next)
+    for (uint32_t i = 0; i < HC_SIZE_CLASS_COUNT; i++)
+      held += (m->allocators[i].current != NULL) + (m->allocators[i].last_active != NULL);
+  if (!take_scratch(&v, total, held)) {
     fail(&v, "out of memory while verifying");
     return HC_ERR_OUT_OF_MEMORY;
   }
+  for (hc_mutator_t *m = heap->mutators; m; m = m->next)
+    for (uint32_t i = 0; i < HC_SIZE_CLASS_COUNT; i++) {
+      const hc_local_allocator_t *la = &m->allocators[i];
+      if (la->current) v.held[v.nheld++] = (held_block_t){la->current, la, false};
+      if (la->last_active) v.held[v.nheld++] = (held_block_t){la->last_active, la, true};
+    }
   pthread_mutex_lock(&heap->blockset_lock);
   for (uint32_t c = 0; c < HC_SIZE_CLASS_COUNT && !v.failed; c++) {
     pthread_mutex_lock(&heap->dirs[c].lock);
@@ -403,14 +455,12 @@ hc_status_t hc_verify_stopped(hc_heap_t *heap, char *msg, size_t msg_size) {
   }
   for (size_t i = 0; i < v.nblocks; i++)
     v.by_addr[i] = &v.blocks[i];
-  qsort(v.by_addr, v.nblocks, sizeof *v.by_addr, compare_vblock);
+  sort_by_addr(v.by_addr, v.nblocks);
   if (!v.failed) check_cells(&v);
   if (!v.failed) check_large(&v);
   if (!v.failed) check_allocators_and_roots(&v);
   if (!v.failed) check_accounting(&v);
   pthread_mutex_unlock(&heap->blockset_lock);
-  free(v.blocks);
-  free(v.by_addr);
   return v.failed ? HC_ERR_VERIFY : HC_OK;
 }
 
