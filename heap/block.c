@@ -162,20 +162,23 @@ hc_sweep_result_t hc_block_sweep(hc_heap_t *heap, hc_block_handle_t *h, hc_free_
     r.free_cells = cells;
     hc_free_list_builder_add(&builder, (uint32_t)HC_BLOCK_HEADER_SIZE, cells * size);
   } else {
+    /* A word of cell-start bits at a time: live cells are counted, not visited (except for their
+     * finalize flag while one may remain); dead cells are visited in address order. */
     bool still_finalizable = false;
-    for (uint32_t i = 0; i < cells; i++) {
-      uint32_t off = (uint32_t)HC_BLOCK_HEADER_SIZE + i * size;
-      uint32_t atom = off / HC_ATOM_SIZE;
-      char *cell = (char *)b + off;
-      if ((live[atom / 64] >> (atom % 64)) & 1u) {
-        r.live_cells++;
-        if (b->has_finalizable && (hc_header_of((hc_object_t *)cell)->flags & HC_FLAG_FINALIZE))
-          still_finalizable = true; /* read the header only if some cell may need it */
-        continue;
+    for (int w = 0; w < HC_BITMAP_WORDS; w++) {
+      uint64_t starts = h->cell_starts[w], alive = live[w] & starts;
+      r.live_cells += (uint32_t)__builtin_popcountll(alive);
+      for (; alive && b->has_finalizable && !still_finalizable; alive &= alive - 1) {
+        char *cell = (char *)b + (size_t)(w * 64 + __builtin_ctzll(alive)) * HC_ATOM_SIZE;
+        still_finalizable = (hc_header_of((hc_object_t *)cell)->flags & HC_FLAG_FINALIZE) != 0;
       }
-      if (cell_holds_object(cell)) kill_cell(heap, cell, size);
-      r.free_cells++;
-      hc_free_list_builder_add(&builder, off, size);
+      for (uint64_t dead = starts & ~live[w]; dead; dead &= dead - 1) {
+        uint32_t off = (uint32_t)(w * 64 + __builtin_ctzll(dead)) * HC_ATOM_SIZE;
+        char *cell = (char *)b + off;
+        if (cell_holds_object(cell)) kill_cell(heap, cell, size);
+        r.free_cells++;
+        hc_free_list_builder_add(&builder, off, size);
+      }
     }
     b->has_finalizable = still_finalizable;
     b->pristine = r.live_cells == 0 && !heap->config.scribble;
@@ -198,9 +201,9 @@ void hc_block_stop_allocating(hc_heap_t *heap, hc_block_handle_t *h, hc_free_lis
   uint8_t v = atomic_load_explicit(&heap->newly_version, memory_order_relaxed);
   for (int i = 0; i < HC_BITMAP_WORDS; i++)
     atomic_store_explicit(&b->newly[i], h->cell_starts[i], memory_order_relaxed);
-  for (;;) {
-    for (char *c = fl->cur; c < fl->end; c += h->cell_size)
-      hc_atomic_bit_clear(b->newly, hc_atom_index(b, c));
+  for (;;) { /* an interval's atoms hold only its free cells' starts */
+    if (fl->cur < fl->end)
+      hc_atomic_bits_clear_range(b->newly, hc_atom_index(b, fl->cur), hc_atom_index(b, fl->end));
     if (!hc_free_list_take_interval(fl)) break;
   }
   hc_free_list_clear(fl);
