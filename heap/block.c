@@ -87,7 +87,7 @@ void hc_block_destroy(hc_heap_t *heap, hc_block_handle_t *h) {
   hc_unreserve_memory(heap, HC_BLOCK_SIZE);
 }
 
-static void live_bitmap(const hc_heap_t *heap, hc_block_t *b, uint64_t live[HC_BITMAP_WORDS]) {
+void hc_block_live_bits(const hc_heap_t *heap, hc_block_t *b, uint64_t live[HC_BITMAP_WORDS]) {
   bool marks_valid = b->mark_version == heap->mark_version;
   bool newly_valid = atomic_load_explicit(&b->newly_version, memory_order_relaxed) ==
                      atomic_load_explicit(&heap->newly_version, memory_order_relaxed);
@@ -142,7 +142,7 @@ hc_sweep_result_t hc_block_sweep(hc_heap_t *heap, hc_block_handle_t *h, hc_free_
   atomic_fetch_add_explicit(&heap->stats.blocks_swept, 1, memory_order_relaxed);
   char *first = hc_block_first_cell(b);
   uint64_t live[HC_BITMAP_WORDS];
-  live_bitmap(heap, b, live);
+  hc_block_live_bits(heap, b, live);
   uint64_t any = 0;
   for (int i = 0; i < HC_BITMAP_WORDS; i++)
     any |= live[i];
@@ -162,24 +162,32 @@ hc_sweep_result_t hc_block_sweep(hc_heap_t *heap, hc_block_handle_t *h, hc_free_
     r.free_cells = cells;
     hc_free_list_builder_add(&builder, (uint32_t)HC_BLOCK_HEADER_SIZE, cells * size);
   } else {
-    /* A word of cell-start bits at a time: live cells are counted, not visited (except for their
-     * finalize flag while one may remain); dead cells are visited in address order. */
+    /* A word of cell-start bits at a time. The free intervals are the stretches between live
+     * cells, one builder entry each; dead cells are visited, in address order, only to kill those
+     * still holding an object; live cells are read only for their finalize flag, while one may
+     * remain. */
     bool still_finalizable = false;
+    uint32_t free_from = (uint32_t)HC_BLOCK_HEADER_SIZE;
     for (int w = 0; w < HC_BITMAP_WORDS; w++) {
-      uint64_t starts = h->cell_starts[w], alive = live[w] & starts;
-      r.live_cells += (uint32_t)__builtin_popcountll(alive);
-      for (; alive && b->has_finalizable && !still_finalizable; alive &= alive - 1) {
-        char *cell = (char *)b + (size_t)(w * 64 + __builtin_ctzll(alive)) * HC_ATOM_SIZE;
-        still_finalizable = (hc_header_of((hc_object_t *)cell)->flags & HC_FLAG_FINALIZE) != 0;
+      uint64_t starts = h->cell_starts[w];
+      for (uint64_t alive = live[w] & starts; alive; alive &= alive - 1) {
+        uint32_t off = (uint32_t)(w * 64 + __builtin_ctzll(alive)) * HC_ATOM_SIZE;
+        if (off > free_from) hc_free_list_builder_add(&builder, free_from, off - free_from);
+        free_from = off + size;
+        r.live_cells++;
+        if (b->has_finalizable && !still_finalizable)
+          still_finalizable =
+              (hc_header_of((hc_object_t *)((char *)b + off))->flags & HC_FLAG_FINALIZE) != 0;
       }
       for (uint64_t dead = starts & ~live[w]; dead; dead &= dead - 1) {
-        uint32_t off = (uint32_t)(w * 64 + __builtin_ctzll(dead)) * HC_ATOM_SIZE;
-        char *cell = (char *)b + off;
+        char *cell = (char *)b + (size_t)(w * 64 + __builtin_ctzll(dead)) * HC_ATOM_SIZE;
         if (cell_holds_object(cell)) kill_cell(heap, cell, size);
-        r.free_cells++;
-        hc_free_list_builder_add(&builder, off, size);
       }
     }
+    uint32_t payload_end = (uint32_t)HC_BLOCK_HEADER_SIZE + cells * size;
+    if (payload_end > free_from)
+      hc_free_list_builder_add(&builder, free_from, payload_end - free_from);
+    r.free_cells = cells - r.live_cells;
     b->has_finalizable = still_finalizable;
     b->pristine = r.live_cells == 0 && !heap->config.scribble;
   }
@@ -213,7 +221,7 @@ void hc_block_stop_allocating(hc_heap_t *heap, hc_block_handle_t *h, hc_free_lis
 uint32_t hc_block_count_live(const hc_heap_t *heap, hc_block_handle_t *h) {
   hc_block_t *b = h->block;
   uint64_t live[HC_BITMAP_WORDS];
-  live_bitmap(heap, b, live);
+  hc_block_live_bits(heap, b, live);
   uint32_t n = 0;
   for (int i = 0; i < HC_BITMAP_WORDS; i++)
     n += (uint32_t)__builtin_popcountll(live[i] & h->cell_starts[i]);

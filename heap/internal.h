@@ -164,6 +164,8 @@ hc_block_handle_t *hc_block_create(hc_heap_t *heap, uint32_t cell_size, hc_statu
 void hc_block_destroy(hc_heap_t *heap, hc_block_handle_t *h);
 void hc_block_format(hc_heap_t *heap, hc_block_handle_t *h, uint32_t cell_size);
 hc_sweep_result_t hc_block_sweep(hc_heap_t *heap, hc_block_handle_t *h, hc_free_list_t *fl);
+/* The block's liveness rule (top of block.c) per atom, for a block no allocator free-lists. */
+void hc_block_live_bits(const hc_heap_t *heap, hc_block_t *b, uint64_t live[HC_BITMAP_WORDS]);
 bool hc_block_cell_is_marked(const hc_heap_t *heap, hc_block_t *b, const void *cell);
 bool hc_block_cell_is_newly(const hc_heap_t *heap, hc_block_t *b, const void *cell);
 bool hc_block_cell_index(const hc_block_handle_t *h, const void *p, uint32_t *index);
