@@ -118,24 +118,47 @@ static void check_free_list(verifier_t *v, const hc_local_allocator_t *la, vbloc
   CHECK(v, fl->cell_size == h->cell_size, "allocator class %u: free list cell size %u != %u",
         la->dir->cell_size, fl->cell_size, h->cell_size);
   uint32_t seen = 0;
+  hc_block_t *b = h->block;
+  bool marks_ok = b->mark_version == v->heap->mark_version;
+  bool newly_ok = atomic_load_explicit(&b->newly_version, memory_order_relaxed) ==
+                  atomic_load_explicit(&v->heap->newly_version, memory_order_relaxed);
   char *cur = fl->cur, *end = fl->end;
   uintptr_t next = fl->next;
   for (;;) {
     CHECK(v, cur <= end && (cur == end || (cur >= lo && end <= hi)),
           "block #%llu: free-list interval outside the payload", (unsigned long long)h->serial);
-    for (char *c = cur; c < end; c += h->cell_size) {
-      uint32_t index;
-      CHECK(v, hc_block_cell_index(h, c, &index), "block #%llu: free cell not on a cell boundary",
+    uint32_t index;
+    if (cur < end)
+      CHECK(v, hc_block_cell_index(h, cur, &index), "block #%llu: free cell not on a cell boundary",
             (unsigned long long)h->serial);
-      CHECK(v,
-            !hc_block_cell_is_marked(v->heap, h->block, c) &&
-                !hc_block_cell_is_newly(v->heap, h->block, c),
-            "block #%llu: free-list cell %u is live by the bits", (unsigned long long)h->serial,
-            index);
-      CHECK(v, ++seen <= h->cells, "block #%llu: free list longer than the block",
+    /* The interval's cells, from cur on a boundary, are the cell starts among its atoms; they are
+     * checked a bitmap word at a time, the first bad cell reported as a cell-by-cell walk would. */
+    uint32_t a = hc_atom_index(h->block, cur);
+    uint32_t a_end =
+        (uint32_t)(((uintptr_t)end - (uintptr_t)h->block + HC_ATOM_SIZE - 1) / HC_ATOM_SIZE);
+    while (a < a_end) {
+      uint32_t w = a / 64, first = a % 64, n = a_end - a < 64 - first ? a_end - a : 64 - first;
+      uint64_t cells = ((n == 64 ? ~0ull : (1ull << n) - 1) << first) & h->cell_starts[w];
+      uint64_t live = (marks_ok ? atomic_load_explicit(&b->marks[w], memory_order_relaxed) : 0) |
+                      (newly_ok ? atomic_load_explicit(&b->newly[w], memory_order_relaxed) : 0);
+      uint64_t bad = cells & live, too_many = 0;
+      uint32_t count = (uint32_t)__builtin_popcountll(cells);
+      if (seen + count > h->cells) { /* the cell at which the walk would pass h->cells */
+        too_many = cells;
+        for (uint32_t k = seen; k < h->cells; k++)
+          too_many &= too_many - 1;
+      }
+      if (bad && (!too_many || __builtin_ctzll(bad) <= __builtin_ctzll(too_many))) {
+        uint32_t off = (w * 64 + (uint32_t)__builtin_ctzll(bad)) * HC_ATOM_SIZE;
+        CHECK(v, false, "block #%llu: free-list cell %u is live by the bits",
+              (unsigned long long)h->serial,
+              (uint32_t)((off - HC_BLOCK_HEADER_SIZE) / h->cell_size));
+      }
+      CHECK(v, !too_many, "block #%llu: free list longer than the block",
             (unsigned long long)h->serial);
-      uint32_t atom = hc_atom_index(h->block, c);
-      vb->live[atom / 64] &= ~(1ull << (atom % 64));
+      seen += count;
+      vb->live[w] &= ~cells;
+      a += n;
     }
     if (next == HC_FREE_LIST_END) break;
     hc_interval_head_t *head = (hc_interval_head_t *)(next ^ fl->secret);
@@ -274,21 +297,29 @@ static void check_cell(verifier_t *v, hc_object_t *obj, size_t cell_bytes, uint6
   }
 }
 
+/* Every cell of every block in address order, a word of cell-start bits at a time: live cells
+ * are checked as objects; in a swept block, a dead cell must not hold one. */
 static void check_cells(verifier_t *v) {
   for (size_t i = 0; i < v->nblocks && !v->failed; i++) {
     vblock_t *vb = &v->blocks[i];
     hc_block_handle_t *h = vb->h;
     bool unswept = hc_bit_get(h->dir->bits[HC_BIT_UNSWEPT], h->index);
-    for (uint32_t c = 0; c < h->cells && !v->failed; c++) {
-      char *cell = hc_block_first_cell(h->block) + (size_t)c * h->cell_size;
-      if (vblock_is_live(vb, cell)) {
-        check_cell(v, (hc_object_t *)cell, h->cell_size, h->serial);
-      } else if (!unswept && !hc_is_poisoned(cell)) {
-        uint8_t state =
-            atomic_load_explicit(&hc_header_of((hc_object_t *)cell)->state, memory_order_relaxed);
-        CHECK(v, !hc_state_is_object(state),
-              "block #%llu: swept block holds a dead object in cell %u",
-              (unsigned long long)h->serial, c);
+    for (int w = 0; w < HC_BITMAP_WORDS && !v->failed; w++) {
+      uint64_t cells = h->cell_starts[w];
+      if (unswept) cells &= vb->live[w]; /* dead cells may still hold objects: not checked */
+      for (; cells && !v->failed; cells &= cells - 1) {
+        uint32_t atom = (uint32_t)(w * 64 + __builtin_ctzll(cells));
+        char *cell = (char *)h->block + (size_t)atom * HC_ATOM_SIZE;
+        if ((vb->live[w] >> (atom % 64)) & 1u) {
+          check_cell(v, (hc_object_t *)cell, h->cell_size, h->serial);
+        } else if (!hc_is_poisoned(cell)) {
+          uint8_t state =
+              atomic_load_explicit(&hc_header_of((hc_object_t *)cell)->state, memory_order_relaxed);
+          CHECK(v, !hc_state_is_object(state),
+                "block #%llu: swept block holds a dead object in cell %u",
+                (unsigned long long)h->serial,
+                (uint32_t)((size_t)(cell - hc_block_first_cell(h->block)) / h->cell_size));
+        }
       }
     }
   }
