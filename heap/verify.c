@@ -176,17 +176,25 @@ static void check_free_list(verifier_t *v, const hc_local_allocator_t *la, vbloc
   }
 }
 
-/* The allocators holding h as current (how many, and one of them) or as last-active. */
-static const hc_local_allocator_t *find_owner(const verifier_t *v, const hc_block_handle_t *h,
-                                              bool last_active, int *count) {
-  const hc_local_allocator_t *found = NULL;
-  *count = 0;
+/* The allocators holding a block as current (how many, and one of them) and as last-active.
+ * Returned by value: an out-parameter would put check_directory's frame on ASan's fake stack. */
+typedef struct owners {
+  const hc_local_allocator_t *cur;
+  int cur_n, last_n;
+} owners_t;
+
+static owners_t find_owners(const verifier_t *v, const hc_block_handle_t *h) {
+  owners_t o = {NULL, 0, 0};
   for (size_t i = 0; i < v->nheld; i++)
-    if (v->held[i].h == h && v->held[i].last_active == last_active) {
-      found = v->held[i].la;
-      ++*count;
+    if (v->held[i].h == h) {
+      if (v->held[i].last_active) {
+        o.last_n++;
+      } else {
+        o.cur = v->held[i].la;
+        o.cur_n++;
+      }
     }
-  return found;
+  return o;
 }
 
 static void check_directory(verifier_t *v, hc_directory_t *d) {
@@ -215,9 +223,9 @@ static void check_directory(verifier_t *v, hc_directory_t *d) {
           (unsigned long long)h->serial);
     CHECK(v, hc_blockset_contains(&heap->blockset, (uintptr_t)h->block),
           "block #%llu: not in the heap's block set", (unsigned long long)h->serial);
-    int cur_n, last_n;
-    const hc_local_allocator_t *cur = find_owner(v, h, false, &cur_n);
-    find_owner(v, h, true, &last_n);
+    owners_t own = find_owners(v, h);
+    const hc_local_allocator_t *cur = own.cur;
+    int cur_n = own.cur_n, last_n = own.last_n;
     CHECK(v, cur_n <= 1 && last_n <= 1 && cur_n + last_n <= 1,
           "block #%llu: held by %d allocators as current and %d as last-active",
           (unsigned long long)h->serial, cur_n, last_n);
@@ -457,12 +465,13 @@ static bool take_scratch(verifier_t *v, size_t nblocks, size_t nheld) {
 hc_status_t hc_verify_stopped(hc_heap_t *heap, char *msg, size_t msg_size) {
   verifier_t v = {heap, msg, msg_size, false, NULL, NULL, 0, 0, NULL, 0};
   if (msg && msg_size) msg[0] = '\0';
-  size_t total = 0, held = 0;
+  size_t total = 0;
   for (uint32_t c = 0; c < HC_SIZE_CLASS_COUNT; c++)
     total += heap->dirs[c].count;
+  /* Room for every allocator's two blocks; the mutator list is checked against the count later. */
+  size_t held = 0;
   for (hc_mutator_t *m = heap->mutators; m; m = m->next)
-    for (uint32_t i = 0; i < HC_SIZE_CLASS_COUNT; i++)
-      held += (m->allocators[i].current != NULL) + (m->allocators[i].last_active != NULL);
+    held += 2 * HC_SIZE_CLASS_COUNT;
   if (!take_scratch(&v, total, held)) {
     fail(&v, "out of memory while verifying");
     return HC_ERR_OUT_OF_MEMORY;
