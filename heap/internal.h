@@ -296,6 +296,7 @@ typedef struct hc_local_allocator {
   uint32_t cursor;                /* where the next block search starts */
 } hc_local_allocator_t;
 
+/* la must be all zero (it lives in a calloc'ed mutator). */
 void hc_allocator_init(hc_local_allocator_t *la, hc_directory_t *dir);
 /* Stops: flushes the free list into newly bits, unclaims, pins as last-active. */
 void hc_allocator_stop(hc_heap_t *heap, hc_mutator_t *m, hc_local_allocator_t *la);
