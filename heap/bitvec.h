@@ -51,4 +51,15 @@ static inline void hc_atomic_bit_clear(_Atomic uint64_t *map, uint32_t i) {
   atomic_store_explicit(&map[i / 64], w & ~(1ull << (i % 64)), memory_order_relaxed);
 }
 
+/* Clears bits [lo, hi) of a per-atom bitmap, a word at a time; single writer, as above. */
+static inline void hc_atomic_bits_clear_range(_Atomic uint64_t *map, uint32_t lo, uint32_t hi) {
+  while (lo < hi) {
+    uint32_t first = lo % 64, n = hi - lo < 64 - first ? hi - lo : 64 - first;
+    uint64_t mask = (n == 64 ? ~0ull : (1ull << n) - 1) << first;
+    uint64_t w = atomic_load_explicit(&map[lo / 64], memory_order_relaxed);
+    atomic_store_explicit(&map[lo / 64], w & ~mask, memory_order_relaxed);
+    lo += n;
+  }
+}
+
 #endif /* HC_BITVEC_H */

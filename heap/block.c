@@ -87,7 +87,7 @@ void hc_block_destroy(hc_heap_t *heap, hc_block_handle_t *h) {
   hc_unreserve_memory(heap, HC_BLOCK_SIZE);
 }
 
-static void live_bitmap(const hc_heap_t *heap, hc_block_t *b, uint64_t live[HC_BITMAP_WORDS]) {
+void hc_block_live_bits(const hc_heap_t *heap, hc_block_t *b, uint64_t live[HC_BITMAP_WORDS]) {
   bool marks_valid = b->mark_version == heap->mark_version;
   bool newly_valid = atomic_load_explicit(&b->newly_version, memory_order_relaxed) ==
                      atomic_load_explicit(&heap->newly_version, memory_order_relaxed);
@@ -142,7 +142,7 @@ hc_sweep_result_t hc_block_sweep(hc_heap_t *heap, hc_block_handle_t *h, hc_free_
   atomic_fetch_add_explicit(&heap->stats.blocks_swept, 1, memory_order_relaxed);
   char *first = hc_block_first_cell(b);
   uint64_t live[HC_BITMAP_WORDS];
-  live_bitmap(heap, b, live);
+  hc_block_live_bits(heap, b, live);
   uint64_t any = 0;
   for (int i = 0; i < HC_BITMAP_WORDS; i++)
     any |= live[i];
@@ -162,21 +162,32 @@ hc_sweep_result_t hc_block_sweep(hc_heap_t *heap, hc_block_handle_t *h, hc_free_
     r.free_cells = cells;
     hc_free_list_builder_add(&builder, (uint32_t)HC_BLOCK_HEADER_SIZE, cells * size);
   } else {
+    /* A word of cell-start bits at a time. The free intervals are the stretches between live
+     * cells, one builder entry each; dead cells are visited, in address order, only to kill those
+     * still holding an object; live cells are read only for their finalize flag, while one may
+     * remain. */
     bool still_finalizable = false;
-    for (uint32_t i = 0; i < cells; i++) {
-      uint32_t off = (uint32_t)HC_BLOCK_HEADER_SIZE + i * size;
-      uint32_t atom = off / HC_ATOM_SIZE;
-      char *cell = (char *)b + off;
-      if ((live[atom / 64] >> (atom % 64)) & 1u) {
+    uint32_t free_from = (uint32_t)HC_BLOCK_HEADER_SIZE;
+    for (int w = 0; w < HC_BITMAP_WORDS; w++) {
+      uint64_t starts = h->cell_starts[w];
+      for (uint64_t alive = live[w] & starts; alive; alive &= alive - 1) {
+        uint32_t off = (uint32_t)(w * 64 + __builtin_ctzll(alive)) * HC_ATOM_SIZE;
+        if (off > free_from) hc_free_list_builder_add(&builder, free_from, off - free_from);
+        free_from = off + size;
         r.live_cells++;
-        if (b->has_finalizable && (hc_header_of((hc_object_t *)cell)->flags & HC_FLAG_FINALIZE))
-          still_finalizable = true; /* read the header only if some cell may need it */
-        continue;
+        if (b->has_finalizable && !still_finalizable)
+          still_finalizable =
+              (hc_header_of((hc_object_t *)((char *)b + off))->flags & HC_FLAG_FINALIZE) != 0;
       }
-      if (cell_holds_object(cell)) kill_cell(heap, cell, size);
-      r.free_cells++;
-      hc_free_list_builder_add(&builder, off, size);
+      for (uint64_t dead = starts & ~live[w]; dead; dead &= dead - 1) {
+        char *cell = (char *)b + (size_t)(w * 64 + __builtin_ctzll(dead)) * HC_ATOM_SIZE;
+        if (cell_holds_object(cell)) kill_cell(heap, cell, size);
+      }
     }
+    uint32_t payload_end = (uint32_t)HC_BLOCK_HEADER_SIZE + cells * size;
+    if (payload_end > free_from)
+      hc_free_list_builder_add(&builder, free_from, payload_end - free_from);
+    r.free_cells = cells - r.live_cells;
     b->has_finalizable = still_finalizable;
     b->pristine = r.live_cells == 0 && !heap->config.scribble;
   }
@@ -198,9 +209,9 @@ void hc_block_stop_allocating(hc_heap_t *heap, hc_block_handle_t *h, hc_free_lis
   uint8_t v = atomic_load_explicit(&heap->newly_version, memory_order_relaxed);
   for (int i = 0; i < HC_BITMAP_WORDS; i++)
     atomic_store_explicit(&b->newly[i], h->cell_starts[i], memory_order_relaxed);
-  for (;;) {
-    for (char *c = fl->cur; c < fl->end; c += h->cell_size)
-      hc_atomic_bit_clear(b->newly, hc_atom_index(b, c));
+  for (;;) { /* an interval's atoms hold only its free cells' starts */
+    if (fl->cur < fl->end)
+      hc_atomic_bits_clear_range(b->newly, hc_atom_index(b, fl->cur), hc_atom_index(b, fl->end));
     if (!hc_free_list_take_interval(fl)) break;
   }
   hc_free_list_clear(fl);
@@ -210,7 +221,7 @@ void hc_block_stop_allocating(hc_heap_t *heap, hc_block_handle_t *h, hc_free_lis
 uint32_t hc_block_count_live(const hc_heap_t *heap, hc_block_handle_t *h) {
   hc_block_t *b = h->block;
   uint64_t live[HC_BITMAP_WORDS];
-  live_bitmap(heap, b, live);
+  hc_block_live_bits(heap, b, live);
   uint32_t n = 0;
   for (int i = 0; i < HC_BITMAP_WORDS; i++)
     n += (uint32_t)__builtin_popcountll(live[i] & h->cell_starts[i]);

@@ -82,6 +82,6 @@ bool hc_blockset_contains(const hc_blockset_t *s, uintptr_t key) {
 }
 
 void hc_blockset_free(hc_blockset_t *s) {
-  free(s->keys);
+  if (s->keys) free(s->keys); /* not free(NULL): ASan unwinds the stack even for that */
   memset(s, 0, sizeof *s);
 }

@@ -117,6 +117,7 @@ hc_status_t hc_heap_destroy(hc_heap_t *heap) {
   hc_vec_free(&heap->remembered);
   hc_vec_free(&heap->mark_stack);
   hc_vec_free(&heap->root_scratch);
+  if (heap->verify_scratch) free(heap->verify_scratch);
   hc_blockset_free(&heap->blockset);
 #if !HC_BLOCKS_ONE_BY_ONE
   for (size_t i = 0; i < heap->pool_chunks.count; i++)
@@ -324,14 +325,15 @@ void hc_heap_get_stats(hc_heap_t *heap, hc_stats_t *out) {
  * Iteration
  * ------------------------------------------------------------------------------------------- */
 
+/* Visits the block's live cells in address order, found a word of cell-start bits at a time. */
 static bool visit_block(hc_heap_t *heap, hc_block_handle_t *h, hc_visit_fn visit, void *ctx) {
-  char *first = hc_block_first_cell(h->block);
-  for (uint32_t i = 0; i < h->cells; i++) {
-    char *cell = first + (size_t)i * h->cell_size;
-    if (hc_block_cell_is_marked(heap, h->block, cell) ||
-        hc_block_cell_is_newly(heap, h->block, cell))
+  uint64_t live[HC_BITMAP_WORDS];
+  hc_block_live_bits(heap, h->block, live);
+  for (int w = 0; w < HC_BITMAP_WORDS; w++)
+    for (uint64_t cells = live[w] & h->cell_starts[w]; cells; cells &= cells - 1) {
+      char *cell = (char *)h->block + (size_t)(w * 64 + __builtin_ctzll(cells)) * HC_ATOM_SIZE;
       if (!visit((hc_object_t *)cell, ctx)) return false;
-  }
+    }
   return true;
 }
 

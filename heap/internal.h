@@ -164,6 +164,8 @@ hc_block_handle_t *hc_block_create(hc_heap_t *heap, uint32_t cell_size, hc_statu
 void hc_block_destroy(hc_heap_t *heap, hc_block_handle_t *h);
 void hc_block_format(hc_heap_t *heap, hc_block_handle_t *h, uint32_t cell_size);
 hc_sweep_result_t hc_block_sweep(hc_heap_t *heap, hc_block_handle_t *h, hc_free_list_t *fl);
+/* The block's liveness rule (top of block.c) per atom, for a block no allocator free-lists. */
+void hc_block_live_bits(const hc_heap_t *heap, hc_block_t *b, uint64_t live[HC_BITMAP_WORDS]);
 bool hc_block_cell_is_marked(const hc_heap_t *heap, hc_block_t *b, const void *cell);
 bool hc_block_cell_is_newly(const hc_heap_t *heap, hc_block_t *b, const void *cell);
 bool hc_block_cell_index(const hc_block_handle_t *h, const void *p, uint32_t *index);
@@ -229,7 +231,8 @@ struct hc_directory {
   uint32_t capacity; /* slots allocated */
   uint32_t used;     /* slots ever used: searches stop here */
   uint32_t count;    /* occupied slots */
-  void **slots;      /* hc_block_handle_t* (or hc_large_t* in the large directory) */
+  void **slots;      /* hc_block_handle_t* (or hc_large_t* in the large directory); the one
+                        allocation that also holds free_slots and bits (NULL until a first add) */
   uint32_t *bits[HC_BIT_KIND_COUNT];
   uint32_t *free_slots; /* stack of vacated slot indices, reused before growing */
   uint32_t free_count;
@@ -293,6 +296,7 @@ typedef struct hc_local_allocator {
   uint32_t cursor;                /* where the next block search starts */
 } hc_local_allocator_t;
 
+/* la must be all zero (it lives in a calloc'ed mutator). */
 void hc_allocator_init(hc_local_allocator_t *la, hc_directory_t *dir);
 /* Stops: flushes the free list into newly bits, unclaims, pins as last-active. */
 void hc_allocator_stop(hc_heap_t *heap, hc_mutator_t *m, hc_local_allocator_t *la);
@@ -449,6 +453,8 @@ struct hc_heap {
   /* Collector scratch. */
   hc_vec_t mark_stack;
   hc_vec_t root_scratch; /* roots found live at the start of a collection */
+  void *verify_scratch;  /* hc_verify_stopped's arrays, kept between calls (verify.c) */
+  size_t verify_scratch_bytes;
 
   /* Hooks. */
   hc_yield_fn yield_fn;

@@ -22,7 +22,7 @@ hc_noinline bool hc_vec_grow(hc_vec_t *v) {
 }
 
 void hc_vec_free(hc_vec_t *v) {
-  free(v->items);
+  if (v->items) free(v->items); /* not free(NULL): ASan unwinds the stack even for that */
   memset(v, 0, sizeof *v);
 }
 
@@ -148,7 +148,7 @@ hc_status_t hc_mutator_detach(hc_mutator_t *m) {
   hc_access_drop_locked(heap, m);
   pthread_mutex_unlock(&heap->world_lock);
   hc_emit(heap, HC_EV_MUTATOR_DETACHED, m->id, 0, 0, 0);
-  free(m->roots.slots);
+  if (m->roots.slots) free(m->roots.slots);
   hc_vec_free(&m->remembered);
   free(m);
   return HC_OK;

@@ -27,12 +27,16 @@
 
 #if defined(HC_ASAN) && HC_ASAN
 #  include <sanitizer/asan_interface.h>
-#  define hc_poison(p, n)   ASAN_POISON_MEMORY_REGION((p), (n))
-#  define hc_unpoison(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+/* For the few reads of memory the heap poisoned itself (free cells it owns), never of memory it
+ * gave back to the system. */
+#  define HC_NO_SANITIZE_ADDRESS __attribute__((no_sanitize_address))
+#  define hc_poison(p, n)        ASAN_POISON_MEMORY_REGION((p), (n))
+#  define hc_unpoison(p, n)      ASAN_UNPOISON_MEMORY_REGION((p), (n))
 static inline bool hc_is_poisoned(const void *p) {
   return __asan_address_is_poisoned(p) != 0;
 }
 #else
+#  define HC_NO_SANITIZE_ADDRESS
 #  define hc_poison(p, n)   ((void)(p), (void)(n))
 #  define hc_unpoison(p, n) ((void)(p), (void)(n))
 static inline bool hc_is_poisoned(const void *p) {

@@ -17,6 +17,13 @@ typedef struct vblock {
   uint64_t live[HC_BITMAP_WORDS];
 } vblock_t;
 
+/* A block some allocator holds as current or last-active (gathered once per verify). */
+typedef struct held_block {
+  const hc_block_handle_t *h; /* compared by address only, never dereferenced */
+  const hc_local_allocator_t *la;
+  bool last_active;
+} held_block_t;
+
 typedef struct verifier {
   hc_heap_t *heap;
   char *msg;
@@ -25,6 +32,9 @@ typedef struct verifier {
   vblock_t *blocks;   /* in directory order: what is checked, and so reported, first */
   vblock_t **by_addr; /* the same, sorted by block address, for lookups only */
   size_t nblocks;
+  size_t max_blocks;  /* what the directories' counts add up to: room in blocks and by_addr */
+  held_block_t *held; /* every allocator's current and last-active block */
+  size_t nheld;
 } verifier_t;
 
 static void fail(verifier_t *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -108,24 +118,47 @@ static void check_free_list(verifier_t *v, const hc_local_allocator_t *la, vbloc
   CHECK(v, fl->cell_size == h->cell_size, "allocator class %u: free list cell size %u != %u",
         la->dir->cell_size, fl->cell_size, h->cell_size);
   uint32_t seen = 0;
+  hc_block_t *b = h->block;
+  bool marks_ok = b->mark_version == v->heap->mark_version;
+  bool newly_ok = atomic_load_explicit(&b->newly_version, memory_order_relaxed) ==
+                  atomic_load_explicit(&v->heap->newly_version, memory_order_relaxed);
   char *cur = fl->cur, *end = fl->end;
   uintptr_t next = fl->next;
   for (;;) {
     CHECK(v, cur <= end && (cur == end || (cur >= lo && end <= hi)),
           "block #%llu: free-list interval outside the payload", (unsigned long long)h->serial);
-    for (char *c = cur; c < end; c += h->cell_size) {
-      uint32_t index;
-      CHECK(v, hc_block_cell_index(h, c, &index), "block #%llu: free cell not on a cell boundary",
+    uint32_t index;
+    if (cur < end)
+      CHECK(v, hc_block_cell_index(h, cur, &index), "block #%llu: free cell not on a cell boundary",
             (unsigned long long)h->serial);
-      CHECK(v,
-            !hc_block_cell_is_marked(v->heap, h->block, c) &&
-                !hc_block_cell_is_newly(v->heap, h->block, c),
-            "block #%llu: free-list cell %u is live by the bits", (unsigned long long)h->serial,
-            index);
-      CHECK(v, ++seen <= h->cells, "block #%llu: free list longer than the block",
+    /* The interval's cells, from cur on a boundary, are the cell starts among its atoms; they are
+     * checked a bitmap word at a time, the first bad cell reported as a cell-by-cell walk would. */
+    uint32_t a = hc_atom_index(h->block, cur);
+    uint32_t a_end =
+        (uint32_t)(((uintptr_t)end - (uintptr_t)h->block + HC_ATOM_SIZE - 1) / HC_ATOM_SIZE);
+    while (a < a_end) {
+      uint32_t w = a / 64, first = a % 64, n = a_end - a < 64 - first ? a_end - a : 64 - first;
+      uint64_t cells = ((n == 64 ? ~0ull : (1ull << n) - 1) << first) & h->cell_starts[w];
+      uint64_t live = (marks_ok ? atomic_load_explicit(&b->marks[w], memory_order_relaxed) : 0) |
+                      (newly_ok ? atomic_load_explicit(&b->newly[w], memory_order_relaxed) : 0);
+      uint64_t bad = cells & live, too_many = 0;
+      uint32_t count = (uint32_t)__builtin_popcountll(cells);
+      if (seen + count > h->cells) { /* the cell at which the walk would pass h->cells */
+        too_many = cells;
+        for (uint32_t k = seen; k < h->cells; k++)
+          too_many &= too_many - 1;
+      }
+      if (bad && (!too_many || __builtin_ctzll(bad) <= __builtin_ctzll(too_many))) {
+        uint32_t off = (w * 64 + (uint32_t)__builtin_ctzll(bad)) * HC_ATOM_SIZE;
+        CHECK(v, false, "block #%llu: free-list cell %u is live by the bits",
+              (unsigned long long)h->serial,
+              (uint32_t)((off - HC_BLOCK_HEADER_SIZE) / h->cell_size));
+      }
+      CHECK(v, !too_many, "block #%llu: free list longer than the block",
             (unsigned long long)h->serial);
-      uint32_t atom = hc_atom_index(h->block, c);
-      vb->live[atom / 64] &= ~(1ull << (atom % 64));
+      seen += count;
+      vb->live[w] &= ~cells;
+      a += n;
     }
     if (next == HC_FREE_LIST_END) break;
     hc_interval_head_t *head = (hc_interval_head_t *)(next ^ fl->secret);
@@ -143,19 +176,25 @@ static void check_free_list(verifier_t *v, const hc_local_allocator_t *la, vbloc
   }
 }
 
-static const hc_local_allocator_t *find_owner(hc_heap_t *heap, hc_block_handle_t *h,
-                                              bool last_active, int *count) {
-  const hc_local_allocator_t *found = NULL;
-  *count = 0;
-  for (hc_mutator_t *m = heap->mutators; m; m = m->next)
-    for (uint32_t i = 0; i < HC_SIZE_CLASS_COUNT; i++) {
-      const hc_local_allocator_t *la = &m->allocators[i];
-      if ((last_active ? la->last_active : la->current) == h) {
-        found = la;
-        ++*count;
+/* The allocators holding a block as current (how many, and one of them) and as last-active.
+ * Returned by value: an out-parameter would put check_directory's frame on ASan's fake stack. */
+typedef struct owners {
+  const hc_local_allocator_t *cur;
+  int cur_n, last_n;
+} owners_t;
+
+static owners_t find_owners(const verifier_t *v, const hc_block_handle_t *h) {
+  owners_t o = {NULL, 0, 0};
+  for (size_t i = 0; i < v->nheld; i++)
+    if (v->held[i].h == h) {
+      if (v->held[i].last_active) {
+        o.last_n++;
+      } else {
+        o.cur = v->held[i].la;
+        o.cur_n++;
       }
     }
-  return found;
+  return o;
 }
 
 static void check_directory(verifier_t *v, hc_directory_t *d) {
@@ -184,9 +223,9 @@ static void check_directory(verifier_t *v, hc_directory_t *d) {
           (unsigned long long)h->serial);
     CHECK(v, hc_blockset_contains(&heap->blockset, (uintptr_t)h->block),
           "block #%llu: not in the heap's block set", (unsigned long long)h->serial);
-    int cur_n, last_n;
-    const hc_local_allocator_t *cur = find_owner(heap, h, false, &cur_n);
-    find_owner(heap, h, true, &last_n);
+    owners_t own = find_owners(v, h);
+    const hc_local_allocator_t *cur = own.cur;
+    int cur_n = own.cur_n, last_n = own.last_n;
     CHECK(v, cur_n <= 1 && last_n <= 1 && cur_n + last_n <= 1,
           "block #%llu: held by %d allocators as current and %d as last-active",
           (unsigned long long)h->serial, cur_n, last_n);
@@ -201,13 +240,12 @@ static void check_directory(verifier_t *v, hc_directory_t *d) {
           (unsigned long long)h->serial, (bits & HC_BITMASK(HC_BIT_PINNED)) != 0, last_n);
     CHECK(v, h->cells == HC_BLOCK_PAYLOAD / h->cell_size, "block #%llu: %u cells for size %u",
           (unsigned long long)h->serial, h->cells, h->cell_size);
-    /* Bits only at cell starts. */
+    /* Bits only at cell starts: the directory's size class's table (size_class.c computes it from
+     * the same geometry), which the handle's copy, read by sweeps and stop-allocating, must be. */
+    const uint64_t *starts = hc_cell_starts[d->class_index];
+    CHECK(v, h->cell_starts == starts, "block #%llu: cell-start table of another size class",
+          (unsigned long long)h->serial);
     hc_block_t *b = h->block;
-    uint64_t starts[HC_BITMAP_WORDS] = {0};
-    for (uint32_t c = 0; c < h->cells; c++) {
-      uint32_t atom = hc_atom_index(b, hc_block_first_cell(b) + (size_t)c * h->cell_size);
-      starts[atom / 64] |= 1ull << (atom % 64);
-    }
     for (int w = 0; w < HC_BITMAP_WORDS; w++) {
       uint64_t marks = atomic_load_explicit(&b->marks[w], memory_order_relaxed);
       uint64_t newly = atomic_load_explicit(&b->newly[w], memory_order_relaxed);
@@ -219,6 +257,8 @@ static void check_directory(verifier_t *v, hc_directory_t *d) {
         CHECK(v, (newly & ~starts[w]) == 0, "block #%llu: newly-allocated bit off a cell start",
               (unsigned long long)h->serial);
     }
+    CHECK(v, v->nblocks < v->max_blocks, "directory %u: more occupied slots than blocks counted",
+          d->cell_size);
     vblock_t *vb = &v->blocks[v->nblocks++];
     vb->h = h;
     if (cur) {
@@ -265,21 +305,46 @@ static void check_cell(verifier_t *v, hc_object_t *obj, size_t cell_bytes, uint6
   }
 }
 
+/* The first of the given cells (a word of cell-start bits at atom 64*w) whose state byte says
+ * it holds an object; 64 if none. The state is read whether or not the cell is poisoned: the heap
+ * owns the memory, and every way a cell becomes poisoned (format, sweep, free-list heads) leaves a
+ * state no object has. So ASan builds check every dead cell, not only unpoisoned ones, with no
+ * runtime call per cell to ask which those are. */
+HC_NO_SANITIZE_ADDRESS static uint32_t first_dead_object(const hc_block_t *b, int w,
+                                                         uint64_t cells) {
+  for (; cells; cells &= cells - 1) {
+    uint32_t bit = (uint32_t)__builtin_ctzll(cells);
+    const _Atomic uint8_t *state =
+        (const _Atomic uint8_t *)((const char *)b + (size_t)(w * 64 + (int)bit) * HC_ATOM_SIZE +
+                                  HC__STATE_OFFSET);
+    /* hc_state_is_object, spelled out: it would not be inlined into this uninstrumented code. */
+    uint8_t st = atomic_load_explicit(state, memory_order_relaxed);
+    if (st >= HC_STATE_NEW && st <= HC_STATE_REMEMBERED) return bit;
+  }
+  return 64;
+}
+
+/* Every cell of every block, a word of cell-start bits at a time: live cells are checked as
+ * objects; in a swept block, a dead cell must not hold one. The first failure in address order is
+ * the one reported. */
 static void check_cells(verifier_t *v) {
   for (size_t i = 0; i < v->nblocks && !v->failed; i++) {
     vblock_t *vb = &v->blocks[i];
     hc_block_handle_t *h = vb->h;
     bool unswept = hc_bit_get(h->dir->bits[HC_BIT_UNSWEPT], h->index);
-    for (uint32_t c = 0; c < h->cells && !v->failed; c++) {
-      char *cell = hc_block_first_cell(h->block) + (size_t)c * h->cell_size;
-      if (vblock_is_live(vb, cell)) {
+    for (int w = 0; w < HC_BITMAP_WORDS && !v->failed; w++) {
+      uint64_t live = vb->live[w] & h->cell_starts[w];
+      /* In an unswept block dead cells may still hold objects: not checked. */
+      uint32_t bad = unswept ? 64 : first_dead_object(h->block, w, h->cell_starts[w] & ~live);
+      for (; live && !v->failed && (uint32_t)__builtin_ctzll(live) < bad; live &= live - 1) {
+        char *cell = (char *)h->block + (size_t)(w * 64 + __builtin_ctzll(live)) * HC_ATOM_SIZE;
         check_cell(v, (hc_object_t *)cell, h->cell_size, h->serial);
-      } else if (!unswept && !hc_is_poisoned(cell)) {
-        uint8_t state =
-            atomic_load_explicit(&hc_header_of((hc_object_t *)cell)->state, memory_order_relaxed);
-        CHECK(v, !hc_state_is_object(state),
-              "block #%llu: swept block holds a dead object in cell %u",
-              (unsigned long long)h->serial, c);
+      }
+      if (bad < 64 && !v->failed) {
+        char *cell = (char *)h->block + (size_t)(w * 64 + (int)bad) * HC_ATOM_SIZE;
+        fail(v, "block #%llu: swept block holds a dead object in cell %u",
+             (unsigned long long)h->serial,
+             (uint32_t)((size_t)(cell - hc_block_first_cell(h->block)) / h->cell_size));
       }
     }
   }
@@ -376,20 +441,64 @@ static void check_accounting(verifier_t *v) {
         "mark version %u outside 1..%u", heap->mark_version, heap->config.version_limit);
 }
 
+/* Sorts by block address: insertion sort for the few blocks of a small heap (a fuzz program's, on
+ * every verify it runs), qsort beyond. */
+static void sort_by_addr(vblock_t **a, size_t n) {
+  if (n > 16) {
+    qsort(a, n, sizeof *a, compare_vblock);
+    return;
+  }
+  for (size_t i = 1; i < n; i++) {
+    vblock_t *x = a[i];
+    size_t j = i;
+    for (; j > 0 && (uintptr_t)a[j - 1]->h->block > (uintptr_t)x->h->block; j--)
+      a[j] = a[j - 1];
+    a[j] = x;
+  }
+}
+
+/* The verifier's arrays, carved from one scratch buffer the heap keeps between calls (the world
+ * is stopped, so there is one verifier at a time; hc_heap_destroy frees it). */
+static bool take_scratch(verifier_t *v, size_t nblocks, size_t nheld) {
+  hc_heap_t *heap = v->heap;
+  size_t bytes = nblocks * (sizeof *v->blocks + sizeof *v->by_addr) + nheld * sizeof *v->held;
+  if (bytes > heap->verify_scratch_bytes || !heap->verify_scratch) {
+    size_t cap = heap->verify_scratch_bytes ? heap->verify_scratch_bytes : 4096;
+    while (cap < bytes)
+      cap *= 2;
+    void *p = malloc(cap);
+    if (!p) return false;
+    if (heap->verify_scratch) free(heap->verify_scratch);
+    heap->verify_scratch = p;
+    heap->verify_scratch_bytes = cap;
+  }
+  v->max_blocks = nblocks;
+  v->blocks = heap->verify_scratch;
+  v->by_addr = (vblock_t **)(v->blocks + nblocks);
+  v->held = (held_block_t *)(v->by_addr + nblocks);
+  return true;
+}
+
 hc_status_t hc_verify_stopped(hc_heap_t *heap, char *msg, size_t msg_size) {
-  verifier_t v = {heap, msg, msg_size, false, NULL, NULL, 0};
+  verifier_t v = {heap, msg, msg_size, false, NULL, NULL, 0, 0, NULL, 0};
   if (msg && msg_size) msg[0] = '\0';
   size_t total = 0;
   for (uint32_t c = 0; c < HC_SIZE_CLASS_COUNT; c++)
     total += heap->dirs[c].count;
-  v.blocks = calloc(total ? total : 1, sizeof *v.blocks);
-  v.by_addr = calloc(total ? total : 1, sizeof *v.by_addr);
-  if (!v.blocks || !v.by_addr) {
-    free(v.blocks);
-    free(v.by_addr);
+  /* Room for every allocator's two blocks; the mutator list is checked against the count later. */
+  size_t held = 0;
+  for (hc_mutator_t *m = heap->mutators; m; m = m->next)
+    held += 2 * HC_SIZE_CLASS_COUNT;
+  if (!take_scratch(&v, total, held)) {
     fail(&v, "out of memory while verifying");
     return HC_ERR_OUT_OF_MEMORY;
   }
+  for (hc_mutator_t *m = heap->mutators; m; m = m->next)
+    for (uint32_t i = 0; i < HC_SIZE_CLASS_COUNT; i++) {
+      const hc_local_allocator_t *la = &m->allocators[i];
+      if (la->current) v.held[v.nheld++] = (held_block_t){la->current, la, false};
+      if (la->last_active) v.held[v.nheld++] = (held_block_t){la->last_active, la, true};
+    }
   pthread_mutex_lock(&heap->blockset_lock);
   for (uint32_t c = 0; c < HC_SIZE_CLASS_COUNT && !v.failed; c++) {
     pthread_mutex_lock(&heap->dirs[c].lock);
@@ -403,14 +512,12 @@ hc_status_t hc_verify_stopped(hc_heap_t *heap, char *msg, size_t msg_size) {
   }
   for (size_t i = 0; i < v.nblocks; i++)
     v.by_addr[i] = &v.blocks[i];
-  qsort(v.by_addr, v.nblocks, sizeof *v.by_addr, compare_vblock);
+  sort_by_addr(v.by_addr, v.nblocks);
   if (!v.failed) check_cells(&v);
   if (!v.failed) check_large(&v);
   if (!v.failed) check_allocators_and_roots(&v);
   if (!v.failed) check_accounting(&v);
   pthread_mutex_unlock(&heap->blockset_lock);
-  free(v.blocks);
-  free(v.by_addr);
   return v.failed ? HC_ERR_VERIFY : HC_OK;
 }
 

@@ -1,20 +1,24 @@
 /* standalone_main.c: the replay driver linked into every fuzz target built without a fuzzing
  * engine (curl-fuzzer's and OpenSSL's pattern), so each target doubles as a regression binary:
  *
- *   fuzz_heap FILE_OR_DIR...
+ *   fuzz_heap [-runs=N] FILE_OR_DIR...
  *
  * replays every file given, and every regular file under every directory given (recursively,
  * in name order, dot files skipped), through LLVMFuzzerTestOneInput once, then prints
- * `replayed N inputs`. Arguments of the form -flag or -flag=value are libFuzzer options and are
- * ignored, so one command line works with both builds. Each input sits in a buffer of exactly its
- * size, so ASan catches a read past the end as libFuzzer would. Exit status: 0 after replaying
- * everything (a finding aborts the process), 2 when an argument cannot be read. */
+ * `replayed N inputs` (N counts executions). -runs=N runs every input N times, as libFuzzer does
+ * with files: here in N passes over all inputs, each file read once into memory beforehand, so a
+ * timed replay (bench/fuzz_throughput) measures the target rather than file reads. Other
+ * arguments of the form -flag or -flag=value are libFuzzer options and are ignored, so one
+ * command line works with both builds. Each input sits in a buffer of exactly its size, so ASan
+ * catches a read past the end as libFuzzer would. Exit status: 0 after replaying everything (a
+ * finding aborts the process), 2 when an argument cannot be read or -runs is not a number. */
 #ifndef _POSIX_C_SOURCE
 #  define _POSIX_C_SOURCE 200809L /* opendir, stat */
 #endif
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +30,15 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static unsigned long replayed;
+
+/* -runs=N above 1: the inputs, read once, replayed in N passes at the end. */
+typedef struct input {
+  uint8_t *data;
+  size_t size;
+} input_t;
+static long runs = 1;
+static input_t *kept;
+static size_t nkept, cap_kept;
 
 /* Returns 0, or 2 after printing why the file could not be replayed. */
 static int replay_file(const char *path) {
@@ -40,10 +53,35 @@ static int replay_file(const char *path) {
   }
   if (buf.size) memcpy(exact, buf.data, buf.size);
   free(buf.data);
+  if (runs > 1) {
+    if (nkept == cap_kept) {
+      size_t ncap = cap_kept ? cap_kept * 2 : 256;
+      input_t *nk = realloc(kept, ncap * sizeof *nk);
+      if (!nk) {
+        fprintf(stderr, "standalone: cannot read %s: out of memory\n", path);
+        free(exact);
+        return 2;
+      }
+      kept = nk;
+      cap_kept = ncap;
+    }
+    kept[nkept++] = (input_t){exact, buf.size};
+    return 0;
+  }
   LLVMFuzzerTestOneInput(exact, buf.size);
   free(exact);
   replayed++;
   return 0;
+}
+
+/* -runs=N; false if N is not a number. Below 1 means once, as for libFuzzer's file inputs. */
+static bool parse_runs(const char *arg) {
+  char *end;
+  errno = 0;
+  long n = strtol(arg, &end, 10);
+  if (end == arg || *end != '\0' || errno) return false;
+  runs = n < 1 ? 1 : n;
+  return true;
 }
 
 static int name_cmp(const void *a, const void *b) {
@@ -107,6 +145,11 @@ static int replay_path(const char *path) {
 
 int main(int argc, char **argv) {
   int inputs = 0, rc = 0;
+  for (int i = 1; i < argc; i++)
+    if (strncmp(argv[i], "-runs=", 6) == 0 && !parse_runs(argv[i] + 6)) {
+      fprintf(stderr, "standalone: -runs wants a number: %s\n", argv[i]);
+      return 2;
+    }
   for (int i = 1; i < argc; i++) {
     if (argv[i][0] == '-' && argv[i][1] != '\0') continue; /* a libFuzzer flag */
     inputs++;
@@ -115,11 +158,19 @@ int main(int argc, char **argv) {
   }
   if (inputs == 0) {
     fprintf(stderr,
-            "usage: %s FILE_OR_DIR...\n"
-            "  replays each file (each file under each directory) through the target\n",
+            "usage: %s [-runs=N] FILE_OR_DIR...\n"
+            "  replays each file (each file under each directory) through the target, N times\n",
             argv[0]);
     return 2;
   }
+  for (long pass = 0; pass < (runs > 1 ? runs : 0); pass++)
+    for (size_t i = 0; i < nkept; i++) {
+      LLVMFuzzerTestOneInput(kept[i].data, kept[i].size);
+      replayed++;
+    }
+  for (size_t i = 0; i < nkept; i++)
+    free(kept[i].data);
+  free(kept);
   printf("replayed %lu inputs\n", replayed);
   return rc;
 }
