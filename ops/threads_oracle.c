@@ -26,9 +26,11 @@ void thr_finding(worker_t *w, const char *invariant, const char *fmt, ...) {
   run_t *r = w->run;
   if (w->failed) return;
   w->failed = true;
-  atomic_store_explicit(&r->stop, true, memory_order_relaxed);
   bool first = false;
-  if (!atomic_compare_exchange_strong(&r->reported, &first, true)) return; /* not the first */
+  if (!atomic_compare_exchange_strong(&r->reported, &first, true)) { /* not the first */
+    atomic_store_explicit(&r->stop, true, memory_order_relaxed);
+    return;
+  }
   char optext[128];
   snprintf(optext, sizeof optext, "%s", w->stage);
   if (w->op) ops_format_op(w->op, optext, sizeof optext);
@@ -47,14 +49,17 @@ void thr_finding(worker_t *w, const char *invariant, const char *fmt, ...) {
   fputs(line, r->out);
   /* A mutator with access stops the world for a consistent dump. Without one, the dump reads
    * unsynchronized: safe on the checker (every other thread is joined; after hc_heap_destroy
-   * there is nothing left to dump), racy on the sweeper, whose dump waits for the join. */
+   * there is nothing left to dump), racy on the sweeper, whose dump waits for the join. The
+   * other threads are told to stop only after the dump: stopping, they detach, and detaching
+   * from a broken heap may crash before the dump is out. */
   if (w != &r->checker && !w->m) {
     r->dump_pending = true;
-    return;
+  } else {
+    if (r->heap) hc_heap_dump(r->heap, w->m, r->out);
+    fflush(r->out);
+    if (r->opt->abort_on_finding) abort();
   }
-  if (r->heap) hc_heap_dump(r->heap, w->m, r->out);
-  fflush(r->out);
-  if (r->opt->abort_on_finding) abort();
+  atomic_store_explicit(&r->stop, true, memory_order_relaxed);
 }
 
 /* ---------------------------------------------------------------------------------------------
