@@ -1,10 +1,10 @@
 /* threads.c: real-thread mode (ops_run_threads, include/heapops.h "Threads and schedules").
  *
  * The plan (ops_plan) gives every op its logical thread; here each mutator thread is a pthread
- * running its ops in program order, the sweeper thread is one more pthread running the `sweeper`
- * ops (hc_sweeper_run_step), and nothing orders one thread's ops against another's: collections
- * happen whenever some thread asks, at the others' safepoints. Everything is joined before the
- * call returns.
+ * running its ops in program order (m0 on the calling thread, the others started for the run),
+ * the sweeper thread is one more pthread running the `sweeper` ops (hc_sweeper_run_step), and
+ * nothing orders one thread's ops against another's: collections happen whenever some thread
+ * asks, at the others' safepoints. Everything is joined before the call returns.
  *
  * The oracle, and why it is sound with free-running threads:
  *   - Each mutator thread owns its handles, weak slots and shadow model (worker_t); only that
@@ -37,6 +37,8 @@
 #include "threads.h"
 
 #include <stdlib.h>
+
+#define THREAD_STACK_BYTES (256u * 1024)
 #include <string.h>
 
 /* ---------------------------------------------------------------------------------------------
@@ -393,8 +395,8 @@ static void free_worker(worker_t *w) {
   free(w->ops);
 }
 
-/* One worker per mutator thread of the plan and, if it has ops, the sweeper; the plan's void
- * steps count as skipped. */
+/* One worker per mutator thread of the plan (workers[0] is m0) and, if the plan uses it, the
+ * sweeper; the plan's void steps count as skipped. */
 static void assign_ops(run_t *r) {
   const ops_plan_t *plan = &r->plan;
   worker_t *by_thread[OPS_THREAD_COUNT] = {NULL};
@@ -457,17 +459,28 @@ bool ops_run_threads(const ops_program_t *p, const ops_run_options_t *options,
   thr_current_worker = c;
 
   pthread_barrier_init(&r->start, NULL, r->nworkers);
-  for (uint32_t t = 0; t < r->nworkers; t++) {
+  /* Small stacks: thread start and exit cost the sanitizers time in proportion to the stack
+   * (ASan and TSan reset its shadow), and a run starts up to 17 threads. The deepest call chains
+   * here (a finding's dump, a sanitizer report) need far less. */
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, THREAD_STACK_BYTES);
+  for (uint32_t t = 1; t < r->nworkers; t++) {
     worker_t *w = r->workers[t];
-    if (pthread_create(&w->tid, NULL, w->thread == OPS_THREAD_SWEEPER ? sweeper_main : mutator_main,
-                       w) != 0) {
+    if (pthread_create(&w->tid, &attr,
+                       w->thread == OPS_THREAD_SWEEPER ? sweeper_main : mutator_main, w) != 0) {
       fputs("heapfuzz: cannot start a thread\n", stderr);
       abort(); /* the others wait at the start barrier for it */
     }
   }
-  for (uint32_t t = 0; t < r->nworkers; t++)
+  pthread_attr_destroy(&attr);
+  /* m0 runs on the calling thread (one thread creation fewer per run: thread start-up is most
+   * of a short program's time), then waits for the others. */
+  mutator_main(r->workers[0]);
+  for (uint32_t t = 1; t < r->nworkers; t++)
     pthread_join(r->workers[t]->tid, NULL);
   pthread_barrier_destroy(&r->start);
+  thr_current_worker = c;
 
   if (r->dump_pending) { /* every thread is joined: the unsynchronized dump is safe now */
     hc_heap_dump(r->heap, NULL, r->out);
