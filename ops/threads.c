@@ -37,9 +37,9 @@
 #include "threads.h"
 
 #include <stdlib.h>
-
-#define THREAD_STACK_BYTES (256u * 1024)
 #include <string.h>
+
+#define THREAD_STACK_BYTES (256u * 1024) /* see ops_run_threads */
 
 /* ---------------------------------------------------------------------------------------------
  * Ops
