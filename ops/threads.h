@@ -2,9 +2,10 @@
  * their ops) and the oracle (threads_oracle.c: findings, hooks, checks, the join). Private to
  * ops/.
  *
- * Who touches what: a worker_t belongs to its thread from the start barrier to its end, and to
- * the calling thread (the checker) after the join; the run's atomics are shared; everything else
- * in run_t is written before the threads start or read after they are joined. */
+ * Who touches what: a worker_t belongs to its thread from the start barrier to its end (m0's
+ * thread is the calling one), and to the calling thread (the checker) after the join; the run's
+ * atomics are shared; the result and dump_pending are written by the first finding's reporter
+ * only; everything else in run_t is written before the threads start or after they are joined. */
 #ifndef OPS_THREADS_H
 #define OPS_THREADS_H
 
