@@ -24,6 +24,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "heapcore.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -161,6 +163,10 @@ typedef struct ops_plan {
   bool uses_collector; /* a preempt to the collector */
   ops_plan_step_t steps[OPS_MAX_OPS];
 } ops_plan_t;
+
+/* The heap configuration a program's config bytes select (both modes; the finalizer is the
+ * runner's to set). */
+void ops_heap_config(const ops_config_t *c, hc_config_t *cfg);
 
 /* Assigns every op of p to its thread (see above). Pure: depends on p alone. */
 void ops_plan(const ops_program_t *p, ops_plan_t *out);

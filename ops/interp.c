@@ -54,7 +54,7 @@ void interp_finding(interp_t *in, const char *invariant, const char *fmt, ...) {
            t ? ops_thread_name(t->id) : "main", invariant, detail);
   ops_quiet_begin(); /* a report, not the heap's work: out of TSan's sight */
   fprintf(in->out, "heapfuzz: finding: %s\n", r->message);
-  hc_heap_dump(in->heap, interp_mutator(in), in->out);
+  if (in->heap) hc_heap_dump(in->heap, interp_mutator(in), in->out);
   fflush(in->out);
   ops_quiet_end();
   if (in->opt->abort_on_finding) abort();
@@ -216,25 +216,13 @@ void interp_settle(interp_t *in) {
  * Running a program
  * ------------------------------------------------------------------------------------------- */
 
-static void configure(const ops_config_t *c, hc_config_t *cfg, interp_t *in) {
-  hc_config_init(cfg);
-  cfg->heap_limit = OPS_HEAP_LIMIT;
-  cfg->gc_trigger_bytes = (size_t)(c->trigger % 8u) * 64u * 1024u;
-  cfg->full_gc_every = c->full_every % 8u;
-  cfg->version_limit = 2u + c->versions % 254u;
-  cfg->scribble = c->flags & 1u;
-  cfg->release_empty_blocks = (c->flags >> 1) & 1u;
-  cfg->seed = 0x6865617066757a7aull; /* fixed: same program, same execution */
-  cfg->finalizer = on_finalize;
-  cfg->finalizer_ctx = in;
-}
 
 /* From the main context, every fiber ended: no mutator holds access. */
 static void teardown(interp_t *in) {
   in->tearing_down = true;
   interp_check_finalized(in); /* those the sweeper ran after the last op that settled */
-  in->running = NULL;       /* the yield hook stays, and ignores the main context */
-  hc_mutator_t *any = NULL; /* weak references and root slots go through a mutator */
+  in->running = NULL;         /* the yield hook stays, and ignores the main context */
+  hc_mutator_t *any = NULL;   /* weak references and root slots go through a mutator */
   for (uint32_t i = 0; i < OPS_THREAD_COUNT && !any; i++)
     any = in->threads[i].mut;
   if (any) {
@@ -251,6 +239,7 @@ static void teardown(interp_t *in) {
   }
   /* Destroy runs the finalizers still owed: every finalizable object, exactly once, in all. */
   hc_status_t st = hc_heap_destroy(in->heap);
+  if (st == HC_OK) in->heap = NULL; /* a finding from here on has no heap to dump */
   if (st != HC_OK)
     interp_finding(in, "teardown", "hc_heap_destroy: %s", hc_status_name(st));
   else if (in->finalized != in->model.finalizable_allocated)
@@ -299,7 +288,9 @@ bool ops_run(const ops_program_t *p, const ops_run_options_t *options, ops_run_r
   }
 
   hc_config_t cfg;
-  configure(&p->config, &cfg, in);
+  ops_heap_config(&p->config, &cfg);
+  cfg.finalizer = on_finalize;
+  cfg.finalizer_ctx = in;
   if (hc_heap_create(&cfg, &in->heap) != HC_OK ||
       hc_mutator_attach(in->heap, &in->threads[0].mut) != HC_OK) {
     fputs("heapfuzz: cannot create the heap\n", stderr);

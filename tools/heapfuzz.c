@@ -30,12 +30,16 @@ static const char usage_text[] =
     "them between the binary form fuzzers mutate and the text form seeds and reports carry.\n"
     "\n"
     "Reproduce a fuzzer finding or replay seeds:\n"
-    "  heapfuzz run [-v] [--trace] FILE...\n"
+    "  heapfuzz run [-v] [--trace] [--threads] [--repeat N] FILE...\n"
     "      Run each program (text if it starts with `heapfuzz-ops`, else binary) on a fresh heap\n"
     "      and print `FILE: ok (N ops run, M skipped, K collections)`. On a finding the oracle's\n"
     "      one-line report goes to stderr; the remaining files still run.\n"
-    "      -v         print each op before it runs\n"
-    "      --trace    print heap events (also on with HEAPFUZZ_TRACE=1 in the environment)\n"
+    "      -v           print each op before it runs (with --threads: `op N [m1]: ...`)\n"
+    "      --trace      print heap events (also on with HEAPFUZZ_TRACE=1 in the environment)\n"
+    "      --threads    real-thread mode: one pthread per mutator thread and one for the\n"
+    "                   sweeper, free-running (fuzz_heap_threads' mode); not deterministic\n"
+    "      --repeat N   run each file N times (1..1000000), stopping that file at its first\n"
+    "                   finding: how a real-thread run is replayed until it fails\n"
     "\n"
     "Read a crashing input:\n"
     "  heapfuzz print FILE [-o OUT]\n"
@@ -50,6 +54,7 @@ static const char usage_text[] =
     "\n"
     "Examples:\n"
     "  heapfuzz run corpus/fuzz_heap/*.ops\n"
+    "  heapfuzz run --threads --repeat 20 corpus/fuzz_heap_threads/*.ops\n"
     "  heapfuzz print crash-1234abcd -o crash.ops && heapfuzz run -v --trace crash.ops\n"
     "  heapfuzz asm corpus/fuzz_heap/deep_chain.ops -o deep_chain.bin\n";
 
@@ -65,7 +70,7 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
   vfprintf(stderr, fmt, ap);
   va_end(ap);
   fputs("\n"
-        "usage: heapfuzz run [-v] [--trace] FILE...\n"
+        "usage: heapfuzz run [-v] [--trace] [--threads] [--repeat N] FILE...\n"
         "       heapfuzz print FILE [-o OUT]\n"
         "       heapfuzz asm FILE [-o OUT]\n"
         "Run `heapfuzz --help` for details.\n",
@@ -150,9 +155,25 @@ static bool is_help(const char *a) {
   return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0;
 }
 
+/* Parses a --repeat count: decimal, 1..1000000. */
+static bool parse_repeat(const char *s, unsigned *out) {
+  unsigned long v = 0;
+  if (*s == '\0') return false;
+  for (; *s; s++) {
+    if (*s < '0' || *s > '9') return false;
+    v = v * 10 + (unsigned long)(*s - '0');
+    if (v > 1000000) return false;
+  }
+  if (v == 0) return false;
+  *out = (unsigned)v;
+  return true;
+}
+
 static int cmd_run(int argc, char **argv, ops_program_t *prog) {
   /* HEAPFUZZ_TRACE=1 also turns the trace on: ops_run reads it, for every caller. */
   ops_run_options_t opt = {.verbose = false, .trace = false, .out = NULL};
+  bool threads = false;
+  unsigned repeat = 1;
   int i;
   for (i = 0; i < argc; i++) {
     const char *a = argv[i];
@@ -168,6 +189,13 @@ static int cmd_run(int argc, char **argv, ops_program_t *prog) {
       opt.verbose = true;
     } else if (strcmp(a, "--trace") == 0) {
       opt.trace = true;
+    } else if (strcmp(a, "--threads") == 0) {
+      threads = true;
+    } else if (strcmp(a, "--repeat") == 0 || strncmp(a, "--repeat=", 9) == 0) {
+      const char *v = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
+      if (!v) return usage_error("run: --repeat needs a count");
+      if (!parse_repeat(v, &repeat))
+        return usage_error("run: bad --repeat count '%s' (1..1000000)", v);
     } else if (a[0] == '-' && a[1] != '\0') {
       return usage_error("run: unknown option %s", a);
     } else {
@@ -185,16 +213,25 @@ static int cmd_run(int argc, char **argv, ops_program_t *prog) {
       continue;
     }
     ops_run_result_t result;
-    memset(&result, 0, sizeof result);
-    fflush(stdout); /* keep stdout and the interpreter's stderr output in order on a terminal */
-    bool clean = ops_run(prog, &opt, &result);
-    if (clean && !result.finding) {
-      printf("%s: ok (%u ops run, %u skipped, %u collections)\n", path, (unsigned)result.ops_run,
-             (unsigned)result.ops_skipped, (unsigned)result.collections);
+    bool clean = true;
+    unsigned run;
+    for (run = 1; run <= repeat && clean; run++) {
+      memset(&result, 0, sizeof result);
+      fflush(stdout); /* keep stdout and the interpreter's stderr output in order on a terminal */
+      clean = threads ? ops_run_threads(prog, &opt, &result) : ops_run(prog, &opt, &result);
+      clean = clean && !result.finding;
+    }
+    run--; /* the last run made */
+    /* With --repeat, which run; the counts are that run's (real-thread runs differ). */
+    char runs[64] = "";
+    if (repeat > 1) snprintf(runs, sizeof runs, "run %u of %u: ", run, repeat);
+    if (clean) {
+      printf("%s: ok (%s%u ops run, %u skipped, %u collections)\n", path, runs,
+             (unsigned)result.ops_run, (unsigned)result.ops_skipped, (unsigned)result.collections);
     } else {
-      printf("%s: FINDING at op %u (%u ops run, %u skipped, %u collections)\n", path,
-             (unsigned)result.op_index, (unsigned)result.ops_run, (unsigned)result.ops_skipped,
-             (unsigned)result.collections);
+      printf("%s: FINDING at op %u (%s%u ops run, %u skipped, %u collections)\n", path,
+             (unsigned)result.op_index, runs, (unsigned)result.ops_run,
+             (unsigned)result.ops_skipped, (unsigned)result.collections);
       fflush(stdout);
       fprintf(stderr, "%s: %s\n", path, result.message);
       if (status == EXIT_CLEAN) status = EXIT_FINDING;
