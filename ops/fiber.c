@@ -2,7 +2,6 @@
 #include "fiber.h"
 
 #include <dlfcn.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -24,36 +23,6 @@
 /* ASan's instrumented frames are several times larger than plain ones; a collection's marking
  * runs on whichever fiber collects. 256 KiB is ample for every build. */
 #define FIBER_STACK_SIZE (256u * 1024u)
-#define FIBER_POOL_MAX   32u
-
-/* Stacks are mapped once and reused: a fuzzer runs thousands of programs a second, and mapping
- * fresh stacks for each would cost more than the program. The pool holds no state a program can
- * observe (a reused stack is unpoisoned for ASan before it runs again). */
-static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static void *pool[FIBER_POOL_MAX];
-static unsigned pool_count;
-
-static void *stack_get(void) {
-  pthread_mutex_lock(&pool_lock);
-  void *s = pool_count ? pool[--pool_count] : NULL;
-  pthread_mutex_unlock(&pool_lock);
-  if (s) return s;
-  s = mmap(NULL, FIBER_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
-           -1, 0);
-  return s == MAP_FAILED ? NULL : s;
-}
-
-static void stack_put(void *s) {
-#if FIBER_ASAN
-  /* A frame that never returned (none should) would leave its redzones poisoned. */
-  ASAN_UNPOISON_MEMORY_REGION(s, FIBER_STACK_SIZE);
-#endif
-  pthread_mutex_lock(&pool_lock);
-  bool kept = pool_count < FIBER_POOL_MAX;
-  if (kept) pool[pool_count++] = s;
-  pthread_mutex_unlock(&pool_lock);
-  if (!kept) munmap(s, FIBER_STACK_SIZE);
-}
 
 /* ASan intercepts swapcontext: it warns once per process (which would make a program's output
  * depend on what ran before it in the process) and clears the shadow of the whole target stack,
@@ -95,7 +64,7 @@ static void fiber_start(void) {
   fiber_t *self = starting;
   landed(self);
   self->entry(self->arg);
-  abort(); /* entries end with fiber_exit */
+  abort(); /* a worker's loop never ends */
 }
 
 void fiber_init_main(fiber_t *f) {
@@ -105,18 +74,19 @@ void fiber_init_main(fiber_t *f) {
 #endif
 }
 
-bool fiber_create(fiber_t *f, const char *name, void (*entry)(void *), void *arg) {
+static bool fiber_create(fiber_t *f, const char *name, void (*entry)(void *), void *arg) {
   *f = (fiber_t){.entry = entry, .arg = arg, .name = name};
-  f->stack = stack_get();
-  if (!f->stack) return false;
+  void *stack = mmap(NULL, FIBER_STACK_SIZE, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) return false;
+  if (getcontext(&f->ctx) != 0) {
+    munmap(stack, FIBER_STACK_SIZE);
+    return false;
+  }
+  f->stack = stack;
   f->stack_size = FIBER_STACK_SIZE;
   f->asan_bottom = f->stack;
   f->asan_size = f->stack_size;
-  if (getcontext(&f->ctx) != 0) {
-    stack_put(f->stack);
-    f->stack = NULL;
-    return false;
-  }
   f->ctx.uc_stack.ss_sp = f->stack;
   f->ctx.uc_stack.ss_size = f->stack_size;
   f->ctx.uc_link = NULL;
@@ -150,14 +120,6 @@ void fiber_switch(fiber_t *from, fiber_t *to) {
   landed(from);
 }
 
-_Noreturn void fiber_exit(fiber_t *from, fiber_t *to) {
-#if FIBER_TSAN
-  __tsan_release(from); /* for fiber_join */
-#endif
-  switch_to(from, to, NULL); /* NULL: ASan may drop this fiber's fake stack */
-  abort();                   /* an ended fiber is never switched to */
-}
-
 void fiber_join(fiber_t *f) {
 #if FIBER_TSAN
   __tsan_acquire(f);
@@ -166,11 +128,71 @@ void fiber_join(fiber_t *f) {
 #endif
 }
 
-void fiber_destroy(fiber_t *f) {
+
+/* ---------------------------------------------------------------------------------------------
+ * Worker fibers
+ *
+ * A fuzzer runs thousands of programs a second, each with a few fibers. Creating and ending a
+ * fiber per program is costly under sanitizers (ASan maps a fake stack per fiber when
+ * detect_stack_use_after_return is on, TSan sets up a fiber context), so fibers are kept per OS
+ * thread and handed out again: a worker runs one task, retires to the pool, and runs the next
+ * task it is given. A task's start and end synchronize (TSan) with whoever handed it out and
+ * whoever joins it, as a thread's creation and join would.
+ * ------------------------------------------------------------------------------------------- */
+
+#define FIBER_WORKERS_MAX 64u
+
+typedef struct worker {
+  fiber_t fiber;
+  void (*task)(void *);
+  void *task_arg;
+  bool busy;
+} worker_t;
+
+/* The fibers of an OS thread run only on it: one pool per thread. Its fibers are never freed
+ * (a process runs programs until it exits). */
+static _Thread_local worker_t *workers[FIBER_WORKERS_MAX];
+static _Thread_local unsigned worker_count;
+
+static void worker_main(void *arg) {
+  worker_t *w = arg;
+  for (;;) {
 #if FIBER_TSAN
-  if (f->stack && f->tsan_fiber) __tsan_destroy_fiber(f->tsan_fiber);
+    __tsan_acquire(w); /* the task's creation */
 #endif
-  if (f->stack) stack_put(f->stack);
-  f->stack = NULL;
-  f->tsan_fiber = NULL;
+    w->task(w->task_arg); /* ends in fiber_retire; returns when handed the next task */
+  }
+}
+
+fiber_t *fiber_worker(const char *name, void (*task)(void *), void *arg) {
+  worker_t *w = NULL;
+  for (unsigned i = 0; i < worker_count && !w; i++)
+    if (!workers[i]->busy) w = workers[i];
+  if (!w) {
+    if (worker_count == FIBER_WORKERS_MAX) return NULL;
+    w = calloc(1, sizeof *w);
+    if (!w || !fiber_create(&w->fiber, name, worker_main, w)) {
+      free(w);
+      return NULL;
+    }
+    workers[worker_count++] = w;
+  }
+  w->busy = true;
+  w->task = task;
+  w->task_arg = arg;
+  w->fiber.name = name;
+#if FIBER_TSAN
+  __tsan_set_fiber_name(w->fiber.tsan_fiber, name);
+  __tsan_release(w);
+#endif
+  return &w->fiber;
+}
+
+void fiber_retire(fiber_t *self, fiber_t *to) {
+  worker_t *w = (worker_t *)self; /* fiber is the worker's first member */
+#if FIBER_TSAN
+  __tsan_release(self); /* for fiber_join */
+#endif
+  w->busy = false;
+  fiber_switch(self, to);
 }

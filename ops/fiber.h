@@ -11,7 +11,7 @@
  * thread's creation and join, and synchronize as those do.
  *
  * All fibers of a group run on the OS thread that created them; a fiber is switched to only from
- * that thread. */
+ * that thread. Fibers are pooled per OS thread and reused from program to program (fiber.c). */
 #ifndef OPS_FIBER_H
 #define OPS_FIBER_H
 
@@ -36,17 +36,17 @@ typedef struct fiber {
 
 /* Wraps the calling OS thread's context, to switch back to at the end. */
 void fiber_init_main(fiber_t *f);
-/* A fiber that will run entry(arg) when first switched to. entry must not return; a fiber ends
- * with fiber_exit. Returns false when no stack could be had. */
-bool fiber_create(fiber_t *f, const char *name, void (*entry)(void *), void *arg);
+/* A fiber of this OS thread's pool, set to run task(arg) when next switched to (a new fiber the
+ * first time, a retired one after). NULL when no fiber could be had. */
+fiber_t *fiber_worker(const char *name, void (*task)(void *), void *arg);
 /* Suspends `from` (the running fiber) and runs `to`. Returns when something switches back. */
 void fiber_switch(fiber_t *from, fiber_t *to);
-/* Ends the running fiber `from` for good and runs `to`; never returns. */
-_Noreturn void fiber_exit(fiber_t *from, fiber_t *to);
-/* After `f` ended: everything it did happens-before what the caller does next (TSan), as after
- * joining a thread. */
+/* Ends the running worker's task: the worker goes back to the pool and `to` runs. The task must
+ * return right after, without touching its state: by the time this returns, the worker has been
+ * handed its next task. */
+void fiber_retire(fiber_t *self, fiber_t *to);
+/* After the task on `f` retired: everything it did happens-before what the caller does next
+ * (TSan), as after joining a thread. */
 void fiber_join(fiber_t *f);
-/* Frees an ended (or never started) fiber's resources; not the running one. */
-void fiber_destroy(fiber_t *f);
 
 #endif /* OPS_FIBER_H */

@@ -56,8 +56,8 @@ typedef struct thread {
   interp_t *in;
   uint8_t id; /* 0..OPS_MAX_THREADS-1, OPS_THREAD_SWEEPER, OPS_THREAD_COLLECTOR */
   thread_state_t state;
-  fiber_t fiber;
-  bool has_fiber;
+  bool has_fiber;      /* interp.fibers[id] was created */
+  bool between_ops;    /* its state is about a safepoint poll between ops, not inside an op */
   hc_mutator_t *mut;   /* NULL for the sweeper, before attach and after detach */
   bool stopped;        /* allocation stopped by a stop-alloc op */
   const uint16_t *ops; /* its ops' program indices, in program order */
@@ -79,7 +79,10 @@ struct interp {
   ops_plan_t *plan;
   uint16_t *op_lists; /* every thread's op indices, thread after thread */
   hc_heap_t *heap;
-  thread_t threads[OPS_THREAD_COUNT];
+  thread_t threads[OPS_THREAD_COUNT]; /* small: the scheduler scans them */
+  fiber_t *fibers[OPS_THREAD_COUNT];  /* each thread's worker fiber (fiber.h), while it has one */
+  bool *started;      /* per op: it has started (so the scheduler finds the next op in O(1)) */
+  uint32_t cursor;    /* no op before it is still to start */
   thread_t *running;  /* NULL while the main context runs (setup, teardown) */
   fiber_t main_fiber; /* the OS thread's own context: starts the first fiber, gets the last */
   uint32_t preemptions_left;

@@ -41,8 +41,10 @@ static bool is_service(const thread_t *t) {
   return t->id == OPS_THREAD_SWEEPER || t->id == OPS_THREAD_COLLECTOR;
 }
 
+/* Suspended inside an op (a thread waiting in its safepoint poll between ops is not: it holds
+ * nothing and needs nobody until its next op's turn). */
 static bool mid_op(const thread_t *t) {
-  return t->state == TS_PREEMPTED || t->state == TS_WAITING;
+  return (t->state == TS_PREEMPTED || t->state == TS_WAITING) && !t->between_ops;
 }
 
 static bool has_next_op(const thread_t *t) {
@@ -64,12 +66,12 @@ static thread_t *choose(interp_t *in, thread_t *self) {
     if (t != self && mid_op(t) && (!best || t->op < best->op)) best = t;
   }
   if (best || in->failed) return best; /* after a finding: only finish the ops under way */
-  for (uint32_t i = 0; i < OPS_THREAD_COUNT; i++) {
-    thread_t *t = &in->threads[i];
-    if (t->state != TS_DONE && has_next_op(t) && (!best || t->ops[t->next] < best->ops[best->next]))
-      best = t;
-  }
-  return best;
+  /* The earliest op still to start is the next op of its thread (a thread's ops start in
+   * program order). */
+  while (in->cursor < in->plan->count && in->started[in->cursor])
+    in->cursor++;
+  if (in->cursor == in->plan->count) return NULL;
+  return &in->threads[in->plan->steps[in->cursor].thread];
 }
 
 /* At a wait of `self`: the next thread, round robin, that can make progress: one inside an op,
@@ -85,10 +87,11 @@ static thread_t *choose_other(interp_t *in, const thread_t *self) {
 
 static void thread_main(void *arg);
 
-/* A thread's fiber comes to be the first time it is switched to. */
+/* A thread gets its worker fiber before it first runs. */
 static void ensure_fiber(thread_t *t) {
   if (!t || t->has_fiber) return;
-  if (!fiber_create(&t->fiber, ops_thread_name(t->id), thread_main, t)) {
+  t->in->fibers[t->id] = fiber_worker(ops_thread_name(t->id), thread_main, t);
+  if (!t->in->fibers[t->id]) {
     fputs("heapfuzz: cannot create a fiber\n", stderr);
     abort();
   }
@@ -98,11 +101,11 @@ static void ensure_fiber(thread_t *t) {
 /* Switches from `self` (NULL: the main context) to `to` (NULL: the main context). The caller has
  * set self's state; `to` sets its own when it lands. */
 static void transfer(interp_t *in, thread_t *self, thread_t *to) {
-  fiber_t *from = self ? &self->fiber : &in->main_fiber;
+  fiber_t *from = self ? in->fibers[self->id] : &in->main_fiber;
   ensure_fiber(to);
   in->running = to;
   in->res->switches++;
-  fiber_switch(from, to ? &to->fiber : &in->main_fiber);
+  fiber_switch(from, to ? in->fibers[to->id] : &in->main_fiber);
   in->running = self;
 }
 
@@ -144,6 +147,7 @@ static void run_quota_step(interp_t *in, thread_t *t) {
 static void run_next_op(interp_t *in, thread_t *t) {
   uint32_t k = t->ops[t->next++];
   t->op = k;
+  in->started[k] = true;
   if (t->mut) interp_settle(in); /* the op must see the heap's collections (it holds access) */
   if (in->opt->verbose) {
     char text[128];
@@ -162,7 +166,11 @@ static void thread_main(void *arg) {
   interp_t *in = t->in;
   t->state = TS_RUNNING;
   while (!t->quit) {
-    if (t->mut) hc_safepoint(t->mut); /* a mutator polls between ops */
+    if (t->mut) { /* a mutator polls between ops */
+      t->between_ops = true;
+      hc_safepoint(t->mut);
+      t->between_ops = false;
+    }
     thread_t *next = choose(in, t);
     if (next == t) {
       in->wait_spins = 0;
@@ -190,7 +198,7 @@ static void thread_main(void *arg) {
   ensure_fiber(next);
   in->running = next;
   in->res->switches++;
-  fiber_exit(&t->fiber, next ? &next->fiber : &in->main_fiber);
+  fiber_retire(in->fibers[t->id], next ? in->fibers[next->id] : &in->main_fiber);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -262,7 +270,8 @@ bool ops_sched_init(interp_t *in) {
   ops_plan(in->prog, in->plan);
   const ops_plan_t *plan = in->plan;
   in->op_lists = malloc((plan->count ? plan->count : 1) * sizeof *in->op_lists);
-  if (!in->op_lists) return false;
+  in->started = calloc(plan->count ? plan->count : 1, sizeof *in->started);
+  if (!in->op_lists || !in->started) return false;
   uint32_t counts[OPS_THREAD_COUNT] = {0};
   for (uint32_t k = 0; k < plan->count; k++)
     counts[plan->steps[k].thread]++;
@@ -284,8 +293,9 @@ bool ops_sched_init(interp_t *in) {
 void ops_sched_run(interp_t *in) {
   fiber_init_main(&in->main_fiber);
   in->running = NULL;
-  /* Every thread that has something to do is created here, before any runs: creating a fiber
-   * synchronizes with its creator (TSan), which must not hide races between running threads. */
+  /* Every thread that has something to do gets its fiber here, before any runs: a fiber's task
+   * starts synchronized with whoever handed it out (TSan), which must not hide races between
+   * running threads. */
   for (uint32_t i = 0; i < OPS_THREAD_COUNT; i++) {
     thread_t *t = &in->threads[i];
     if (t->nops || (i == OPS_THREAD_SWEEPER && in->plan->uses_sweeper) ||
@@ -305,12 +315,11 @@ void ops_sched_run(interp_t *in) {
     if (t->state == TS_NEW && t->mut) hc_mutator_release_access(t->mut); /* never ran */
   }
   for (uint32_t i = 0; i < OPS_THREAD_COUNT; i++)
-    if (in->threads[i].has_fiber) fiber_join(&in->threads[i].fiber); /* before the teardown */
+    if (in->threads[i].has_fiber) fiber_join(in->fibers[i]); /* before the teardown */
   in->running = NULL;
 }
 
 void ops_sched_free(interp_t *in) {
-  for (uint32_t i = 0; i < OPS_THREAD_COUNT; i++)
-    if (in->threads[i].has_fiber) fiber_destroy(&in->threads[i].fiber);
   free(in->op_lists);
+  free(in->started);
 }
