@@ -188,6 +188,14 @@ fiber_t *fiber_worker(const char *name, void (*task)(void *), void *arg) {
   return &w->fiber;
 }
 
+unsigned fiber_workers_busy(unsigned *total) {
+  unsigned busy = 0;
+  for (unsigned i = 0; i < worker_count; i++)
+    busy += workers[i]->busy;
+  if (total) *total = worker_count;
+  return busy;
+}
+
 void fiber_retire(fiber_t *self, fiber_t *to) {
   worker_t *w = (worker_t *)self; /* fiber is the worker's first member */
 #if FIBER_TSAN

@@ -39,6 +39,8 @@ void fiber_init_main(fiber_t *f);
 /* A fiber of this OS thread's pool, set to run task(arg) when next switched to (a new fiber the
  * first time, a retired one after). NULL when no fiber could be had. */
 fiber_t *fiber_worker(const char *name, void (*task)(void *), void *arg);
+/* How many of this OS thread's workers run a task (and, in *total, how many there are). */
+unsigned fiber_workers_busy(unsigned *total);
 /* Suspends `from` (the running fiber) and runs `to`. Returns when something switches back. */
 void fiber_switch(fiber_t *from, fiber_t *to);
 /* Ends the running worker's task: the worker goes back to the pool and `to` runs. The task must

@@ -26,7 +26,9 @@
  * to the budget is one program away. */
 #include "interp.h"
 
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Wait yields in a row without anything else happening: more than any live schedule needs (a
  * wait resolves within a round of the participants), so the threads are deadlocked. */
@@ -92,7 +94,9 @@ static void ensure_fiber(thread_t *t) {
   if (!t || t->has_fiber) return;
   t->in->fibers[t->id] = fiber_worker(ops_thread_name(t->id), thread_main, t);
   if (!t->in->fibers[t->id]) {
-    fputs("heapfuzz: cannot create a fiber\n", stderr);
+    unsigned total, busy = fiber_workers_busy(&total);
+    fprintf(stderr, "heapfuzz: cannot create a fiber (%u of %u workers busy): %s\n", busy, total,
+            strerror(errno));
     abort();
   }
   t->has_fiber = true;
@@ -170,6 +174,7 @@ static void thread_main(void *arg) {
       t->between_ops = true;
       hc_safepoint(t->mut);
       t->between_ops = false;
+      if (t->quit) break; /* the program ended while it waited in the poll */
     }
     thread_t *next = choose(in, t);
     if (next == t) {
@@ -317,6 +322,11 @@ void ops_sched_run(interp_t *in) {
   for (uint32_t i = 0; i < OPS_THREAD_COUNT; i++)
     if (in->threads[i].has_fiber) fiber_join(in->fibers[i]); /* before the teardown */
   in->running = NULL;
+  unsigned busy = fiber_workers_busy(NULL);
+  if (busy) { /* a harness bug: a thread was abandoned mid-task, its fiber lost to the pool */
+    fprintf(stderr, "heapfuzz: scheduler: %u fibers still busy after the program\n", busy);
+    abort();
+  }
 }
 
 void ops_sched_free(interp_t *in) {
