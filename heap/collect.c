@@ -25,6 +25,12 @@
 static uint8_t next_version(hc_heap_t *heap, uint8_t v, bool is_mark) {
   if (v < heap->config.version_limit) return (uint8_t)(v + 1);
   atomic_fetch_add_explicit(&heap->stats.version_wraps, 1, memory_order_relaxed);
+#if defined(HC_INJECT_BUG_VERSION_WRAP)
+  /* INJECTED BUG version-wrap: the counter wraps without the hard reset, so a block whose bits
+   * were last written a whole cycle ago reads them as current. */
+  (void)is_mark;
+  return 1;
+#endif
   for (uint32_t c = 0; c < HC_SIZE_CLASS_COUNT; c++) {
     hc_directory_t *d = &heap->dirs[c];
     for (uint32_t i = 0; i < d->used; i++) {
@@ -181,11 +187,24 @@ static void gather_remembered(hc_heap_t *heap) {
   }
 }
 
+/* Is a weak reference's target dead at the end of marking? */
+static bool weak_target_dead(const hc_heap_t *heap, const hc_object_t *t) {
+#if defined(HC_INJECT_BUG_WEAK_NOT_CLEARED)
+  /* INJECTED BUG weak-not-cleared: dead targets are kept, so a weak reference to a dead object
+   * survives the collection and hands out its freed cell. */
+  (void)heap;
+  (void)t;
+  return false;
+#else
+  return t && !hc_cell_is_marked(heap, t);
+#endif
+}
+
 static void clear_weak_references(hc_heap_t *heap) {
   pthread_mutex_lock(&heap->weak_lock);
   for (hc_weak_t *w = heap->weak_list; w; w = w->next) {
     hc_object_t *t = atomic_load_explicit(&w->target, memory_order_relaxed);
-    if (t && !hc_cell_is_marked(heap, t)) {
+    if (weak_target_dead(heap, t)) {
       atomic_store_explicit(&w->target, NULL, memory_order_relaxed);
       atomic_fetch_add_explicit(&heap->stats.weak_cleared, 1, memory_order_relaxed);
     }
@@ -367,6 +386,13 @@ hc_status_t hc_collect(hc_mutator_t *m, hc_collection_kind_t kind) {
 /* obj is old and just got a reference to a young object: remember it. The CAS makes exactly one
  * of several racing mutators push it. */
 void hc__write_barrier_slow(hc_mutator_t *m, hc_object_t *obj) {
+#if defined(HC_INJECT_BUG_MISSING_BARRIER)
+  /* INJECTED BUG missing-barrier: the store is not recorded, so an eden collection never looks
+   * at the old object, and frees the young one it alone holds. */
+  (void)m;
+  (void)obj;
+  return;
+#endif
   uint8_t expected = HC_STATE_OLD;
   if (atomic_compare_exchange_strong_explicit(&hc_header_of(obj)->state, &expected,
                                               HC_STATE_REMEMBERED, memory_order_relaxed,

@@ -125,13 +125,27 @@ hc_status_t hc_mutator_attach(hc_heap_t *heap, hc_mutator_t **out) {
   return HC_OK;
 }
 
+static void drop_allocators_at_detach(hc_mutator_t *m) {
+#if defined(HC_INJECT_BUG_DETACH_KEEPS_BLOCK)
+  /* INJECTED BUG detach-keeps-block: the allocators are dropped without stopping them, so each
+   * current block stays claimed (in use) by a mutator that no longer exists: never swept, never
+   * released, its free cells lost. */
+  for (uint32_t i = 0; i < HC_SIZE_CLASS_COUNT; i++) {
+    m->allocators[i].current = NULL;
+    hc_allocator_forget_last_active(m->heap, &m->allocators[i]);
+  }
+#else
+  hc_mutator_drop_allocators(m);
+#endif
+}
+
 hc_status_t hc_mutator_detach(hc_mutator_t *m) {
   if (!m) return HC_ERR_INVALID_ARGUMENT;
   hc_heap_t *heap = m->heap;
   if (!m->has_access) hc_mutator_acquire_access(m);
   /* With access held no collection runs, so this mutator's allocators are ours to tear down.
    * Teardown contract: no free list, no current block, no last-active block afterwards. */
-  hc_mutator_drop_allocators(m);
+  drop_allocators_at_detach(m);
   pthread_mutex_lock(&heap->world_lock);
   for (size_t i = 0; i < m->remembered.count; i++)
     if (!hc_vec_push(&heap->remembered, m->remembered.items[i]))
