@@ -273,6 +273,13 @@ static void mark_remembered(hc_heap_t *heap) {
 }
 
 void hc_stop_all_allocators(hc_heap_t *heap) {
+#if defined(HC_INJECT_BUG_NO_STOP_ALLOCATING)
+  /* INJECTED BUG no-stop-allocating: the collection leaves every allocator's free list and
+   * current block as they are: cells allocated since the block was swept are not recorded as
+   * newly allocated, and the block stays claimed through marking and the sweep set. */
+  (void)heap;
+  return;
+#endif
   for (hc_mutator_t *m = heap->mutators; m; m = m->next) {
     if (m->allocation_stopped) continue;
     for (uint32_t i = 0; i < HC_SIZE_CLASS_COUNT; i++)

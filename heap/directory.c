@@ -97,6 +97,25 @@ uint32_t hc_directory_add(hc_directory_t *dir, void *owner, uint32_t initial) {
   return index;
 }
 
+#if defined(HC_INJECT_BUG_REMOVE_BLOCK_ORDER)
+/* INJECTED BUG remove-block-order: JSC's order. The slot is cleared and its index published
+ * first; the bits are cleared later, by hc_directory_clear_bits after the release's yield point.
+ * A block added at the republished index meanwhile gets its bits cleared under it. */
+void hc_directory_remove(hc_directory_t *dir, uint32_t index) {
+  pthread_mutex_lock(&dir->lock);
+  dir->slots[index] = NULL;
+  dir->free_slots[dir->free_count++] = index;
+  dir->count--;
+  pthread_mutex_unlock(&dir->lock);
+}
+
+void hc_directory_clear_bits(hc_directory_t *dir, uint32_t index) {
+  pthread_mutex_lock(&dir->lock);
+  for (int k = 0; k < HC_BIT_KIND_COUNT; k++)
+    hc_bit_clear(dir->bits[k], index);
+  pthread_mutex_unlock(&dir->lock);
+}
+#else
 void hc_directory_remove(hc_directory_t *dir, uint32_t index) {
   pthread_mutex_lock(&dir->lock);
   HC_ASSERT(index < dir->used && dir->slots[index] != NULL);
@@ -110,6 +129,7 @@ void hc_directory_remove(hc_directory_t *dir, uint32_t index) {
   dir->count--;
   pthread_mutex_unlock(&dir->lock);
 }
+#endif
 
 /* Word-wise search for a slot with (any want) & ~(any avoid), from `start`, wrapping once. */
 static uint32_t find_locked(hc_directory_t *dir, hc_block_query_t q, uint32_t start) {
@@ -137,10 +157,27 @@ static uint32_t find_locked(hc_directory_t *dir, hc_block_query_t q, uint32_t st
   return UINT32_MAX;
 }
 
+/* A claim never takes a block someone holds (in use): the in-use bit is the block's lock. */
+static bool claim_skips_in_use(const hc_directory_t *dir, hc_block_query_t q) {
+  (void)dir;
+  (void)q;
+#if defined(HC_INJECT_BUG_SWEEP_OWNED_BLOCK)
+  /* INJECTED BUG sweep-owned-block: the sweepers' search (for unswept blocks) does not skip
+   * blocks in use, so a sweep can take the block an allocator just claimed to sweep itself. */
+  if (q.want & HC_BITMASK(HC_BIT_UNSWEPT)) return false;
+#endif
+#if defined(HC_INJECT_BUG_LARGE_DOUBLE_RELEASE)
+  /* INJECTED BUG large-double-release: shrink's search of the large directory (for empty ones)
+   * does not skip objects in use, so it releases a large object a sweep is releasing too. */
+  if (dir->cell_size == 0 && (q.want & HC_BITMASK(HC_BIT_EMPTY))) return false;
+#endif
+  return true;
+}
+
 void *hc_directory_claim(hc_directory_t *dir, hc_block_query_t q, uint32_t clear,
                          uint32_t *cursor) {
   pthread_mutex_lock(&dir->lock);
-  q.avoid |= HC_BITMASK(HC_BIT_IN_USE);
+  if (claim_skips_in_use(dir, q)) q.avoid |= HC_BITMASK(HC_BIT_IN_USE);
   uint32_t index = find_locked(dir, q, cursor ? *cursor : 0);
   void *owner = NULL;
   if (index != UINT32_MAX) {

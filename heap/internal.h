@@ -251,6 +251,9 @@ void hc_directory_destroy(hc_directory_t *dir);
 uint32_t hc_directory_add(hc_directory_t *dir, void *owner, uint32_t initial);
 /* Removes the slot (caller holds its in-use claim): clears every bit, then empties the slot. */
 void hc_directory_remove(hc_directory_t *dir, uint32_t index);
+#if defined(HC_INJECT_BUG_REMOVE_BLOCK_ORDER)
+void hc_directory_clear_bits(hc_directory_t *dir, uint32_t index); /* directory.c, the bug's */
+#endif
 /* Finds, from *cursor, a slot matching the query, sets IN_USE on it, clears the bits in `clear`,
  * advances *cursor, and returns its owner (NULL if none). Locks the directory. */
 void *hc_directory_claim(hc_directory_t *dir, hc_block_query_t q, uint32_t clear, uint32_t *cursor);

@@ -45,6 +45,12 @@ static void compute_size_classes(void) {
       cls++;
     hc_class_of_atoms[atoms] = (uint8_t)cls;
   }
+#if defined(HC_INJECT_BUG_SIZE_CLASS_SHORT)
+  /* INJECTED BUG size-class-short: objects one atom larger than the 112-byte class still go to
+   * it, so a 128-byte object overlaps the next cell's first atom. */
+  for (uint32_t c = 0; c < HC_SIZE_CLASS_COUNT; c++)
+    if (hc_size_classes[c] == 112) hc_class_of_atoms[112 / HC_ATOM_SIZE + 1] = (uint8_t)c;
+#endif
   for (uint32_t c = 0; c < HC_SIZE_CLASS_COUNT; c++) {
     uint32_t size = hc_size_classes[c], cells = (uint32_t)(HC_BLOCK_PAYLOAD / size);
     for (uint32_t i = 0; i < cells; i++) {

@@ -22,6 +22,9 @@
 void hc_release_block(hc_heap_t *heap, hc_block_handle_t *h, hc_mutator_t *m) {
   hc_directory_remove(h->dir, h->index);
   HC_YIELD(heap, HC_YP_BLOCK_UNLINKED, m);
+#if defined(HC_INJECT_BUG_REMOVE_BLOCK_ORDER)
+  hc_directory_clear_bits(h->dir, h->index); /* the injected order's second half */
+#endif
   atomic_fetch_add_explicit(&heap->stats.blocks_released, 1, memory_order_relaxed);
   hc_emit(heap, HC_EV_BLOCK_RELEASED, m ? m->id : 0, h->cell_size, h->serial, 0);
   hc_block_destroy(heap, h);
