@@ -140,10 +140,22 @@ typedef struct visit_buf {
   size_t count, cap;
 } visit_buf_t;
 
-/* Runs inside the stopped world: must not call into the heap, so it only records. */
+/* Runs inside the stopped world: must not call into the heap, so it only records. The buffer
+ * grows: the heap may hold more objects than the model did when the op began, since the stop of
+ * the world lets a thread preempted inside an allocation finish it first. A program allocates at
+ * most one object per op, so more than OPS_MAX_OPS visits is a finding. */
 static bool visit_record(hc_object_t *obj, void *ctx) {
   visit_buf_t *v = ctx;
-  if (v->count == v->cap) return false; /* more than the program ever allocated: reported below */
+  if (v->count == OPS_MAX_OPS + 1) return false; /* reported by the caller */
+  if (v->count == v->cap) {
+    size_t cap = v->cap * 2 < OPS_MAX_OPS + 1 ? v->cap * 2 : OPS_MAX_OPS + 1;
+    ops_quiet_begin();
+    uintptr_t *items = realloc(v->items, cap * sizeof *items);
+    ops_quiet_end();
+    if (!items) abort();
+    v->items = items;
+    v->cap = cap;
+  }
   v->items[v->count++] = (uintptr_t)obj;
   return true;
 }
@@ -162,18 +174,18 @@ static bool sorted_contains(const uintptr_t *v, size_t n, uintptr_t key) {
 static bool op_iterate(interp_t *in) {
   model_t *m = &in->model;
   visit_buf_t v = {calloc(m->count + 1, sizeof(uintptr_t)), 0, m->count + 1};
-  uintptr_t *all = calloc(m->count + 1, sizeof(uintptr_t));
-  if (!v.items || !all) {
-    fputs("heapfuzz: out of memory\n", stderr);
-    abort();
-  }
+  if (!v.items) abort();
   hc_status_t st = hc_heap_iterate(interp_mutator(in), visit_record, &v);
   if (st != HC_OK) interp_finding(in, "iteration", "%s", hc_status_name(st));
+  /* The model as of the visit: no op ran since the world stopped. */
+  uintptr_t *all = calloc(m->count + 1, sizeof(uintptr_t));
+  if (!all) abort();
   for (uint32_t i = 0; i < m->count; i++)
     all[i] = (uintptr_t)m->objs[i].ptr;
   qsort(all, m->count, sizeof *all, compare_uintptr);
   qsort(v.items, v.count, sizeof *v.items, compare_uintptr);
-  if (v.count == v.cap) interp_finding(in, "iteration", "visited more objects than were allocated");
+  if (v.count > OPS_MAX_OPS)
+    interp_finding(in, "iteration", "visited more objects than a program can allocate");
   for (size_t i = 0; i < v.count && !in->failed; i++)
     if (!sorted_contains(all, m->count, v.items[i]))
       interp_finding(in, "iteration visited a non-object", "visit %zu", i);
