@@ -71,6 +71,22 @@ if(TARGET heapfuzz_bug_stale_last_active AND HC_SANITIZE MATCHES "address|thread
     "-DEXPECT=9d014e74cddd oracle:verify|shrink|after a shrink: mutator N: last-active block of class N is not a live block of its directory (HC_ERR_VERIFY)"
     -DMAX_OPS=7 -DTHREADS=ON -DRUNS=3
     -P ${CMAKE_CURRENT_SOURCE_DIR}/tools_minimize.cmake)
-  set_tests_properties(tools_minimize_stale_last_active tools_minimize_threads PROPERTIES
+  # The same from its binary form, as a fuzzer's crashing input comes.
+  add_test(NAME tools_minimize_binary COMMAND ${CMAKE_COMMAND}
+    -DBUG=$<TARGET_FILE:heapfuzz_bug_stale_last_active> -DPLAIN=$<TARGET_FILE:heapfuzz>
+    -DINPUT=${CMAKE_CURRENT_SOURCE_DIR}/fixtures/minimize/stale_last_active_padded.ops
+    -DOUT=${CMAKE_CURRENT_BINARY_DIR}/minimized_stale_last_active_bin.ops -DBINARY=ON
+    "-DEXPECT=${_hf_uaf}" -DMAX_OPS=7
+    -P ${CMAKE_CURRENT_SOURCE_DIR}/tools_minimize.cmake)
+  # The essential ops interleaved with a second thread: 5 ops exactly, which takes the thread
+  # pass's renumbering of the preempt (see the fixture's comment).
+  add_test(NAME tools_minimize_interleaved COMMAND ${CMAKE_COMMAND}
+    -DBUG=$<TARGET_FILE:heapfuzz_bug_stale_last_active> -DPLAIN=$<TARGET_FILE:heapfuzz>
+    -DINPUT=${CMAKE_CURRENT_SOURCE_DIR}/fixtures/minimize/stale_last_active_interleaved.ops
+    -DOUT=${CMAKE_CURRENT_BINARY_DIR}/minimized_stale_last_active_interleaved.ops
+    "-DEXPECT=${_hf_uaf}" -DMAX_OPS=5
+    -P ${CMAKE_CURRENT_SOURCE_DIR}/tools_minimize.cmake)
+  set_tests_properties(tools_minimize_stale_last_active tools_minimize_threads
+    tools_minimize_binary tools_minimize_interleaved PROPERTIES
     TIMEOUT 600 LABELS tools ENVIRONMENT "${HF_TEST_ENVIRONMENT}")
 endif()

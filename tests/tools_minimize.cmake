@@ -1,7 +1,8 @@
 # `heapfuzz minimize` on a crashing program, then checks of what it wrote:
 #   cmake -DBUG=<bug build of heapfuzz> -DPLAIN=<shipped heapfuzz> -DINPUT=<program>
 #         -DOUT=<file> -DEXPECT=<id signature> -DMAX_OPS=<n> [-DTHREADS=ON -DRUNS=<n>]
-#         -P tools_minimize.cmake
+#         [-DBINARY=ON] -P tools_minimize.cmake
+# With BINARY, INPUT is first assembled (`heapfuzz asm`): the binary form a fuzzer's crash has.
 # It must exit 0; its header must name EXPECT; the output must parse; hold at most MAX_OPS ops,
 # as many as its header says; crash again with the bug build with exactly the signature EXPECT
 # (`heapfuzz signature` on the re-run's output); and run clean on the shipped heap.
@@ -18,6 +19,13 @@ if(THREADS)
 endif()
 
 file(REMOVE ${OUT})
+if(BINARY)
+  execute_process(COMMAND ${PLAIN} asm ${INPUT} -o ${OUT}.bin RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "heapfuzz asm ${INPUT} exited ${rc}")
+  endif()
+  set(INPUT ${OUT}.bin)
+endif()
 execute_process(COMMAND ${BUG} minimize ${mode} ${INPUT} -o ${OUT}
   OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
 message(STATUS "minimize: exit ${rc}: ${err}")

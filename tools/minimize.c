@@ -14,8 +14,8 @@
  *      search for the shortest crashing prefix;
  *   b. chunks: remove runs of ops, halves first, down to single ops, from the end backwards;
  *   c. threads: each mutator thread whole (its attach, its ops, the switches to it, its detach,
- *      and the preempts that hand it the CPU), the sweeper's ops, the collector's preempts, then
- *      each preempt op;
+ *      and the preempts that hand it the CPU; the other switches and preempts renumbered to name
+ *      the threads they named), the sweeper's ops, the collector's preempts, then each preempt;
  *   d. operands and config bytes: each to 0, else the smallest value a bisection keeps.
  * Every answer is cached by the FNV-1a hash of the candidate's canonical encoding, so a round
  * that changes nothing costs no run. The result is printed as text under a header comment. */
@@ -59,6 +59,8 @@ typedef struct mz {
   ops_program_t *best; /* the smallest program with the target signature so far */
   ops_program_t *cand; /* the candidate under test */
   ops_plan_t *plan;    /* of best, for the thread pass */
+  ops_plan_t *scratch; /* of a candidate being retargeted */
+  uint32_t *origin;    /* the thread pass: candidate op k is best's op origin[k] */
   uint8_t *enc;        /* a candidate's encoding, for its hash */
   size_t enc_cap;
   uint64_t *cache_keys; /* open addressing on the encoding's hash; 0 = empty */
@@ -361,7 +363,10 @@ static void without_ops(mz_t *m, bool (*drop)(const ops_plan_step_t *, const ops
   m->cand->config = m->best->config;
   uint32_t n = 0;
   for (uint32_t k = 0; k < m->best->count; k++)
-    if (!drop(&m->plan->steps[k], &m->best->ops[k], arg)) m->cand->ops[n++] = m->best->ops[k];
+    if (!drop(&m->plan->steps[k], &m->best->ops[k], arg)) {
+      m->origin[n] = k;
+      m->cand->ops[n++] = m->best->ops[k];
+    }
   m->cand->count = n;
 }
 
@@ -375,6 +380,46 @@ static bool thread_op(const ops_plan_step_t *s, const ops_op_t *op, unsigned thr
   return s->thread == thread || (is_preempt(op) && !s->skip && s->target == thread);
 }
 
+/* Mutator thread id's number once thread gone (and its attach) is removed. */
+static unsigned renumber(unsigned id, unsigned gone) {
+  return id < OPS_MAX_THREADS && id > gone ? id - 1 : id;
+}
+
+/* After mutator thread gone's ops left the candidate: `switch t`, `detach t` and `preempt to`
+ * count attached mutators, one fewer now, so each is pointed back at the thread it named in best
+ * (the smallest operand that does it), or else left as it was. Without this, removing a thread
+ * turns `preempt to=3` (the collector, beside two mutators) into a preempt to m0. Each operand is
+ * found by planning the candidate's prefix up to that op with each value in turn. */
+static void retarget(mz_t *m, unsigned gone) {
+  uint32_t count = m->cand->count;
+  for (uint32_t k = 0; k < count; k++) {
+    const ops_plan_step_t *was = &m->plan->steps[m->origin[k]];
+    ops_op_t *op = &m->cand->ops[k];
+    unsigned code = op->opcode % OPS_OP_COUNT, slot, want;
+    if (was->skip) continue;
+    if (code == OPS_SWITCH || code == OPS_DETACH) {
+      slot = 0;
+      want = renumber(was->thread, gone);
+    } else if (code == OPS_PREEMPT) {
+      slot = 1;
+      want = renumber(was->target, gone);
+    } else {
+      continue;
+    }
+    uint16_t keep = op->operand[slot];
+    m->cand->count = k + 1;
+    bool found = false;
+    for (int v = -1; v < (int)OPS_MAX_MUTATORS + 2 && !found; v++) { /* -1: as it is */
+      op->operand[slot] = v < 0 ? keep : (uint16_t)v;
+      ops_plan(m->cand, m->scratch);
+      const ops_plan_step_t *now = &m->scratch->steps[k];
+      found = !now->skip && (code == OPS_PREEMPT ? now->target : now->thread) == want;
+    }
+    if (!found) op->operand[slot] = keep;
+    m->cand->count = count;
+  }
+}
+
 /* c. Threads whole, then preempt ops one by one. */
 static bool pass_threads(mz_t *m) {
   bool changed = false;
@@ -382,6 +427,7 @@ static bool pass_threads(mz_t *m) {
   /* Mutator threads from the last started, so the lower threads keep their numbers. */
   for (unsigned t = m->plan->threads; t-- > 1 && !m->budget_spent;) {
     without_ops(m, thread_op, t);
+    retarget(m, t);
     if (m->cand->count < m->best->count && try_candidate(m, "thread removed")) {
       changed = true;
       ops_plan(m->best, m->plan);
@@ -550,6 +596,8 @@ static void mz_free(mz_t *m) {
   free(m->best);
   free(m->cand);
   free(m->plan);
+  free(m->scratch);
+  free(m->origin);
   free(m->enc);
   free(m->cache_keys);
   free(m->cache_vals);
@@ -609,8 +657,10 @@ int hf_cmd_minimize(int argc, char **argv) {
   m.best = malloc(sizeof *m.best);
   m.cand = malloc(sizeof *m.cand);
   m.plan = malloc(sizeof *m.plan);
+  m.scratch = malloc(sizeof *m.scratch);
+  m.origin = malloc(OPS_MAX_OPS * sizeof *m.origin);
   m.report = malloc(MZ_REPORT_CAP);
-  if (!m.best || !m.cand || !m.plan || !m.report) {
+  if (!m.best || !m.cand || !m.plan || !m.scratch || !m.origin || !m.report) {
     fputs("heapfuzz: minimize: out of memory\n", stderr);
     mz_free(&m);
     return 2;
