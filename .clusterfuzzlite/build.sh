@@ -155,7 +155,12 @@ for t in $targets; do
   # shellcheck disable=SC2086
   compile "$build/obj/$t.o" "$repo/targets/$t.c" -I"$repo/include" -I"$repo/tools" $engine_defs
 done
-compile "$build/obj/heapfuzz.o" "$repo/tools/heapfuzz.c" -I"$repo/include" -I"$repo/tools"
+tool_objs=""
+for f in "$repo"/tools/*.c; do # heapfuzz and its commands (signature, minimize, ...)
+  o=$build/obj/tool_$(basename "$f" .c).o
+  compile "$o" "$f" -I"$repo/include" -I"$repo/tools"
+  tool_objs="$tool_objs $o"
+done
 reap
 [ "$failed" = 0 ] || die "compilation failed"
 
@@ -170,7 +175,7 @@ for t in $targets; do
 done
 heapfuzz=$build/heapfuzz
 # shellcheck disable=SC2086
-$CC $CFLAGS "$build/obj/heapfuzz.o" $ops_objs $heap_objs -pthread -ldl -o "$heapfuzz"
+$CC $CFLAGS $tool_objs $ops_objs $heap_objs -pthread -ldl -o "$heapfuzz"
 
 # ---------------------------------------------------------------------------------------------
 # Seed corpora, dictionaries, options
