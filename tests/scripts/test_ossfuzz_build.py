@@ -34,7 +34,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 TARGETS = ("fuzz_heap", "fuzz_heap_threads", "fuzz_ops_text")
 # Where each target's seeds come from (build.sh): corpus directories under corpus/.
 SEED_DIRS = {
-    "fuzz_heap": ("fuzz_heap", "proofs"),
+    "fuzz_heap": ("fuzz_heap",),
     "fuzz_heap_threads": ("fuzz_heap_threads",),
     "fuzz_ops_text": ("fuzz_heap", "fuzz_heap_threads"),
 }
