@@ -11,6 +11,7 @@
 
 #include "heapops.h"
 #include "hf_file.h"
+#include "signature.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -49,6 +50,17 @@ static const char usage_text[] =
     "  heapfuzz asm FILE [-o OUT]\n"
     "      Write the canonical binary form to OUT (or to stdout when it is not a terminal).\n"
     "\n"
+    "Name a crash (the campaign's deduplication key):\n"
+    "  heapfuzz signature [--json] REPORT_FILE...\n"
+    "      Read the output of a crashing run (libFuzzer, the replay driver, heapfuzz run, with\n"
+    "      its sanitizer reports) and print `<id> <signature>` for the first report in it:\n"
+    "      signature = type|frame|frame|frame. type: asan:<kind>, lsan:leak, tsan:<kind>,\n"
+    "      ubsan:<message>, oracle:<invariant>, fatal:<message>, timeout, oom, signal:<name>;\n"
+    "      frames: the top 3 functions of the first stack trace without sanitizer, libc and\n"
+    "      harness (ops/, targets/, tools/) frames (an oracle finding: the op and its detail);\n"
+    "      numbers read as N; id: 12 hex digits of the signature's FNV-1a hash. --json prints\n"
+    "      {id, signature, type, frames, op, thread}. Exit 0 a crash, 1 none, 2 I/O error.\n"
+    "\n"
     "FILE may be `-` for standard input, OUT `-` for standard output.\n"
     "Exit status: 0 clean, 1 a finding, 2 usage, I/O or parse error.\n"
     "\n"
@@ -56,7 +68,8 @@ static const char usage_text[] =
     "  heapfuzz run corpus/fuzz_heap/*.ops\n"
     "  heapfuzz run --threads --repeat 20 corpus/fuzz_heap_threads/*.ops\n"
     "  heapfuzz print crash-1234abcd -o crash.ops && heapfuzz run -v --trace crash.ops\n"
-    "  heapfuzz asm corpus/fuzz_heap/deep_chain.ops -o deep_chain.bin\n";
+    "  heapfuzz asm corpus/fuzz_heap/deep_chain.ops -o deep_chain.bin\n"
+    "  heapfuzz signature crash-1234abcd.log\n";
 
 static void usage(FILE *out) {
   fputs(usage_text, out);
@@ -73,6 +86,7 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
         "usage: heapfuzz run [-v] [--trace] [--threads] [--repeat N] FILE...\n"
         "       heapfuzz print FILE [-o OUT]\n"
         "       heapfuzz asm FILE [-o OUT]\n"
+        "       heapfuzz signature [--json] REPORT_FILE...\n"
         "Run `heapfuzz --help` for details.\n",
         stderr);
   return EXIT_USAGE;
@@ -320,6 +334,7 @@ int main(int argc, char **argv) {
     usage(stdout);
     return EXIT_CLEAN;
   }
+  if (strcmp(cmd, "signature") == 0) return hf_cmd_signature(argc - 2, argv + 2);
   int (*fn)(int, char **, ops_program_t *) = NULL;
   if (strcmp(cmd, "run") == 0) {
     fn = cmd_run;

@@ -17,12 +17,12 @@ typedef struct hf_buf {
   size_t size;
 } hf_buf_t;
 
-/* Reads the whole file ("-" = stdin) into a fresh buffer. On failure prints
- * `WHO: cannot read FILE: why` on stderr and returns false with buf empty. */
-static inline bool hf_read_file(const char *who, const char *path, hf_buf_t *buf) {
+/* Reads the whole file ("-" = stdin) into a fresh buffer. On failure returns false with buf
+ * empty and *why (if why is not NULL) saying why, e.g. "No such file or directory". */
+static inline bool hf_read_file_why(const char *path, hf_buf_t *buf, const char **why) {
   bool is_stdin = strcmp(path, "-") == 0;
   FILE *f = is_stdin ? stdin : fopen(path, "rb");
-  const char *why = NULL;
+  const char *msg = NULL;
   int err = f ? 0 : errno;
   size_t cap = 0;
   buf->data = NULL;
@@ -30,7 +30,7 @@ static inline bool hf_read_file(const char *who, const char *path, hf_buf_t *buf
   while (f) {
     if (buf->size == cap) {
       if (cap > HF_MAX_FILE) { /* one byte over the limit was read: too large */
-        why = "larger than 16 MiB";
+        msg = "larger than 16 MiB";
         break;
       }
       size_t ncap = cap ? cap * 2 : 4096;
@@ -58,7 +58,15 @@ static inline bool hf_read_file(const char *who, const char *path, hf_buf_t *buf
   free(buf->data);
   buf->data = NULL;
   buf->size = 0;
-  fprintf(stderr, "%s: cannot read %s: %s\n", who, path, why ? why : strerror(err));
+  if (why) *why = msg ? msg : strerror(err);
+  return false;
+}
+
+/* As hf_read_file_why, printing `WHO: cannot read FILE: why` on stderr on failure. */
+static inline bool hf_read_file(const char *who, const char *path, hf_buf_t *buf) {
+  const char *why = NULL;
+  if (hf_read_file_why(path, buf, &why)) return true;
+  fprintf(stderr, "%s: cannot read %s: %s\n", who, path, why);
   return false;
 }
 

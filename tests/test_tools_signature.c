@@ -1,0 +1,179 @@
+/* test_tools_signature.c: crash signatures (tools/signature.c) on report shapes the fixtures of
+ * tests/fixtures/reports/ do not cover: ASan kinds named on the SUMMARY line, the heap's fatal
+ * errors, libFuzzer's deadly signal and out-of-memory, an oracle finding followed by libFuzzer's
+ * stack, TSan frames without a file, which report comes first, number normalization, terminal
+ * colors and CRLF, the hash. Every expected signature is written out in full. */
+#include "check.h"
+#include "signature.h"
+
+#include <string.h>
+
+static hf_signature_t sig;
+
+/* Parses text; fails unless it is a crash with exactly the expected signature. */
+static void expect(const char *text, const char *signature) {
+  if (!hf_signature_parse(text, strlen(text), &sig)) {
+    fprintf(stderr, "no crash recognized in:\n%s\n", text);
+    CHECK(!"crash recognized");
+  }
+  if (strcmp(sig.signature, signature) != 0) {
+    fprintf(stderr, "signature: '%s'\nexpected:  '%s'\n", sig.signature, signature);
+    CHECK(!"signature as expected");
+  }
+  char hex[17];
+  snprintf(hex, sizeof hex, "%016llx",
+           (unsigned long long)hf_fnv1a64(sig.signature, strlen(sig.signature)));
+  CHECK(strlen(sig.id) == 12 && strncmp(sig.id, hex, 12) == 0);
+}
+
+static void test_fnv1a(void) {
+  /* The published FNV-1a 64 test vectors. */
+  CHECK_EQ_U64(hf_fnv1a64("", 0), 0xcbf29ce484222325ull);
+  CHECK_EQ_U64(hf_fnv1a64("a", 1), 0xaf63dc4c8601ec8cull);
+  CHECK_EQ_U64(hf_fnv1a64("foobar", 6), 0x85944171f73967e8ull);
+}
+
+static void test_no_crash(void) {
+  const char *text = "corpus/fuzz_heap/weak_refs.ops: ok (57 ops run, 0 skipped, 11 collections)\n"
+                     "INFO: Seed: 1234\n#0 not a frame of any report\n";
+  CHECK(!hf_signature_parse(text, strlen(text), &sig));
+  CHECK(!hf_signature_parse("", 0, &sig));
+  CHECK(sig.signature[0] == '\0' && sig.op == -1);
+}
+
+/* A sentence after `AddressSanitizer:` is named by the SUMMARY line; without one (a report cut
+ * short), the first word stands. */
+static void test_asan_kind_from_summary(void) {
+  const char *frames = "    #0 0x4a1 in free (/out/fuzz_heap+0x4a1)\n"
+                       "    #1 0x4a2 in hc_block_destroy /src/heap/block.c:86:3\n"
+                       "    #2 0x4a3 in finish_sweep /src/heap/sweep.c:52:5\n"
+                       "    #3 0x4a4 in hc_sweep_some /src/heap/sweep.c:102:5\n"
+                       "    #4 0x4a5 in hc_sweeper_run_step /src/heap/sweep.c:158:14\n\n";
+  char text[2048];
+  snprintf(text, sizeof text,
+           "==7==ERROR: AddressSanitizer: attempting double-free on 0x602000000010 in thread "
+           "T0:\n%sSUMMARY: AddressSanitizer: double-free (/out/fuzz_heap+0x4a1) in free\n",
+           frames);
+  expect(text, "asan:double-free|hc_block_destroy|finish_sweep|hc_sweep_some");
+  snprintf(text, sizeof text,
+           "==7==ERROR: AddressSanitizer: attempting double-free on 0x602000000010 in thread "
+           "T0:\n%s",
+           frames);
+  expect(text, "asan:attempting|hc_block_destroy|finish_sweep|hc_sweep_some");
+  expect("AddressSanitizer:DEADLYSIGNAL\n"
+         "==9==ERROR: AddressSanitizer: SEGV on unknown address 0x000000000008 (pc 0x1 bp 0x2)\n"
+         "==9==The signal is caused by a READ memory access.\n"
+         "    #0 0x55 in hc_load /src/heap/object.c:40:10\n"
+         "    #1 0x56 in op_load /src/ops/interp_ops.c:80:3\n"
+         "SUMMARY: AddressSanitizer: SEGV /src/heap/object.c:40:10 in hc_load\n",
+         "asan:SEGV|hc_load");
+}
+
+/* hc_fatal's line (heap/heap.c): the message without file and line, numbers as N; no stack, no
+ * frames, no trailing bar. With the stack libFuzzer prints after the abort, abort's frames are
+ * libc's and hc_fatal is the top one. */
+static void test_fatal(void) {
+  expect("heapcore: fatal: /src/heap/freelist.h:49: corrupt free-list interval head\n",
+         "fatal:corrupt free-list interval head");
+  expect("heapcore: fatal: heap/block.c:210: assertion failed: b->live <= 1024\n"
+         "==5== ERROR: libFuzzer: deadly signal\n"
+         "    #0 0x1 in __sanitizer_print_stack_trace (/out/fuzz_heap+0x1)\n"
+         "    #1 0x2 in fuzzer::PrintStackTrace() (/out/fuzz_heap+0x2)\n"
+         "    #2 0x3 in fuzzer::Fuzzer::CrashCallback() (/out/fuzz_heap+0x3)\n"
+         "    #3 0x4  (/lib/x86_64-linux-gnu/libc.so.6+0x3c04f)\n"
+         "    #4 0x5 in __pthread_kill_implementation ./nptl/pthread_kill.c:44:76\n"
+         "    #5 0x6 in raise ./signal/../sysdeps/posix/raise.c:26:13\n"
+         "    #6 0x7 in abort ./stdlib/abort.c:79:7\n"
+         "    #7 0x8 in hc_fatal /src/heap/heap.c:39:3\n"
+         "    #8 0x9 in hc_block_sweep /src/heap/block.c:210:5\n"
+         "    #9 0xa in LLVMFuzzerTestOneInput /src/targets/fuzz_heap.c:30:3\n",
+         "fatal:assertion failed: b->live <= N|hc_fatal|hc_block_sweep");
+}
+
+static void test_libfuzzer(void) {
+  expect("==5== ERROR: libFuzzer: deadly signal\n"
+         "    #0 0x1 in __sanitizer_print_stack_trace (/out/fuzz_heap+0x1)\n"
+         "    #1 0x5 in __pthread_kill_implementation ./nptl/pthread_kill.c:44:76\n"
+         "    #2 0x6 in raise ./signal/../sysdeps/posix/raise.c:26:13\n"
+         "    #3 0x7 in abort ./stdlib/abort.c:79:7\n"
+         "    #4 0x8 in hc_mutator_detach /src/heap/mutator.c:140:5\n"
+         "    #5 0x9 in teardown /src/ops/interp.c:237:29\n",
+         "signal:SIGABRT|hc_mutator_detach");
+  expect("==5== ERROR: libFuzzer: deadly signal\n"
+         "    #0 0x8 in hc_trap /src/heap/heap.c:12:5\n",
+         "signal:unknown|hc_trap");
+  expect("==5== ERROR: libFuzzer: out-of-memory (malloc(4294967296))\n"
+         "    #0 0x1 in __sanitizer_print_stack_trace (/out/fuzz_heap+0x1)\n"
+         "    #1 0x2 in malloc (/out/fuzz_heap+0x2)\n"
+         "    #2 0x3 in hc_large_alloc /src/heap/large.c:33:9\n"
+         "    #3 0x4 in main (/out/fuzz_heap+0x4)\n",
+         "oom|hc_large_alloc");
+}
+
+/* The oracle's frames are the op and the detail, whatever stack follows (libFuzzer's, after the
+ * abort); op and thread are the line's. */
+static void test_oracle(void) {
+  expect("INFO: Running with entropic power schedule (0xFF, 100).\n"
+         "heapfuzz: finding: op 18 (alloc h=3 size=48 slots=1 flags=0) on m2: payload changed: "
+         "object #17\n"
+         "heap state: phase idle, mark version 4, newly version 4\n"
+         "==5== ERROR: libFuzzer: deadly signal\n"
+         "    #7 0x8 in interp_finding /src/ops/interp.c:60:3\n",
+         "oracle:payload changed|alloc|object #N");
+  CHECK(sig.op == 18);
+  CHECK(strcmp(sig.thread, "m2") == 0);
+  expect("heapfuzz: finding: op 0 (teardown) on main: finalizers: 3 ran for 4 finalizable "
+         "objects\n",
+         "oracle:finalizers|teardown|N ran for N finalizable objects");
+  CHECK(sig.op == 0 && strcmp(sig.thread, "main") == 0);
+}
+
+/* TSan's format, a frame without a file, and the kind without its pid. */
+static void test_tsan(void) {
+  expect("WARNING: ThreadSanitizer: lock-order-inversion (potential deadlock) (pid=4242)\n"
+         "  Cycle in lock order graph: M0 (0x7b0400000010) => M1 (0x7b0400000020) => M0\n\n"
+         "  Mutex M1 acquired here while holding mutex M0 in thread T1:\n"
+         "    #0 pthread_mutex_lock <null> (heapfuzz+0x53c3f) (BuildId: 6be3a039a2dab5ab)\n"
+         "    #1 <null> <null> (libc.so.6+0x1234)\n"
+         "    #2 hc_directory_lock /src/heap/directory.c:30:3 (heapfuzz+0xe6dbe)\n"
+         "    #3 hc_sweep_some /src/heap/sweep.c:95:7 (heapfuzz+0xe6dbf) (BuildId: 6be3)\n"
+         "    #4 thr_sweeper_main /src/ops/threads.c:400:5 (heapfuzz+0xe6dc0)\n",
+         "tsan:lock-order-inversion (potential deadlock)|hc_directory_lock|hc_sweep_some");
+}
+
+/* The first report in the text decides, not the worst. */
+static void test_first_report_wins(void) {
+  expect("/src/heap/collect.c:77:12: runtime error: shift exponent 64 is too large for 64-bit "
+         "type 'uint64_t' (aka 'unsigned long')\n"
+         "    #0 0x1 in mark_bits /src/heap/collect.c:77:12\n\n"
+         "==3==ERROR: AddressSanitizer: heap-use-after-free on address 0x6060 at pc 0x1\n"
+         "    #0 0x1 in hc_allocator_resume /src/heap/allocator.c:251:26\n",
+         "ubsan:shift exponent N is too large for N-bit type 'uint64_t' (aka 'unsigned long')|"
+         "mark_bits");
+}
+
+/* Numbers inside words stay (x86_64, hc_alloc2), quoted type names stay, addresses go; a
+ * report copied from a terminal (colors, CRLF) reads the same. */
+static void test_normalization(void) {
+  expect("\x1b[1m\x1b[31m==3==ERROR: AddressSanitizer: stack-overflow on address 0x7ffd\x1b[0m\r\n"
+         "    #0 0x1 in hc_mark2 /src/heap/collect.c:20:3\r\n"
+         "    #1 0x2 in x86_64_walk /src/heap/collect.c:40:3\r\n",
+         "asan:stack-overflow|hc_mark2|x86_64_walk");
+  expect("heap/x.c:1:2: runtime error: load of misaligned address 0x00000123 for type "
+         "'uint8_t[4]', which requires 4 byte alignment\n",
+         "ubsan:load of misaligned address N for type 'uint8_t[4]', which requires N byte "
+         "alignment");
+}
+
+int main(void) {
+  RUN_TEST(test_fnv1a);
+  RUN_TEST(test_no_crash);
+  RUN_TEST(test_asan_kind_from_summary);
+  RUN_TEST(test_fatal);
+  RUN_TEST(test_libfuzzer);
+  RUN_TEST(test_oracle);
+  RUN_TEST(test_tsan);
+  RUN_TEST(test_first_report_wins);
+  RUN_TEST(test_normalization);
+  return 0;
+}

@@ -1,0 +1,57 @@
+/* signature.h: crash signatures (ClusterFuzz's "crash state"): the type of the first report in a
+ * crashing run's output and the top 3 frames of its first stack trace, without sanitizer, libc
+ * and harness frames. Two crashes with the same signature are one finding. `heapfuzz signature`
+ * prints them; `heapfuzz minimize` keeps a program's signature identical while it shrinks it.
+ *
+ * The rules (the campaign's shared contract; signature.c has the details):
+ *   type       asan:<kind>, lsan:leak, tsan:<kind>, ubsan:<message, numbers as N>,
+ *              oracle:<invariant>, fatal:<message, numbers as N>, timeout, oom,
+ *              signal:<name>, libfuzzer:<error> (the first of these the text holds);
+ *   frames     function names of the top 3 frames of the report's first stack trace, dropping
+ *              the sanitizer runtimes, libc, libFuzzer and the harness (files under ops/,
+ *              targets/, tools/); if that leaves none, the top 3 without the harness rule. An
+ *              oracle finding's frames are the op's mnemonic and its detail with numbers as N;
+ *   signature  type, then `|` and each frame (just the type when there is no frame);
+ *   id         the first 12 hex digits of the signature's 64-bit FNV-1a hash. */
+#ifndef HF_SIGNATURE_H
+#define HF_SIGNATURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define HF_SIG_FRAMES 3u
+#define HF_SIG_TEXT   256u /* bytes of the type and of each frame, NUL included (cut beyond) */
+#define HF_SIG_LINE   (HF_SIG_TEXT * (HF_SIG_FRAMES + 1u) + 8u)
+#define HF_SIG_ID     13u /* 12 hex digits and the NUL */
+
+typedef struct hf_signature {
+  char type[HF_SIG_TEXT];
+  char frames[HF_SIG_FRAMES][HF_SIG_TEXT];
+  unsigned frame_count;
+  char signature[HF_SIG_LINE];
+  char id[HF_SIG_ID];
+  long op;                  /* oracle finding: the op's index; -1 otherwise */
+  char thread[HF_SIG_TEXT]; /* oracle finding: the thread it names; "" otherwise */
+} hf_signature_t;
+
+/* Parses a run's output, text[0, size) (need not be NUL-terminated). Returns true and fills out
+ * when the text holds a crash report, false (out cleared) when it does not. */
+bool hf_signature_parse(const char *text, size_t size, hf_signature_t *out);
+
+/* Sets type and frames directly (for a crash with no report to parse, e.g. a run the minimizer
+ * killed at its timeout) and derives signature and id. */
+void hf_signature_set(hf_signature_t *sig, const char *type);
+
+/* 64-bit FNV-1a. */
+uint64_t hf_fnv1a64(const void *data, size_t size);
+
+/* One JSON object on one line: id, signature, type, frames, op, thread (null when absent). */
+void hf_signature_print_json(const hf_signature_t *sig, FILE *out);
+
+/* `heapfuzz signature [--json] REPORT_FILE...` (argv after the command name). Returns the exit
+ * status: 0 every file held a crash, 1 some file held none, 2 usage or read error. */
+int hf_cmd_signature(int argc, char **argv);
+
+#endif /* HF_SIGNATURE_H */
