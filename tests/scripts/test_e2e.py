@@ -14,7 +14,7 @@ import subprocess
 import unittest
 from pathlib import Path
 
-from helpers import REPO, ScratchTest, run_script, snapshot
+from helpers import FAKE, FIXTURES, REPO, ScratchTest, run_script, snapshot
 
 # sanitizer -> (bug variant, proof seed, crash type, top frame or None)
 PROOFS = {
@@ -120,6 +120,26 @@ class EndToEnd(ScratchTest):
         self.assertEqual(json.loads((finding / "meta.json").read_text())["status"], "fixed")
         r = subprocess.run([str(shipped), "run", str(progs[0])], capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+
+class FakeMatchesRealSignature(unittest.TestCase):
+    """The stand-in heapfuzz the unit tests use signs the fixture reports as the real
+    `heapfuzz signature` does (so its ids in those tests are the real ones)."""
+
+    def test_fixture_reports(self):
+        build, _, _ = build_settings()
+        shipped = build / "heapfuzz"
+        if not shipped.exists():
+            self.skipTest(f"{shipped} is not built")
+        for report in sorted((FIXTURES / "reports").glob("*.txt")):
+            real = subprocess.run([str(shipped), "signature", report], capture_output=True,
+                                  text=True)
+            if real.returncode == 2 and "unknown command" in real.stderr:
+                self.skipTest(f"{shipped} has no `signature` command")
+            fake = subprocess.run([str(FAKE), "signature", report], capture_output=True,
+                                  text=True)
+            self.assertEqual((fake.returncode, fake.stdout), (real.returncode, real.stdout),
+                             report.name)
 
 
 if __name__ == "__main__":
