@@ -4,8 +4,8 @@ import json
 import os
 import unittest
 
-from helpers import (COMMIT, EPOCH, FAKE, FIXTURES, ORACLE_ID, TSAN_ID, UAF_ID, ScratchTest,
-                     snapshot)
+from helpers import (COMMIT, EPOCH, FAKE, FIXTURES, HANG_ID, ORACLE_ID, TSAN_ID, UAF_ID,
+                     ScratchTest, snapshot)
 
 
 def read_meta(findings, fid):
@@ -63,6 +63,20 @@ class FakeCrashReport(ScratchTest):
         self.assertTrue(program.startswith(f"# {UAF_ID} asan:heap-use-after-free|"))
         self.assertIn("program.ops is not minimized", program)
         self.assertIn("\nheapfuzz-ops 1\n", program)
+
+    def test_hang_is_stopped_and_signed_where_it_hung(self):
+        """A replay over --timeout gets SIGABRT; the sanitizer's report (handle_abort=1) of
+        where it spun is the finding's report."""
+        inp = self.fixture("inputs/hang.ops")
+        p = self.triage_fake("--timeout", "1", "--runs", "2", inp)
+        self.assertRc(p, 0)
+        self.assertIn(f"NEW finding {HANG_ID} asan:ABRT|hc_sweep_some|hc_sweeper_run_step",
+                      p.stdout)
+        meta = read_meta(self.findings, HANG_ID)
+        self.assertEqual(meta["reproducible"], "2/2")
+        report = (self.findings / HANG_ID / "report.txt").read_text()
+        self.assertIn("ERROR: AddressSanitizer: ABRT on unknown address", report)
+        self.assertIn("[replay stopped with SIGABRT after 1 s: ", report)
 
     def test_usage_errors_exit_2(self):
         self.assertRc(self.triage(), 2)
