@@ -3,7 +3,7 @@
 import json
 import unittest
 
-from helpers import FAKE, UAF_ID, ScratchTest, run_script
+from helpers import FAKE, TSAN_ID, UAF_ID, ScratchTest, run_script
 
 
 class Repro(ScratchTest):
@@ -49,6 +49,15 @@ class Repro(ScratchTest):
         self.assertRc(p, 0)
         self.assertIn(f"2/2 replays crashed; 2/2 with the first one's signature {UAF_ID}",
                       p.stdout)
+
+    def test_real_thread_finding(self):
+        camp = self.fixture("campaign_interrupted")
+        self.assertRc(self.triage("--heapfuzz", FAKE, "--campaign", camp), 0)
+        p = self.repro("--runs", "2", TSAN_ID)
+        self.assertRc(p, 0)
+        self.assertIn("(fuzz_heap_threads)", p.stdout)
+        self.assertIn("op trace (heapfuzz run -v --trace), one schedule", p.stdout)
+        self.assertIn(f"2/2 replays crashed with its signature {TSAN_ID} tsan:data race|", p.stdout)
 
     def test_no_such_finding(self):
         p = run_script("repro", "findings/xyz")
