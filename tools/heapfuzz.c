@@ -1,16 +1,20 @@
 /* heapfuzz.c: the heapfuzz command-line tool: run op programs against the heap under the oracle,
  * and convert them between their binary form (what fuzzers mutate) and their text form (what
- * seeds and reports carry). See include/heapops.h for the language and usage() for the commands.
+ * seeds and reports carry); `signature` (signature.c) names a crash, `minimize` (minimize.c)
+ * shrinks a crashing program. See include/heapops.h for the language and usage() for the
+ * commands.
  *
  * Exit status: 0 clean, 1 the oracle (or a sanitizer) found something, 2 usage, I/O or parse
- * error. Every file is read whole (at most HF_MAX_FILE bytes), by length, so binaries may hold
- * NUL bytes. */
+ * error (signature and minimize: see usage()). Every file is read whole (at most HF_MAX_FILE
+ * bytes), by length, so binaries may hold NUL bytes. */
 #ifndef _POSIX_C_SOURCE
 #  define _POSIX_C_SOURCE 200809L /* fileno, isatty */
 #endif
 
 #include "heapops.h"
 #include "hf_file.h"
+#include "minimize.h"
+#include "program.h"
 #include "signature.h"
 
 #include <errno.h>
@@ -61,6 +65,23 @@ static const char usage_text[] =
     "      numbers read as N; id: 12 hex digits of the signature's FNV-1a hash. --json prints\n"
     "      {id, signature, type, frames, op, thread}. Exit 0 a crash, 1 none, 2 I/O error.\n"
     "\n"
+    "Shrink a crashing program to the ops that matter:\n"
+    "  heapfuzz minimize [--threads] [--runs N] [--timeout S] [--budget N] [-v] FILE [-o OUT]\n"
+    "      Run FILE (binary or text) in a child process and take its crash signature; then\n"
+    "      drop the tail, chunks of ops and single ops, whole threads and preempts, and lower\n"
+    "      operands and config bytes, keeping each change whose run (in a forked child)\n"
+    "      crashes with exactly that signature, until nothing more goes or the budget is\n"
+    "      spent. Use the build that crashed (a heapfuzz_bug_<name> build for an injected\n"
+    "      bug). Writes the program as text to OUT (or stdout) under the header comments\n"
+    "      `# minimized: <id> <signature>` and `# ops: N original, M minimized (...)`.\n"
+    "      --threads    real-thread mode: a candidate counts if any of its runs crashes so\n"
+    "      --runs N     runs per candidate with --threads (default 10; 1..1000)\n"
+    "      --timeout S  seconds a run may take (default 10); a run past it is killed and\n"
+    "                   counts as a crash of type `timeout`\n"
+    "      --budget N   candidate runs at most (default 2000; cached answers are free)\n"
+    "      -v           print each change kept\n"
+    "      Exit 0 minimized, 1 FILE does not crash, 2 usage or I/O error.\n"
+    "\n"
     "FILE may be `-` for standard input, OUT `-` for standard output.\n"
     "Exit status: 0 clean, 1 a finding, 2 usage, I/O or parse error.\n"
     "\n"
@@ -69,7 +90,8 @@ static const char usage_text[] =
     "  heapfuzz run --threads --repeat 20 corpus/fuzz_heap_threads/*.ops\n"
     "  heapfuzz print crash-1234abcd -o crash.ops && heapfuzz run -v --trace crash.ops\n"
     "  heapfuzz asm corpus/fuzz_heap/deep_chain.ops -o deep_chain.bin\n"
-    "  heapfuzz signature crash-1234abcd.log\n";
+    "  heapfuzz signature crash-1234abcd.log\n"
+    "  heapfuzz_bug_stale_last_active minimize crash.ops -o small.ops\n";
 
 static void usage(FILE *out) {
   fputs(usage_text, out);
@@ -87,6 +109,7 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
         "       heapfuzz print FILE [-o OUT]\n"
         "       heapfuzz asm FILE [-o OUT]\n"
         "       heapfuzz signature [--json] REPORT_FILE...\n"
+        "       heapfuzz minimize [--threads] [--runs N] [--timeout S] [--budget N] FILE [-o OUT]\n"
         "Run `heapfuzz --help` for details.\n",
         stderr);
   return EXIT_USAGE;
@@ -96,39 +119,16 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
  * Input
  * ------------------------------------------------------------------------------------------- */
 
-/* Text if, after blank and `#` comment lines, it starts with the version keyword. */
-static bool looks_like_text(const unsigned char *p, size_t n) {
-  static const char magic[] = "heapfuzz-ops";
-  size_t i = 0;
-  for (;;) {
-    while (i < n && (p[i] == ' ' || (p[i] >= '\t' && p[i] <= '\r')))
-      i++;
-    if (i < n && p[i] == '#') {
-      while (i < n && p[i] != '\n')
-        i++;
-      continue;
-    }
-    break;
-  }
-  size_t m = sizeof magic - 1;
-  return n - i >= m && memcmp(p + i, magic, m) == 0;
-}
-
 /* Loads FILE as a program. Returns EXIT_CLEAN, or EXIT_USAGE after printing why. */
 static int load_program(const char *path, ops_program_t *prog) {
   hf_buf_t buf;
   if (!hf_read_file("heapfuzz", path, &buf)) return EXIT_USAGE;
   const char *name = strcmp(path, "-") == 0 ? "<stdin>" : path;
+  char err[512];
   int rc = EXIT_CLEAN;
-  if (looks_like_text(buf.data, buf.size)) {
-    char err[512];
-    err[0] = '\0';
-    if (!ops_parse((const char *)buf.data, buf.size, name, prog, err, sizeof err)) {
-      fprintf(stderr, "%s\n", err[0] ? err : "heapfuzz: parse error");
-      rc = EXIT_USAGE;
-    }
-  } else {
-    ops_decode(buf.data, buf.size, prog);
+  if (!hf_program_from_bytes(buf.data, buf.size, name, prog, err, sizeof err)) {
+    fprintf(stderr, "%s\n", err);
+    rc = EXIT_USAGE;
   }
   free(buf.data);
   return rc;
@@ -335,6 +335,7 @@ int main(int argc, char **argv) {
     return EXIT_CLEAN;
   }
   if (strcmp(cmd, "signature") == 0) return hf_cmd_signature(argc - 2, argv + 2);
+  if (strcmp(cmd, "minimize") == 0) return hf_cmd_minimize(argc - 2, argv + 2);
   int (*fn)(int, char **, ops_program_t *) = NULL;
   if (strcmp(cmd, "run") == 0) {
     fn = cmd_run;
