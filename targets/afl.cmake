@@ -52,7 +52,8 @@ endforeach()
 set(HF_AFL_DENYLIST ${CMAKE_CURRENT_BINARY_DIR}/afl_denylist.txt)
 file(WRITE ${HF_AFL_DENYLIST} "${_hf_deny}")
 
-option(HF_AFL_CMPLOG "Compile with AFL++ comparison logging (AFL_LLVM_CMPLOG=1) for afl-fuzz -c" OFF)
+option(HF_AFL_CMPLOG "Compile with AFL++ comparison logging (AFL_LLVM_CMPLOG=1), for afl-fuzz -c"
+  OFF)
 set(_hf_launcher env AFL_LLVM_DENYLIST=${HF_AFL_DENYLIST})
 if(HF_AFL_CMPLOG)
   list(APPEND _hf_launcher AFL_LLVM_CMPLOG=1)

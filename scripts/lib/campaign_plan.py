@@ -143,6 +143,10 @@ class Plan:
         self.out = os.path.abspath(args.out)
         self.merged = os.path.abspath(args.merged_dir)
         self.build_root = os.path.abspath(args.build_root)
+        # Another machine's AFL++ instances share this --out (NFS, or rsync of the sync
+        # directories): these are all -S, named after the machine, and leave -M to the first.
+        self.secondary = args.secondary
+        self.node = re.sub(r"[^A-Za-z0-9_-]", "_", args.node or os.uname().nodename)
         self.options = read_options()
         self.instances = []
         self.oversubscribed = False
@@ -233,7 +237,11 @@ class Plan:
         return inst
 
     def _afl(self, target, k):
-        role = "main" if k == 0 else "s%d" % k
+        if self.secondary:
+            k += 1  # no main here
+            role = "%s-s%d" % (self.node, k)
+        else:
+            role = "main" if k == 0 else "s%d" % k
         inst = Instance("afl-%s-%s" % (target, role), "afl", target, "afl", 1)
         inst.role = "main" if k == 0 else "secondary"
         base = os.path.join(self.out, "afl", target)
@@ -270,6 +278,9 @@ class Plan:
             "AFL_NO_AFFINITY": "1",
             "AFL_SKIP_CRASHES": "1",  # a merged input that crashes must not stop the start
             "AFL_CMPLOG_ONLY_NEW": "1",  # on resume, cmplog only for new finds
+            # Instances import each other's finds every AFL_SYNC_TIME minutes, 30 by default:
+            # a 10-minute campaign would never sync. A tenth of the campaign, 1 to 30 minutes.
+            "AFL_SYNC_TIME": str(min(30, max(1, self.duration // 600))),
         })
         if target in BINARY_TARGETS:
             # The structure-aware mutator; AFL++'s own stages stay on (targets/afl_mutator.c).
@@ -303,9 +314,14 @@ class Plan:
         return [i.corpus_dir for i in self.instances
                 if i.kind in ("libfuzzer", "afl") and i.target == target]
 
+    def suffix(self):
+        """Files of a --secondary machine carry its name, so that machines sharing one --out
+        do not overwrite each other's campaign.json, report.md and logs."""
+        return "-" + self.node if self.secondary else ""
+
     def to_json(self):
-        return {"duration": self.duration, "jobs": self.jobs, "targets": self.targets,
-                "engines": self.engines, "tsan": self.tsan, "out": self.out,
+        return {"duration": self.duration, "secondary": self.secondary, "node": self.node,
+                "jobs": self.jobs, "targets": self.targets, "engines": self.engines, "tsan": self.tsan, "out": self.out,
                 "merged": self.merged, "oversubscribed": self.oversubscribed,
                 "instances": [i.to_json() for i in self.instances]}
 

@@ -51,14 +51,15 @@ def plots(campaign, figs):
     out = campaign.plan.out
     made = []
     rate = [(r.inst.name, figs[r.inst.name]["rate_series"]) for r in campaign.runs]
-    path = os.path.join(out, "plots", "execs_per_sec.svg")
+    plot_dir = os.path.join(out, "plots" + campaign.plan.suffix())
+    path = os.path.join(plot_dir, "execs_per_sec.svg")
     if stats.svg_chart(path, "Executions per second", "seconds since start", "execs/s", rate):
         made.append(("execs/s over time", _rel(path, out)))
     for kind, label, unit in (("libfuzzer", "libFuzzer coverage", "cov (covered PCs)"),
                               ("afl", "AFL++ coverage", "edges found")):
         series = [(r.inst.name, figs[r.inst.name]["cov_series"]) for r in campaign.runs
                   if r.inst.kind == kind]
-        path = os.path.join(out, "plots", "coverage_%s.svg" % kind)
+        path = os.path.join(plot_dir, "coverage_%s.svg" % kind)
         if stats.svg_chart(path, label, "seconds since start", unit, series):
             made.append((label + " over time", _rel(path, out)))
     return made
@@ -87,7 +88,8 @@ def write(campaign, argv, merge, triage, afl_plots):
           "`cov` (covered PCs of the `fuzz` build) or AFL++'s `edges_found` (of the `afl` "
           "build's map): different instrumentations, so compare within one engine only. "
           "Stability is AFL++'s share of the map that repeats for the same input "
-          "(`fuzzer_stats`).", "",
+          "(`fuzzer_stats`). Crashes and hangs count the files in the instance's directories, "
+          "earlier runs' included, and how many this run added.", "",
           "| instance | engine | target | state | execs | execs/s | coverage | corpus start -> "
           "end | crashes | hangs | stability |",
           "|---|---|---|---|---:|---:|---|---|---:|---:|---|"]
@@ -105,9 +107,10 @@ def write(campaign, argv, merge, triage, afl_plots):
             corpus = "-"
         state = r.state if r.rc in (None, 0) or r.state == "stopped" else "%s (exit %s)" % (
             r.state, r.rc)
-        L.append("| %s | %s | %s | %s | %d | %.0f | %s | %s | %d | %d | %s |" % (
-            r.inst.name, r.inst.engine_label(), r.inst.target, state, f["execs"], f["rate"],
-            cov, corpus, f["crashes"], f["hangs"], f["stability"] or "-"))
+        L.append("| %s | %s | %s | %s | %d | %.0f | %s | %s | %d (%d new) | %d (%d new) | %s |"
+                 % (r.inst.name, r.inst.engine_label(), r.inst.target, state, f["execs"],
+                    f["rate"], cov, corpus, f["crashes"], f["new_crashes"], f["hangs"],
+                    f["new_hangs"], f["stability"] or "-"))
     tsan = [figs[r.inst.name] for r in campaign.runs if r.inst.kind == "tsan"]
     if tsan and tsan[0]["detail"]:
         L += ["", "TSan: %s (logs in `tsan/<target>/`)." % tsan[0]["detail"]]
@@ -168,7 +171,7 @@ def write(campaign, argv, merge, triage, afl_plots):
                      "(scripts/lib/campaign_tsan.py)" % (r.inst.name, r.inst.command_line()))
         else:
             L.append("- %s: `%s`" % (r.inst.name, r.inst.command_line()))
-    path = os.path.join(out, "report.md")
+    path = os.path.join(out, "report%s.md" % plan.suffix())
     with open(path, "w") as f:
         f.write("\n".join(L) + "\n")
     return path, figs

@@ -195,7 +195,7 @@ class Campaign:
         self.plan = plan
         self.status_interval = status_interval
         self.run_id = datetime.datetime.utcnow().strftime("%Y%m%dT%H%M%SZ")
-        self.log_dir = os.path.join(plan.out, "logs", self.run_id)
+        self.log_dir = os.path.join(plan.out, "logs", self.run_id + plan.suffix())
         self.runs = []
         self.interrupts = 0
         self.started = None
@@ -381,9 +381,14 @@ class Campaign:
             afl_bin = self.plan.binary("afl", t)
             lf = self.plan.options["libfuzzer"]
             if os.path.exists(lf_bin):
-                os.makedirs(os.path.join(self.plan.out, "merge"), exist_ok=True)
-                cmd = [lf_bin, "-merge=1",
-                       "-merge_control_file=%s" % os.path.join(self.plan.out, "merge", t + ".ctl")]
+                # The control file lets libFuzzer resume a merge whose process crashed; one left
+                # by an earlier campaign names files that may be gone (AFL++ renames its queue
+                # on resume), so each merge starts from a fresh one.
+                control = os.path.join(self.plan.out, "merge", t + ".ctl")
+                os.makedirs(os.path.dirname(control), exist_ok=True)
+                if os.path.exists(control):
+                    os.unlink(control)
+                cmd = [lf_bin, "-merge=1", "-merge_control_file=%s" % control]
                 cmd += ["-%s=%s" % (k, lf[k]) for k in ("max_len", "timeout", "rss_limit_mb")
                         if k in lf]
                 cmd += [dest] + sources
@@ -496,7 +501,7 @@ class Campaign:
                 "commit": self.manifest_commit, "plan": self.plan.to_json()}
         if extra:
             data.update(extra)
-        path = os.path.join(self.plan.out, "campaign.json")
+        path = os.path.join(self.plan.out, "campaign%s.json" % self.plan.suffix())
         with open(path + ".tmp", "w") as f:
             json.dump(data, f, indent=2, sort_keys=True)
         os.replace(path + ".tmp", path)

@@ -101,11 +101,24 @@ def afl_plot_count(path):
         return 0
 
 
+def finding_counts(inst):
+    """(crashes, hangs) in an instance's directories: every run's, as their files are kept."""
+    if inst.kind == "libfuzzer":
+        d = inst.crash_dirs[0]
+        return (count_files(d, ("crash-", "leak-")),
+                count_files(d, ("timeout-", "oom-", "slow-unit-")))
+    if inst.kind == "afl":
+        return count_files(inst.crash_dirs[0]), count_files(inst.crash_dirs[1])
+    return (sum(count_files(d, ("crash-",)) for d in inst.crash_dirs),
+            sum(count_files(d, ("timeout-",)) for d in inst.crash_dirs))
+
+
 class Snapshot:
     """What an instance's directories held before it started (for per-run figures)."""
 
     def __init__(self, inst):
         self.corpus = count_files(inst.corpus_dir) if inst.corpus_dir else 0
+        self.crashes, self.hangs = finding_counts(inst)
         self.afl_stats = {}
         self.afl_plot_rows = 0
         if inst.kind == "afl":
@@ -120,14 +133,13 @@ class Snapshot:
 def figures(inst, snap, log_path, elapsed, tsan=None):
     """The instance's figures for this run so far: a dict with execs, rate, coverage, corpus,
     crashes, hangs, stability (AFL++), series for the plots."""
+    crashes, hangs = finding_counts(inst)
     fig = {"execs": 0, "rate": 0.0, "now_rate": None, "cov": None, "cov_label": "",
-           "corpus": None, "corpus_start": snap.corpus, "crashes": 0, "hangs": 0,
+           "corpus": None, "corpus_start": snap.corpus, "crashes": crashes, "hangs": hangs,
+           "new_crashes": crashes - snap.crashes, "new_hangs": hangs - snap.hangs,
            "stability": None, "rate_series": [], "cov_series": [], "detail": ""}
     if inst.kind == "libfuzzer":
         rows = libfuzzer_series(log_path)
-        crash_dir = inst.crash_dirs[0]
-        fig["crashes"] = count_files(crash_dir, ("crash-", "leak-"))
-        fig["hangs"] = count_files(crash_dir, ("timeout-", "oom-", "slow-unit-"))
         fig["cov_label"] = "cov"
         if rows:
             # libFuzzer's own corpus size (`corp:`): seeds and merged corpus it kept, then
@@ -147,8 +159,6 @@ def figures(inst, snap, log_path, elapsed, tsan=None):
                 fig["now_rate"] = fig["rate_series"][-1][1]
     elif inst.kind == "afl":
         base = os.path.dirname(inst.corpus_dir)
-        fig["crashes"] = count_files(inst.crash_dirs[0])
-        fig["hangs"] = count_files(inst.crash_dirs[1])
         if os.path.isdir(inst.corpus_dir):  # AFL++ makes its queue after its checks
             fig["corpus"] = count_files(inst.corpus_dir)
         fig["cov_label"] = "edges"
@@ -164,7 +174,8 @@ def figures(inst, snap, log_path, elapsed, tsan=None):
             fig["cov_series"].append((t, number(r.get("edges_found", 0))))
         if fresh:
             fig["now_rate"] = number(stats.get("execs_per_sec", 0)) or None
-            fig["corpus"] = int(number(stats.get("corpus_count", fig["corpus"])))
+            # fuzzer_stats is a minute old at worst; the queue itself is up to date
+            fig["corpus"] = max(fig["corpus"] or 0, int(number(stats.get("corpus_count", 0))))
             fig["execs"] = int(number(stats.get("execs_done", 0)) - prev_execs)
             fig["cov"] = int(number(stats.get("edges_found", 0)))
             fig["stability"] = stats.get("stability")
@@ -174,7 +185,7 @@ def figures(inst, snap, log_path, elapsed, tsan=None):
             # plot_data is more recent than fuzzer_stats (5 s against a minute)
             fig["execs"] = int(number(rows[-1]["total_execs"]) - prev_execs)
             fig["cov"] = int(number(rows[-1].get("edges_found", 0)))
-            fig["corpus"] = int(number(rows[-1].get("corpus_count", fig["corpus"])))
+            fig["corpus"] = max(fig["corpus"] or 0, int(number(rows[-1].get("corpus_count", 0))))
             fig["now_rate"] = number(rows[-1].get("execs_per_sec", 0))
         run_time = number(stats.get("run_time", 0)) - prev_run if fresh else 0
         fig["rate"] = fig["execs"] / max(run_time, elapsed, 1)
@@ -188,8 +199,6 @@ def figures(inst, snap, log_path, elapsed, tsan=None):
         if len(recent) > 1 and recent[-1][0] > recent[0][0]:
             fig["now_rate"] = (recent[-1][1] - recent[0][1]) / (recent[-1][0] - recent[0][0])
         fig["corpus_start"] = None
-        fig["crashes"] = sum(count_files(d, ("crash-",)) for d in inst.crash_dirs)
-        fig["hangs"] = sum(count_files(d, ("timeout-",)) for d in inst.crash_dirs)
         fig["detail"] = ("%d unattributed batch failures" % s["unattributed"]
                          if s["unattributed"] else "")
         prev = (0, 0)
@@ -247,7 +256,7 @@ def svg_chart(path, title, xlabel, ylabel, series):
     series = [(label, sorted(pts)) for label, pts in series if pts]
     if not series:
         return False
-    w, h, left, right, top, bottom = 760, 380, 70, 200, 40, 50
+    w, h, left, right, top, bottom = 800, 380, 70, 240, 40, 50
     xs = [x for _, pts in series for x, _ in pts]
     ys = [y for _, pts in series for _, y in pts]
     xt, x1 = _ticks(max(xs))
@@ -293,7 +302,7 @@ def svg_chart(path, title, xlabel, ylabel, series):
         ly = top + 14 + 18 * i
         out.append('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="3"/>'
                    % (left + pw + 12, ly - 4, left + pw + 32, ly - 4, color))
-        out.append('<text x="%d" y="%d">%s</text>' % (left + pw + 38, ly, _esc(label[:24])))
+        out.append('<text x="%d" y="%d">%s</text>' % (left + pw + 38, ly, _esc(label[:32])))
     out.append("</svg>")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:

@@ -99,6 +99,7 @@ class DryRun(unittest.TestCase):
             self.assertIn("symbolize=0", env["ASAN_OPTIONS"])
             self.assertIn("quarantine_size_mb=32", env["ASAN_OPTIONS"])
             self.assertEqual(env["AFL_AUTORESUME"], "1")
+            self.assertEqual(env["AFL_SYNC_TIME"], "1")  # minutes: a tenth of 10 minutes
             self.assertNotIn("AFL_CUSTOM_MUTATOR_ONLY", env)  # AFL++'s own mutations stay on
             binary = target != "fuzz_ops_text"
             self.assertEqual(flag(lf, "dict") == dict_file, binary, target)
@@ -155,12 +156,27 @@ class DryRun(unittest.TestCase):
                                       "afl-fuzz_heap_threads-s2", "tsan-replay"])
         main = plan["afl-fuzz_heap_threads-main"]["argv"]
         self.assertEqual(option(main, "-V"), "28800")
+        self.assertEqual(plan["afl-fuzz_heap_threads-main"]["env"]["AFL_SYNC_TIME"], "30")
         self.assertNotIn(os.sep + "libfuzzer" + os.sep, " ".join(main))  # no -F to libFuzzer
         self.assertEqual(option(plan["afl-fuzz_heap_threads-s2"]["argv"], "-p"), "coe")
         self.assertIn("presets: afl, afl-cmplog, tsan", text)
         self.assertEqual(len(plan["tsan-replay"]["replays"]), 1)
         plan, _, _ = self.plan("--target", "fuzz_ops_text")
         self.assertNotIn("tsan-replay", plan)
+
+    def test_secondary_machine(self):
+        plan, _, out = self.plan("--secondary", "--node", "box2", "--engine", "afl", "--target",
+                                 "fuzz_heap", "--jobs", "3")
+        self.assertEqual(list(plan), ["afl-fuzz_heap-box2-s1", "afl-fuzz_heap-box2-s2",
+                                      "tsan-replay"])
+        for name in ("afl-fuzz_heap-box2-s1", "afl-fuzz_heap-box2-s2"):
+            argv = plan[name]["argv"]
+            self.assertNotIn("-M", argv)
+            self.assertEqual(option(argv, "-S"), name[len("afl-fuzz_heap-"):])
+            self.assertEqual(option(argv, "-o"), os.path.join(out, "afl", "fuzz_heap", "sync"))
+        r = run_fuzz("--dry-run", "--node", "box2")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--node goes with --secondary", r.stderr)
 
     def test_targets_comma_separated(self):
         plan, _, _ = self.plan("--target", "fuzz_ops_text,fuzz_heap", "--engine", "libfuzzer",
