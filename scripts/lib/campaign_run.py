@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 
-from campaign_plan import ROOT, STOP_GRACE, format_duration
+from campaign_plan import ROOT, STOP_GRACE, format_duration, sanitizer_env
 import campaign_stats as stats
 from campaign_tsan import TsanReplay
 
@@ -125,6 +125,11 @@ def check_binaries(plan):
     for t in plan.targets:
         for preset in set(i.preset for i in plan.instances if i.kind != "tsan"):
             need.append(plan.seeds(preset, t))
+    if "afl" in plan.engines:
+        for tool in ("afl-fuzz", "afl-cmin"):
+            if not have(tool):
+                raise Failure("%s is not installed (Debian package afl++; run without "
+                              "--no-install, as root)" % tool)
     missing = [p for p in dict.fromkeys(need) if not os.path.exists(p)]
     if missing:
         raise Failure("not built: %s (run without --no-build, or build the presets: %s)"
@@ -164,8 +169,9 @@ def prepare(plan):
             copy_inputs([plan.seeds("afl", inst.target), os.path.join(plan.merged, inst.target)],
                         os.path.join(base, "input"))
             os.makedirs(os.path.join(base, "sync"), exist_ok=True)
-            os.makedirs(os.path.join(plan.out, "libfuzzer", inst.target, "corpus"),
-                        exist_ok=True)  # -F wants it even before libFuzzer writes to it
+            if "libfuzzer" in plan.engines:  # -F wants it even before libFuzzer writes to it
+                os.makedirs(os.path.join(plan.out, "libfuzzer", inst.target, "corpus"),
+                            exist_ok=True)
 
 
 # --- running --------------------------------------------------------------------------------
@@ -403,7 +409,9 @@ class Campaign:
                 timeout_ms = int(float(lf.get("timeout", "10")) * 1000)
                 cmd = ["afl-cmin", "-i", union, "-o", minimized, "-m", "none",
                        "-t", str(timeout_ms), "--", afl_bin]
-                env = dict(os.environ, **self.instance_env("afl"))
+                # afl-cmin refuses to work under /tmp (other users could plant files there);
+                # these directories are the campaign's own, made by this runner.
+                env = dict(os.environ, AFL_ALLOW_TMP="1", **self.instance_env("afl"))
                 res["tool"] = "afl-cmin"
             else:
                 res["tool"] = "none (neither build/fuzz nor build/afl has %s)" % t
@@ -427,10 +435,7 @@ class Campaign:
         return results
 
     def instance_env(self, kind):
-        for inst in self.plan.instances:
-            if inst.kind == kind:
-                return {k: v for k, v in inst.env.items() if k.endswith("SAN_OPTIONS")}
-        from campaign_plan import sanitizer_env
+        """The sanitizer settings the engine's instances ran with, for merging with its tool."""
         return sanitizer_env(self.plan.options, afl=(kind == "afl"))
 
     def crash_files(self):

@@ -8,13 +8,16 @@ build/fuzz is not built; scripts/fuzz builds it, as does `cmake --preset fuzz &&
   directory given, writes report.md and campaign.json;
 - the same with a long --duration, interrupted with SIGINT after a few seconds: stops the
   engines (no process of the campaign is left), still merges and writes report.md, and says it
-  was interrupted. With the tsan preset built, the TSan replay instance runs in it too.
+  was interrupted. With the tsan preset built, the TSan replay instance runs in it too;
+- where the afl and afl-cmplog presets are built: 20 s of AFL++ on fuzz_ops_text, merged with
+  afl-cmin (the build root given has no libFuzzer build).
 
 Neither touches the repository: --out, --merged-dir are temporary, --no-build, --no-install."""
 
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,6 +29,8 @@ from fuzz_helpers import FUZZ, ROOT, SKIP
 
 FUZZ_BIN = os.path.join(ROOT, "build", "fuzz", "targets", "fuzz_heap")
 TSAN_BIN = os.path.join(ROOT, "build", "tsan", "targets", "fuzz_heap")
+AFL_BIN = os.path.join(ROOT, "build", "afl", "targets", "fuzz_ops_text")
+AFL_CMPLOG_BIN = os.path.join(ROOT, "build", "afl-cmplog", "targets", "fuzz_ops_text")
 
 
 def processes_mentioning(text):
@@ -147,6 +152,33 @@ class Campaign(unittest.TestCase):
             tsan_row = report_row(report, "tsan-replay")
             self.assertIsNotNone(tsan_row, report)
             self.assertEqual(tsan_row[3], "stopped")
+
+    @unittest.skipUnless(os.path.exists(AFL_BIN) and os.path.exists(AFL_CMPLOG_BIN)
+                         and shutil.which("afl-fuzz"), "AFL++ or the afl presets are not built")
+    def test_afl_campaign_merges_with_afl_cmin(self):
+        # A build root with only the AFL++ presets: the merge falls back to afl-cmin.
+        root = os.path.join(self.tmp.name, "build")
+        os.makedirs(root)
+        for preset in ("afl", "afl-cmplog"):
+            os.symlink(os.path.join(ROOT, "build", preset), os.path.join(root, preset))
+        r = subprocess.run([sys.executable, FUZZ, "--duration", "20s", "--jobs", "1",
+                            "--engine", "afl", "--target", "fuzz_ops_text", "--out", self.out,
+                            "--merged-dir", self.merged, "--build-root", root, "--no-build",
+                            "--no-install"], capture_output=True, text=True, timeout=300,
+                           cwd=ROOT)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        with open(os.path.join(self.out, "report.md")) as f:
+            report = f.read()
+        row = report_row(report, "afl-fuzz_ops_text-main")
+        self.assertIsNotNone(row, report)
+        self.assertGreater(int(row[4]), 0, row)  # executions, from fuzzer_stats
+        self.assertRegex(row[10], r"^\d+\.\d+%$", row)  # stability
+        self.assertIn("| afl-cmin |", report)
+        merged = os.listdir(os.path.join(self.merged, "fuzz_ops_text"))
+        self.assertGreater(len(merged), 0)
+        self.assertTrue(os.path.isdir(os.path.join(self.out, "afl", "fuzz_ops_text", "sync",
+                                                   "main", "queue")))
+        self.assertEqual(processes_mentioning(self.out), [], "engines left running")
 
 
 if __name__ == "__main__":
