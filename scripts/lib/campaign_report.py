@@ -33,6 +33,9 @@ def mutation_counts(queue_dir):
     for name in names:
         if not name.startswith("id:"):
             continue
+        # A resumed instance re-imports its old queue as "id:N,...,orig:<the old name>".
+        while ",orig:id:" in name:
+            name = name.split(",orig:", 1)[1]
         if ",ops_mutate" in name:
             counts["ops_mutate"] += 1
         elif ",ops_crossover" in name:
@@ -128,9 +131,10 @@ def write(campaign, argv, merge, triage, afl_plots):
     afl_runs = [r for r in campaign.runs if r.inst.kind == "afl"]
     if afl_runs:
         L += ["", "## AFL++ queue by mutation", "",
-              "Queue entries by what produced them (whole queue, resumed runs included): the op "
-              "mutator (`afl_custom_fuzz`, targets/afl_mutator.c), AFL++'s own stages, imports "
-              "from other instances (-M/-S sync and -F), seeds.", "",
+              "Queue entries by what produced them (the whole queue: entries of earlier runs "
+              "are counted by what first found them): the op mutator (`afl_custom_fuzz`, "
+              "targets/afl_mutator.c), AFL++'s own stages, imports from other instances (-M/-S "
+              "sync and -F), seeds.", "",
               "| instance | ops_mutate | ops_crossover | AFL++ stages | imported | seeds |",
               "|---|---:|---:|---:|---:|---:|"]
         for r in afl_runs:

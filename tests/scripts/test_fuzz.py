@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from fuzz_helpers import ROOT, flag, option, parse_plan, run_fuzz
 
 import campaign_plan
+import campaign_report
 import campaign_stats
 
 
@@ -227,6 +228,26 @@ class Stats(unittest.TestCase):
             texts = [t.text for t in root.iter(ns + "text")]
             self.assertIn("execs <&>", texts)
             self.assertIn("libfuzzer-fuzz_heap", texts)
+
+    def test_queue_by_mutation(self):
+        names = ["id:000000,time:0,execs:0,orig:basic_lifecycle.bin",
+                 "id:000001,src:000000,time:5,execs:40,ops_mutate",
+                 "id:000002,src:000000+000001,time:9,execs:80,ops_crossover",
+                 "id:000003,src:000001,time:12,execs:99,op:havoc,rep:4,+cov",
+                 "id:000004,sync:s1,src:000010",
+                 # resumed: the old name follows orig:
+                 "id:000005,time:0,execs:0,orig:id:000136,src:000001+000029,time:2696,"
+                 "execs:1806,ops_mutate",
+                 "id:000006,time:0,execs:0,orig:id:000536,src:000001,time:82215,execs:31937,"
+                 "op:havoc,rep:16",
+                 "id:000007,time:0,execs:0,orig:id:000000,time:0,execs:0,orig:weak_refs.bin",
+                 "README.txt"]
+        with tempfile.TemporaryDirectory() as tmp:
+            for n in names:
+                open(os.path.join(tmp, n), "w").close()
+            self.assertEqual(campaign_report.mutation_counts(tmp),
+                             {"ops_mutate": 2, "ops_crossover": 1, "afl": 2, "imported": 1,
+                              "seeds": 2})
 
     def test_count_files(self):
         with tempfile.TemporaryDirectory() as tmp:
