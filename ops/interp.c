@@ -172,7 +172,7 @@ static void after_collection(interp_t *in, bool any_full, bool last_full) {
   for (uint32_t w = 0; w < OPS_WEAK_SLOTS && !in->failed; w++) {
     if (!in->weak[w] || in->weak_obj[w] == MODEL_NONE) continue;
     const model_obj_t *o = &m->objs[in->weak_obj[w]];
-    hc_object_t *t = hc_weak_get(in->weak[w]);
+    hc_object_t *t = interp_weak_get(in->weak[w]);
     if (o->reachable && t != o->ptr)
       interp_finding(in, "weak reference to a reachable object cleared", "weak %u", w);
     else if (!o->reachable && any_full && t != NULL)

@@ -19,12 +19,13 @@
 #  include <sanitizer/tsan_interface.h>
 #endif
 
-/* Objects shared between logical threads. A program's threads share objects through the handle
- * table, which the harness keeps uninstrumented; a real program would share them through some
- * synchronization. So in TSan builds, making an object available (allocating it, storing into
- * it) releases on its address and using one acquires there: an object's initialization by one
- * thread happens-before another thread's use of it, as in a correctly synchronized program,
- * while the heap's own accesses stay as unordered as the schedule leaves them. */
+/* Objects (and weak references) shared between logical threads. A program's threads share them
+ * through the handle and weak tables, which the harness keeps uninstrumented; a real program would
+ * share them through some synchronization. So in TSan builds, making an object available
+ * (allocating it, storing into it) releases on its address and using one acquires there: an
+ * object's initialization by one thread happens-before another thread's use of it, as in a
+ * correctly synchronized program, while the heap's own accesses stay as unordered as the schedule
+ * leaves them. */
 static inline void interp_share(const void *obj) {
 #if defined(HC_TSAN) && HC_TSAN
   __tsan_release((void *)obj);
@@ -102,6 +103,15 @@ struct interp {
   bool tearing_down; /* hc_heap_destroy finalizes live objects too: that is no finding */
   bool failed;
 };
+
+/* A weak reference of the shared weak table, read by whichever thread: synchronized like an
+ * object of the handle table (the reader's access happens-before a later destroy by another). */
+static inline hc_object_t *interp_weak_get(hc_weak_t *weak) {
+  interp_use(weak);
+  hc_object_t *t = hc_weak_get(weak);
+  interp_share(weak);
+  return t;
+}
 
 /* interp.c: the oracle */
 /* Verbose and trace output (quietly: see quiet.h). */

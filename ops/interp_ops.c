@@ -105,9 +105,13 @@ static bool op_weak_new(interp_t *in, uint32_t w, uint32_t h) {
   w %= OPS_WEAK_SLOTS;
   uint32_t idx = held(in, h);
   if (idx == MODEL_NONE) return false;
-  if (in->weak[w]) hc_weak_destroy(interp_mutator(in), in->weak[w]);
+  if (in->weak[w]) {
+    interp_use(in->weak[w]); /* maybe made and read by other threads: see interp_share */
+    hc_weak_destroy(interp_mutator(in), in->weak[w]);
+  }
   in->weak[w] = NULL;
   hc_status_t st = hc_weak_create(interp_mutator(in), in->model.objs[idx].ptr, &in->weak[w]);
+  if (st == HC_OK) interp_share(in->weak[w]);
   if (st != HC_OK) interp_finding(in, "weak reference creation", "%s", hc_status_name(st));
   in->weak_obj[w] = st == HC_OK ? idx : MODEL_NONE;
   return true;
@@ -116,7 +120,7 @@ static bool op_weak_new(interp_t *in, uint32_t w, uint32_t h) {
 static bool op_weak_get(interp_t *in, uint32_t dst, uint32_t w) {
   w %= OPS_WEAK_SLOTS;
   if (!in->weak[w]) return false;
-  hc_object_t *t = hc_weak_get(in->weak[w]);
+  hc_object_t *t = interp_weak_get(in->weak[w]);
   uint32_t idx = in->weak_obj[w];
   if (t == NULL) {
     if (idx != MODEL_NONE && in->model.objs[idx].alive)

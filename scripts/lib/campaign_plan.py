@@ -1,0 +1,355 @@
+"""campaign_plan: what scripts/fuzz starts: options, instances, their exact command lines.
+
+Everything here is pure (no process is started, no file written), so `scripts/fuzz --dry-run`
+prints exactly the plan a real run executes, and the tests check it.
+
+Layout of a campaign's output directory (default campaign/, git-ignored):
+
+  campaign.json              the plan and, once finished, what happened (read by scripts/triage)
+  report.md, plots/          the summary and its SVG plots
+  runner.log                 what the runner did (builds, starts, stops, merges)
+  logs/<run>/<instance>.log  each engine's output, one folder per run (<run>: UTC start time)
+  libfuzzer/<target>/corpus  libFuzzer's corpus (its first corpus directory: new inputs land here)
+  libfuzzer/<target>/crashes crash-*, leak-*, timeout-*, oom-* (-artifact_prefix)
+  afl/<target>/input         AFL++'s -i: the seeds and corpus/merged/<target>
+  afl/<target>/sync/<name>   AFL++'s -o sync directory: main (-M), s1, s2... (-S)
+  tsan/<target>/crashes      inputs whose TSan replay failed, each with its .log
+  tsan/replayed.txt          inputs already replayed under TSan (deterministic ones are not
+                             replayed again)
+"""
+
+import configparser
+import os
+import re
+import shlex
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TARGETS = ("fuzz_heap", "fuzz_heap_threads", "fuzz_ops_text")
+# Targets whose input is a binary op program: the op dictionary and the op mutator fit them.
+# fuzz_ops_text parses the text form, so it gets neither (cmplog finds its keywords).
+BINARY_TARGETS = ("fuzz_heap", "fuzz_heap_threads")
+# TSan replays these through the tsan preset's standalone binaries.
+TSAN_TARGETS = ("fuzz_heap", "fuzz_heap_threads")
+ENGINES = ("libfuzzer", "afl", "both")
+OPTIONS_FILE = os.path.join(ROOT, "dictionaries", "fuzz_heap.options")
+DICT_FILE = os.path.join(ROOT, "dictionaries", "fuzz_heap.dict")
+# TSan settings of the unit and corpus tests (tests/CMakeLists.txt), no suppressions.
+TSAN_OPTIONS = "halt_on_error=1:second_deadlock_stack=1"
+# Seconds an engine gets to stop after SIGINT before the runner kills its process group.
+STOP_GRACE = 20
+
+
+class UsageError(Exception):
+    """A bad option: printed with the usage hint, exit status 2."""
+
+
+def parse_duration(text):
+    """'20s', '10m', '8h', '1h30m' or plain seconds ('90') -> seconds (int > 0)."""
+    t = text.strip().lower()
+    if re.fullmatch(r"\d+", t):
+        seconds = int(t)
+    elif re.fullmatch(r"(\d+[smh])+", t):
+        unit = {"s": 1, "m": 60, "h": 3600}
+        seconds = sum(int(n) * unit[u] for n, u in re.findall(r"(\d+)([smh])", t))
+    else:
+        raise UsageError("bad duration %r: give a number with s, m or h (20s, 10m, 8h)" % text)
+    if seconds <= 0:
+        raise UsageError("bad duration %r: must be more than 0 seconds" % text)
+    return seconds
+
+
+def format_duration(seconds):
+    seconds = int(seconds)
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return "%d:%02d:%02d" % (h, m, s)
+
+
+def read_options(path=OPTIONS_FILE):
+    """dictionaries/fuzz_heap.options -> ({section: {key: value}}); the OSS-Fuzz style file
+    libFuzzer itself does not read, so the runner turns it into flags and environment."""
+    cp = configparser.ConfigParser(comment_prefixes=("#", ";"), inline_comment_prefixes=None,
+                                   interpolation=None)
+    cp.optionxform = str
+    try:
+        with open(path) as f:
+            cp.read_file(f)
+    except OSError as e:
+        raise UsageError("cannot read %s: %s" % (path, e.strerror))
+    except configparser.Error as e:
+        raise UsageError("cannot parse %s: %s" % (path, e))
+    if not cp.has_section("libfuzzer") or not cp.has_section("asan"):
+        raise UsageError("%s needs [libfuzzer] and [asan] sections" % path)
+    return {s: dict(cp.items(s)) for s in cp.sections()}
+
+
+def sanitizer_env(options, afl):
+    """ASAN_OPTIONS and UBSAN_OPTIONS for the ASan+UBSan builds. AFL++ refuses to start unless
+    both abort (abort_on_error=1) and do not symbolize (symbolize=0): its crash detection is
+    the signal, and triage replays every crash with full reports anyway."""
+    asan = dict(options["asan"])
+    ubsan = dict(options.get("ubsan", {}))
+    ubsan.setdefault("print_stacktrace", "1")
+    ubsan.setdefault("halt_on_error", "1")
+    if afl:
+        for d in (asan, ubsan):
+            d["abort_on_error"] = "1"
+            d["symbolize"] = "0"
+    return {"ASAN_OPTIONS": ":".join("%s=%s" % kv for kv in asan.items()),
+            "UBSAN_OPTIONS": ":".join("%s=%s" % kv for kv in ubsan.items())}
+
+
+class Instance:
+    """One thing the campaign runs: a libFuzzer fork-mode parent, one afl-fuzz, or the TSan
+    replay loop (run inside the runner; its cmd is informational)."""
+
+    def __init__(self, name, kind, target, preset, jobs):
+        self.name = name
+        self.kind = kind  # libfuzzer | afl | tsan
+        self.target = target  # for tsan: "fuzz_heap,fuzz_heap_threads"
+        self.preset = preset
+        self.jobs = jobs  # cores it is meant to keep busy
+        self.cmd = []
+        self.env = {}
+        self.role = ""  # afl: main or secondary
+        self.corpus_dir = None  # where its corpus grows
+        self.crash_dirs = []  # where its findings land
+        self.binary = None
+
+    def engine_label(self):
+        return {"libfuzzer": "libFuzzer", "afl": "AFL++", "tsan": "TSan replay"}[self.kind]
+
+    def command_line(self):
+        """The exact command, environment first, as one copy-pasteable shell line."""
+        envs = ["%s=%s" % (k, shlex.quote(v)) for k, v in sorted(self.env.items())]
+        return " ".join(envs + [shlex.join(self.cmd)])
+
+    def to_json(self):
+        return {"name": self.name, "engine": {"tsan": "replay"}.get(self.kind, self.kind),
+                "target": self.target, "preset": self.preset, "jobs": self.jobs,
+                "role": self.role, "binary": self.binary, "command": self.cmd,
+                "env": self.env, "corpus_dir": self.corpus_dir, "crash_dirs": self.crash_dirs}
+
+
+class Plan:
+    """The campaign: options plus the instances, derived without touching the machine."""
+
+    def __init__(self, args):
+        self.duration = args.duration
+        self.jobs = args.jobs
+        self.targets = args.targets
+        self.engines = ["libfuzzer", "afl"] if args.engine == "both" else [args.engine]
+        self.tsan = args.tsan and any(t in TSAN_TARGETS for t in self.targets)
+        self.out = os.path.abspath(args.out)
+        self.merged = os.path.abspath(args.merged_dir)
+        self.build_root = os.path.abspath(args.build_root)
+        # Another machine's AFL++ instances share this --out (NFS, or rsync of the sync
+        # directories): these are all -S, named after the machine, and leave -M to the first.
+        self.secondary = args.secondary
+        self.node = re.sub(r"[^A-Za-z0-9_-]", "_", args.node or os.uname().nodename)
+        self.options = read_options()
+        self.instances = []
+        self.oversubscribed = False
+        self._plan()
+
+    # --- paths ----------------------------------------------------------------------------
+
+    def build_dir(self, preset):
+        return os.path.join(self.build_root, preset)
+
+    def binary(self, preset, target):
+        return os.path.join(self.build_dir(preset), "targets", target)
+
+    def seeds(self, preset, target):
+        """The starting corpus: the build's compiled seeds, or for the text parser the
+        hand-written .ops seeds themselves (as ctest replays them)."""
+        if target == "fuzz_ops_text":
+            return os.path.join(ROOT, "corpus", "fuzz_heap")
+        return os.path.join(self.build_dir(preset), "corpus", target)
+
+    def presets(self):
+        """Presets to build, each with its targets, in build order."""
+        need = []
+        if "libfuzzer" in self.engines:
+            need.append(("fuzz", list(self.targets)))
+        if "afl" in self.engines:
+            need.append(("afl", list(self.targets) + ["afl_mutator"]))
+            need.append(("afl-cmplog", list(self.targets)))
+        if self.tsan:
+            need.append(("tsan", [t for t in self.targets if t in TSAN_TARGETS]))
+        result = []
+        for preset, targets in need:
+            corpora = ["corpus_" + t for t in targets if t in BINARY_TARGETS]
+            result.append((preset, targets + corpora))
+        return result
+
+    # --- the plan -------------------------------------------------------------------------
+
+    def _shares(self):
+        """Jobs per (target, engine): one each, and the rest round robin, fuzz_heap first (the
+        deterministic target finds the most per execution), AFL++ before libFuzzer in each
+        target (an AFL++ share beyond one becomes a -S instance, libFuzzer's a fork job)."""
+        units = [(t, e) for t in self.targets for e in sorted(self.engines)]
+        shares = {u: 1 for u in units}
+        base = len(units) + (1 if self.tsan else 0)
+        self.oversubscribed = base > self.jobs
+        spare = max(0, self.jobs - base)
+        i = 0
+        while spare > 0 and units:
+            shares[units[i % len(units)]] += 1
+            spare -= 1
+            i += 1
+        return units, shares
+
+    def _plan(self):
+        units, shares = self._shares()
+        for target, engine in units:
+            if engine == "libfuzzer":
+                self.instances.append(self._libfuzzer(target, shares[(target, engine)]))
+            else:
+                for k in range(shares[(target, engine)]):
+                    self.instances.append(self._afl(target, k))
+        if self.tsan:
+            self.instances.append(self._tsan())
+
+    def _libfuzzer(self, target, jobs):
+        inst = Instance("libfuzzer-" + target, "libfuzzer", target, "fuzz", jobs)
+        base = os.path.join(self.out, "libfuzzer", target)
+        inst.corpus_dir = os.path.join(base, "corpus")
+        inst.crash_dirs = [os.path.join(base, "crashes")]
+        inst.binary = self.binary("fuzz", target)
+        lf = self.options["libfuzzer"]
+        # Fork mode: every job is a child process, so a crash (kept by -ignore_crashes=1, as
+        # are OOMs and timeouts by default) ends a job, never the campaign.
+        cmd = [inst.binary, "-fork=%d" % jobs, "-ignore_crashes=1",
+               "-max_total_time=%d" % self.duration, "-print_final_stats=1",
+               "-artifact_prefix=%s/" % inst.crash_dirs[0]]
+        for key in ("max_len", "timeout", "rss_limit_mb"):
+            if key in lf:
+                cmd.append("-%s=%s" % (key, lf[key]))
+        if target in BINARY_TARGETS:
+            cmd.append("-dict=%s" % DICT_FILE)
+        # New inputs go to the first directory: the campaign's own corpus, which a later run
+        # with the same --out resumes from; the seeds and the merged corpus are read only.
+        cmd += [inst.corpus_dir, self.seeds("fuzz", target), os.path.join(self.merged, target)]
+        inst.cmd = cmd
+        inst.env = sanitizer_env(self.options, afl=False)
+        return inst
+
+    def _afl(self, target, k):
+        if self.secondary:
+            k += 1  # no main here
+            role = "%s-s%d" % (self.node, k)
+        else:
+            role = "main" if k == 0 else "s%d" % k
+        inst = Instance("afl-%s-%s" % (target, role), "afl", target, "afl", 1)
+        inst.role = "main" if k == 0 else "secondary"
+        base = os.path.join(self.out, "afl", target)
+        sync = os.path.join(base, "sync")
+        inst.corpus_dir = os.path.join(sync, role, "queue")
+        inst.crash_dirs = [os.path.join(sync, role, "crashes"), os.path.join(sync, role, "hangs")]
+        inst.binary = self.binary("afl", target)
+        timeout_ms = int(float(self.options["libfuzzer"].get("timeout", "10")) * 1000)
+        cmd = ["afl-fuzz", "-i", os.path.join(base, "input"), "-o", sync,
+               "-m", "none", "-t", str(timeout_ms), "-V", str(self.duration)]
+        if k == 0:
+            # The main instance: comparison logging (its binary from the afl-cmplog preset),
+            # and it imports the libFuzzer instance's finds and the merged corpus (-F).
+            cmd += ["-M", role, "-c", self.binary("afl-cmplog", target)]
+            if "libfuzzer" in self.engines:
+                cmd += ["-F", os.path.join(self.out, "libfuzzer", target, "corpus")]
+            cmd += ["-F", os.path.join(self.merged, target)]
+        else:
+            # Secondaries differ in power schedule, so they do not all chase the same seeds.
+            schedules = ("explore", "coe", "fast", "rare", "exploit", "seek")
+            cmd += ["-S", role, "-p", schedules[(k - 1) % len(schedules)]]
+        if target in BINARY_TARGETS:
+            cmd += ["-x", DICT_FILE]
+        cmd += ["--", inst.binary]
+        inst.cmd = cmd
+        env = sanitizer_env(self.options, afl=True)
+        env.update({
+            "AFL_NO_UI": "1",  # a log file, not a status screen
+            "AFL_AUTORESUME": "1",  # an existing sync dir (same --out) resumes; -i is ignored
+            "AFL_SKIP_CPUFREQ": "1",  # no governor checks on shared machines
+            "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES": "1",  # core_pattern is left as it is
+            # Instances share the cores with each other and with whatever else runs: pinning
+            # fails or piles instances up once there are more of them than free cores.
+            "AFL_NO_AFFINITY": "1",
+            "AFL_SKIP_CRASHES": "1",  # a merged input that crashes must not stop the start
+            "AFL_CMPLOG_ONLY_NEW": "1",  # on resume, cmplog only for new finds
+            # Instances import each other's finds every AFL_SYNC_TIME minutes, 30 by default:
+            # a 10-minute campaign would never sync. A tenth of the campaign, 1 to 30 minutes.
+            "AFL_SYNC_TIME": str(min(30, max(1, self.duration // 600))),
+        })
+        if target in BINARY_TARGETS:
+            # The structure-aware mutator; AFL++'s own stages stay on (targets/afl_mutator.c).
+            env["AFL_CUSTOM_MUTATOR_LIBRARY"] = os.path.join(
+                self.build_dir("afl"), "targets", "afl_mutator.so")
+        inst.env = env
+        return inst
+
+    def _tsan(self):
+        targets = [t for t in self.targets if t in TSAN_TARGETS]
+        inst = Instance("tsan-replay", "tsan", ",".join(targets), "tsan", 1)
+        inst.corpus_dir = None
+        inst.crash_dirs = [os.path.join(self.out, "tsan", t, "crashes") for t in targets]
+        inst.binary = ",".join(self.binary("tsan", t) for t in targets)
+        # What the loop runs, batch by batch (scripts/lib/campaign_tsan.py).
+        inst.cmd = [self.binary("tsan", targets[0]), "-runs=1", "INPUT..."]
+        inst.env = {"TSAN_OPTIONS": TSAN_OPTIONS}
+        return inst
+
+    def tsan_sources(self, target):
+        """Directories whose inputs the TSan loop replays for target: the seeds, the merged
+        corpus, and the corpora of this campaign's other instances (growing as they run)."""
+        dirs = [self.seeds("tsan", target), os.path.join(self.merged, target)]
+        for inst in self.instances:
+            if inst.kind in ("libfuzzer", "afl") and inst.target == target:
+                dirs.append(inst.corpus_dir)
+        return dirs
+
+    def merge_sources(self, target):
+        """The campaign's corpora of target, to merge into corpus/merged/<target>."""
+        return [i.corpus_dir for i in self.instances
+                if i.kind in ("libfuzzer", "afl") and i.target == target]
+
+    def suffix(self):
+        """Files of a --secondary machine carry its name, so that machines sharing one --out
+        do not overwrite each other's campaign.json, report.md and logs."""
+        return "-" + self.node if self.secondary else ""
+
+    def to_json(self):
+        return {"duration": self.duration, "secondary": self.secondary, "node": self.node,
+                "jobs": self.jobs, "targets": self.targets, "engines": self.engines, "tsan": self.tsan, "out": self.out,
+                "merged": self.merged, "oversubscribed": self.oversubscribed,
+                "instances": [i.to_json() for i in self.instances]}
+
+    def describe(self):
+        """The --dry-run text: one block per instance with its exact command line."""
+        procs = sum(i.jobs for i in self.instances)
+        lines = ["plan: %d instances, %d processes on %d jobs, %s (%ds), output %s"
+                 % (len(self.instances), procs, self.jobs, format_duration(self.duration),
+                    self.duration, self.out)]
+        if self.oversubscribed:
+            lines.append("note: more instances than --jobs: they share the cores")
+        lines.append("presets: " + ", ".join(p for p, _ in self.presets()))
+        for inst in self.instances:
+            what = "%s, %s, preset %s, %d job%s" % (inst.engine_label(), inst.target,
+                                                    inst.preset, inst.jobs,
+                                                    "" if inst.jobs == 1 else "s")
+            if inst.role:
+                what += ", " + inst.role
+            lines.append("")
+            lines.append("instance %s (%s)" % (inst.name, what))
+            if inst.kind == "tsan":
+                for t in inst.target.split(","):
+                    lines.append("  replays %s into %s" % (
+                        " ".join(self.tsan_sources(t)), os.path.join(self.out, "tsan", t,
+                                                                     "crashes")))
+                    lines.append("  $ " + shlex.join(["env", "TSAN_OPTIONS=" + TSAN_OPTIONS,
+                                                      self.binary("tsan", t), "-runs=1",
+                                                      "INPUT..."]))
+            else:
+                lines.append("  $ " + inst.command_line())
+        return "\n".join(lines)

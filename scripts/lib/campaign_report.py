@@ -1,0 +1,181 @@
+"""campaign_report: <out>/report.md and its plots, from the engines' own statistics."""
+
+import datetime
+import os
+import shlex
+
+from campaign_plan import format_duration
+import campaign_stats as stats
+
+
+def _utc(t):
+    if not t:
+        return "-"
+    return datetime.datetime.utcfromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _rel(path, base):
+    try:
+        return os.path.relpath(path, base)
+    except ValueError:
+        return path
+
+
+def mutation_counts(queue_dir):
+    """AFL++ queue entries by what made them, from their names: the op mutator's
+    (",ops_mutate", ",ops_crossover": targets/afl_mutator.c's afl_custom_describe), AFL++'s own
+    stages (",op:..."), imports from other instances (",sync:"), seeds (",orig:")."""
+    counts = {"ops_mutate": 0, "ops_crossover": 0, "afl": 0, "imported": 0, "seeds": 0}
+    try:
+        names = os.listdir(queue_dir)
+    except OSError:
+        return counts
+    for name in names:
+        if not name.startswith("id:"):
+            continue
+        # A resumed instance re-imports its old queue as "id:N,...,orig:<the old name>".
+        while ",orig:id:" in name:
+            name = name.split(",orig:", 1)[1]
+        if ",ops_mutate" in name:
+            counts["ops_mutate"] += 1
+        elif ",ops_crossover" in name:
+            counts["ops_crossover"] += 1
+        elif ",sync:" in name:
+            counts["imported"] += 1
+        elif ",orig:" in name:
+            counts["seeds"] += 1
+        else:
+            counts["afl"] += 1
+    return counts
+
+
+def plots(campaign, figs):
+    """SVG charts of execs/s and coverage over time; returns [(title, relative path)]."""
+    out = campaign.plan.out
+    made = []
+    rate = [(r.inst.name, figs[r.inst.name]["rate_series"]) for r in campaign.runs]
+    plot_dir = os.path.join(out, "plots" + campaign.plan.suffix())
+    path = os.path.join(plot_dir, "execs_per_sec.svg")
+    if stats.svg_chart(path, "Executions per second", "seconds since start", "execs/s", rate):
+        made.append(("execs/s over time", _rel(path, out)))
+    for kind, label, unit in (("libfuzzer", "libFuzzer coverage", "cov (covered PCs)"),
+                              ("afl", "AFL++ coverage", "edges found")):
+        series = [(r.inst.name, figs[r.inst.name]["cov_series"]) for r in campaign.runs
+                  if r.inst.kind == kind]
+        path = os.path.join(plot_dir, "coverage_%s.svg" % kind)
+        if stats.svg_chart(path, label, "seconds since start", unit, series):
+            made.append((label + " over time", _rel(path, out)))
+    return made
+
+
+def write(campaign, argv, merge, triage, afl_plots):
+    plan = campaign.plan
+    out = plan.out
+    figs = {r.inst.name: campaign.figures(r) for r in campaign.runs}
+    charts = plots(campaign, figs)
+    ran = (campaign.ended or campaign.started) - campaign.started
+    L = ["# heapfuzz campaign report", ""]
+    L.append("- command: `%s`" % " ".join(shlex.quote(a) for a in argv))
+    L.append("- run %s, commit `%s`" % (campaign.run_id, campaign.manifest_commit or "?"))
+    L.append("- from %s to %s: planned %s, ran %s%s"
+             % (_utc(campaign.started), _utc(campaign.ended), format_duration(plan.duration),
+                format_duration(ran), " (interrupted)" if campaign.interrupted else ""))
+    L.append("- targets: %s; engines: %s; TSan replay: %s; %d jobs on a machine with %d cores%s"
+             % (", ".join(plan.targets), ", ".join(plan.engines), "yes" if plan.tsan else "no",
+                plan.jobs, os.cpu_count() or 1,
+                " (more instances than jobs: they shared the cores)" if plan.oversubscribed
+                else ""))
+    L.append("- output: `%s` (engine logs in `%s`)" % (out, _rel(campaign.log_dir, out)))
+    L += ["", "## Instances", "",
+          "Figures are this run's, from the engines' own statistics. Coverage is libFuzzer's "
+          "`cov` (covered PCs of the `fuzz` build) or AFL++'s `edges_found` (of the `afl` "
+          "build's map): different instrumentations, so compare within one engine only. "
+          "Stability is AFL++'s share of the map that repeats for the same input "
+          "(`fuzzer_stats`). Crashes and hangs count the files in the instance's directories, "
+          "earlier runs' included, and how many this run added.", "",
+          "| instance | engine | target | state | execs | execs/s | coverage | corpus start -> "
+          "end | crashes | hangs | stability |",
+          "|---|---|---|---|---:|---:|---|---|---:|---:|---|"]
+    for r in campaign.runs:
+        f = figs[r.inst.name]
+        cov = "%s %s" % (f["cov_label"], f["cov"]) if f["cov"] is not None else "-"
+        if f["detail"] and r.inst.kind == "afl":
+            cov += " (%s)" % f["detail"]
+        if r.inst.kind == "tsan":
+            corpus = "%d inputs replayed" % (f["corpus"] or 0)
+        elif f["corpus"] is not None:
+            corpus = "%d -> %d (+%d)" % (f["corpus_start"], f["corpus"],
+                                         f["corpus"] - f["corpus_start"])
+        else:
+            corpus = "-"
+        state = r.state if r.rc in (None, 0) or r.state == "stopped" else "%s (exit %s)" % (
+            r.state, r.rc)
+        L.append("| %s | %s | %s | %s | %d | %.0f | %s | %s | %d (%d new) | %d (%d new) | %s |"
+                 % (r.inst.name, r.inst.engine_label(), r.inst.target, state, f["execs"],
+                    f["rate"], cov, corpus, f["crashes"], f["new_crashes"], f["hangs"],
+                    f["new_hangs"], f["stability"] or "-"))
+    tsan = [figs[r.inst.name] for r in campaign.runs if r.inst.kind == "tsan"]
+    if tsan and tsan[0]["detail"]:
+        L += ["", "TSan: %s (logs in `tsan/<target>/`)." % tsan[0]["detail"]]
+    L += ["", "## Plots", ""]
+    if charts:
+        for title, path in charts:
+            L.append("![%s](%s)" % (title, path))
+            L.append("")
+    else:
+        L.append("No engine wrote statistics over time (libFuzzer prints a line per finished "
+                 "fork job; AFL++ starts plot_data after its first minute).")
+    if afl_plots:
+        L.append("afl-plot: " + ", ".join("[%s](%s/index.html)" % (n, _rel(p, out))
+                                          for n, p in sorted(afl_plots.items())))
+    afl_runs = [r for r in campaign.runs if r.inst.kind == "afl"]
+    if afl_runs:
+        L += ["", "## AFL++ queue by mutation", "",
+              "Queue entries by what produced them (the whole queue: entries of earlier runs "
+              "are counted by what first found them): the op mutator (`afl_custom_fuzz`, "
+              "targets/afl_mutator.c), AFL++'s own stages, imports from other instances (-M/-S "
+              "sync and -F), seeds.", "",
+              "| instance | ops_mutate | ops_crossover | AFL++ stages | imported | seeds |",
+              "|---|---:|---:|---:|---:|---:|"]
+        for r in afl_runs:
+            c = mutation_counts(r.inst.corpus_dir)
+            L.append("| %s | %d | %d | %d | %d | %d |" % (r.inst.name, c["ops_mutate"],
+                                                        c["ops_crossover"], c["afl"],
+                                                        c["imported"], c["seeds"]))
+    L += ["", "## Corpus merge", ""]
+    if merge:
+        L += ["| target | into | tool | files before | after | from |",
+              "|---|---|---|---:|---:|---|"]
+        for t, m in merge.items():
+            tool = m["tool"] or "nothing new"
+            if m["rc"]:
+                tool += " (failed, exit %d)" % m["rc"]
+            L.append("| %s | `%s` | %s | %d | %d | %s |" % (
+                t, m["dest"], tool, m["before"], m["after"],
+                ", ".join("`%s`" % _rel(s, out) for s in m["sources"]) or "-"))
+    else:
+        L.append("Skipped (interrupted twice).")
+    L += ["", "## Findings", ""]
+    crashes = triage.get("crashes", [])
+    L.append("%d crash, hang and timeout files." % len(crashes))
+    if triage.get("ran"):
+        L.append("Triaged by `scripts/triage --campaign %s` (exit %d; its output: `%s`)."
+                 % (out, triage["rc"], _rel(triage["log"], out)))
+    else:
+        L.append("Not triaged: %s." % triage.get("why", "?"))
+    if crashes:
+        L.append("")
+        L += ["- `%s`" % _rel(c, out) for c in crashes[:200]]
+        if len(crashes) > 200:
+            L.append("- ... and %d more" % (len(crashes) - 200))
+    L += ["", "## Commands", ""]
+    for r in campaign.runs:
+        if r.inst.kind == "tsan":
+            L.append("- %s: the runner's replay loop: `%s` over the other instances' corpora "
+                     "(scripts/lib/campaign_tsan.py)" % (r.inst.name, r.inst.command_line()))
+        else:
+            L.append("- %s: `%s`" % (r.inst.name, r.inst.command_line()))
+    path = os.path.join(out, "report%s.md" % plan.suffix())
+    with open(path, "w") as f:
+        f.write("\n".join(L) + "\n")
+    return path, figs

@@ -1,0 +1,283 @@
+"""campaign_tsan: the campaign's TSan instance, a replay loop.
+
+clang 14's libFuzzer cannot run under TSan (every thread of a run increments libFuzzer's
+coverage counters without synchronization, and TSan reports that), so TSan does not fuzz: it
+replays what the other instances find. Round after round it lists the inputs in the corpora it
+is given (the seeds, corpus/merged and the growing libFuzzer and AFL++ corpora), replays the new
+ones in batches through the tsan preset's standalone binary (`fuzz_heap -runs=1 FILE...`, one
+process per batch: a TSan process takes about a second to start), and when a batch fails (a
+TSan report, a finding, a crash or a timeout) bisects it down to the inputs that fail alone and
+saves each as a crash in <out>/tsan/<target>/crashes/ with its log.
+
+fuzz_heap is deterministic (fibers, one schedule per program), so an input is replayed once,
+ever (tsan/replayed.txt remembers them across runs). fuzz_heap_threads runs real threads, so
+when nothing new is waiting the loop replays earlier inputs again, each time another schedule,
+and a failing batch is bisected with several runs per part (a race may show one time in N).
+"""
+
+import hashlib
+import os
+import random
+import shutil
+import signal
+import subprocess
+import threading
+import time
+
+# Inputs per replay process: big enough to amortize TSan's start, small enough to bisect fast.
+BATCH = 64
+# A finding in real-thread mode may need several schedules: runs per part while bisecting.
+THREADS_RUNS = 3
+# Seconds per input and run before a replay counts as hung (fuzz_heap.options' timeout is 10 s
+# under ASan; TSan is slower), plus TSan's start-up.
+PER_INPUT_SECONDS = 20
+START_SECONDS = 30
+
+
+def list_inputs(dirs):
+    """Regular files directly in dirs (AFL++ queue metadata and dot files skipped), by path."""
+    found = []
+    for d in dirs:
+        try:
+            names = sorted(os.listdir(d))
+        except OSError:
+            continue  # not created yet (an engine that has not started): next round
+        for name in names:
+            if name.startswith(".") or name == "README.txt" or name.endswith(".log"):
+                continue
+            path = os.path.join(d, name)
+            if os.path.isfile(path):
+                found.append(path)
+    return found
+
+
+class TsanReplay:
+    """The loop, run on a thread of the runner: start(), then stop() (or the deadline)."""
+
+    def __init__(self, binaries, sources, out_dir, log_path, deadline, batch=BATCH):
+        self.binaries = binaries  # {target: tsan standalone binary}
+        self.sources = sources  # {target: [dirs]}
+        self.out_dir = out_dir  # <out>/tsan
+        self.log_path = log_path
+        self.deadline = deadline  # time.monotonic() at which to stop
+        self.batch = batch
+        self.env = dict(os.environ)
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()
+        self.thread = None
+        self.proc = None
+        self.started = None
+        # Figures read by the status line and the report (under self.lock).
+        self.execs = 0  # input executions, reruns included
+        self.unique = 0  # distinct inputs replayed at least once
+        self.crashes = 0
+        self.unattributed = 0  # failing batches whose parts all passed on replay
+        self.samples = []  # (seconds since start, execs)
+        self.error = None
+        self.hash_cache = {}  # path -> (size, mtime, sha1)
+        self.replayed = {t: {} for t in binaries}  # target -> {sha1: path}
+        self.state_file = os.path.join(out_dir, "replayed.txt")
+
+    # --- bookkeeping ----------------------------------------------------------------------
+
+    def load_state(self):
+        """Inputs replayed by earlier runs with this output directory."""
+        try:
+            with open(self.state_file) as f:
+                for line in f:
+                    parts = line.split()
+                    if len(parts) == 2 and parts[0] in self.replayed:
+                        self.replayed[parts[0]][parts[1]] = None
+        except FileNotFoundError:
+            pass
+
+    def sha1(self, path):
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        key = (st.st_size, st.st_mtime_ns)
+        cached = self.hash_cache.get(path)
+        if cached and cached[0] == key:
+            return cached[1]
+        try:
+            with open(path, "rb") as f:
+                digest = hashlib.sha1(f.read()).hexdigest()
+        except OSError:
+            return None
+        self.hash_cache[path] = (key, digest)
+        return digest
+
+    def log(self, msg):
+        with open(self.log_path, "a") as f:
+            f.write("[%s] %s\n" % (time.strftime("%H:%M:%S"), msg))
+
+    # --- running one replay ---------------------------------------------------------------
+
+    def replay(self, target, files, runs):
+        """Runs the target's binary over files, runs times each. Returns (ok, output)."""
+        cmd = [self.binaries[target], "-runs=%d" % runs] + files
+        limit = START_SECONDS + PER_INPUT_SECONDS * len(files) * runs
+        try:
+            self.proc = subprocess.Popen(cmd, env=self.env, stdout=subprocess.PIPE,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        except OSError as e:
+            raise RuntimeError("cannot run %s: %s" % (cmd[0], e.strerror))
+        chunks = []
+        reader = threading.Thread(target=lambda: chunks.append(self.proc.stdout.read()))
+        reader.start()
+        began = time.monotonic()
+        timed_out = False
+        while self.proc.poll() is None:
+            if self.stopping.is_set() or time.monotonic() - began > limit:
+                timed_out = not self.stopping.is_set()
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+                break
+            time.sleep(0.1)
+        reader.join()
+        self.proc.stdout.close()
+        rc = self.proc.returncode
+        self.proc = None
+        output = b"".join(c for c in chunks if c).decode("utf-8", "replace")
+        if self.stopping.is_set() and not timed_out and rc != 0:
+            return True, output  # killed by stop(): not a finding
+        with self.lock:
+            self.execs += len(files) * runs if rc == 0 else 0
+            self.samples.append((time.monotonic() - self.started, self.execs))
+        if timed_out:
+            output += "\nscripts/fuzz: replay timed out after %d s\n" % limit
+        return rc == 0 and not timed_out, output
+
+    def culprits(self, target, files, runs):
+        """The inputs among files that fail alone (bisection); [] when no part fails."""
+        if self.stopping.is_set():
+            return []
+        if len(files) == 1:
+            ok, output = self.replay(target, files, runs)
+            return [] if ok else [(files[0], output)]
+        mid = len(files) // 2
+        found = []
+        for part in (files[:mid], files[mid:]):
+            ok, _ = self.replay(target, part, runs)
+            if not ok:
+                found += self.culprits(target, part, runs)
+        return found
+
+    def save_crash(self, target, path, output):
+        crash_dir = os.path.join(self.out_dir, target, "crashes")
+        os.makedirs(crash_dir, exist_ok=True)
+        digest = self.sha1(path) or hashlib.sha1(path.encode()).hexdigest()
+        kind = "timeout" if "replay timed out" in output else "crash"
+        dest = os.path.join(crash_dir, "%s-%s" % (kind, digest))
+        if os.path.exists(dest):
+            return
+        shutil.copyfile(path, dest)
+        with open(dest + ".log", "w") as f:
+            f.write("# %s -runs=N %s (replayed from %s)\n" % (self.binaries[target],
+                                                                os.path.basename(dest), path))
+            f.write(output)
+        with self.lock:
+            self.crashes += 1
+        self.log("%s: %s fails under TSan: saved %s" % (target, path, dest))
+
+    def run_batch(self, target, files, runs):
+        ok, output = self.replay(target, files, runs)
+        if ok or self.stopping.is_set():
+            return
+        self.log("%s: a batch of %d failed; bisecting" % (target, len(files)))
+        found = self.culprits(target, files, runs if runs > 1 else
+                              (THREADS_RUNS if target == "fuzz_heap_threads" else 1))
+        for path, out in found:
+            self.save_crash(target, path, out)
+        if not found and not self.stopping.is_set():
+            # A schedule-dependent failure that no part repeated: keep the evidence.
+            with self.lock:
+                self.unattributed += 1
+                n = self.unattributed
+            log = os.path.join(self.out_dir, target, "unattributed-%d.log" % n)
+            os.makedirs(os.path.dirname(log), exist_ok=True)
+            with open(log, "w") as f:
+                f.write("# batch failure not repeated by any part; inputs:\n")
+                f.write("".join("#   %s\n" % p for p in files))
+                f.write(output)
+            self.log("%s: batch failure not repeated by its parts: %s" % (target, log))
+
+    # --- the loop -------------------------------------------------------------------------
+
+    def new_inputs(self, target):
+        fresh = []
+        seen = self.replayed[target]
+        for path in list_inputs(self.sources[target]):
+            digest = self.sha1(path)
+            if digest is None:
+                continue
+            if digest not in seen:
+                seen[digest] = path
+                fresh.append((digest, path))
+            elif seen[digest] is None:
+                seen[digest] = path  # replayed in an earlier run: remember where it is now
+        return fresh
+
+    def round(self):
+        """One pass: new inputs of every target, or else a rerun of real-thread inputs.
+        Returns whether anything ran."""
+        did = False
+        for target in self.binaries:
+            fresh = self.new_inputs(target)
+            for i in range(0, len(fresh), self.batch):
+                if self.stopping.is_set():
+                    return did
+                chunk = fresh[i:i + self.batch]
+                self.run_batch(target, [p for _, p in chunk], 1)
+                if self.stopping.is_set():
+                    return did  # the batch may not have run to its end: not recorded
+                with open(self.state_file, "a") as f:
+                    f.writelines("%s %s\n" % (target, d) for d, _ in chunk)
+                with self.lock:
+                    self.unique += len(chunk)
+                did = True
+        if not did and "fuzz_heap_threads" in self.binaries:
+            known = [p for p in self.replayed["fuzz_heap_threads"].values()
+                     if p and os.path.exists(p)]
+            if known:
+                sample = random.sample(known, min(self.batch, len(known)))
+                self.run_batch("fuzz_heap_threads", sample, 1)
+                did = True
+        return did
+
+    def main(self):
+        try:
+            os.makedirs(self.out_dir, exist_ok=True)
+            self.load_state()
+            while not self.stopping.is_set() and time.monotonic() < self.deadline:
+                if not self.round():
+                    self.stopping.wait(2.0)
+        except Exception as e:  # reported as the instance's failure, the campaign goes on
+            self.error = "%s: %s" % (type(e).__name__, e)
+            self.log("error: " + self.error)
+
+    def start(self):
+        self.started = time.monotonic()
+        self.thread = threading.Thread(target=self.main, name="tsan-replay", daemon=True)
+        self.thread.start()
+
+    def stop(self, timeout=30):
+        self.stopping.set()
+        proc = self.proc
+        if proc is not None and proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if self.thread:
+            self.thread.join(timeout)
+
+    def running(self):
+        return self.thread is not None and self.thread.is_alive()
+
+    def snapshot(self):
+        with self.lock:
+            return {"execs": self.execs, "unique": self.unique, "crashes": self.crashes,
+                    "unattributed": self.unattributed, "samples": list(self.samples),
+                    "error": self.error}

@@ -1,0 +1,263 @@
+#!/usr/bin/env python3
+"""scripts/fuzz without running a campaign: --help, argument errors, the --dry-run plan (which
+instances, the exact command lines, how --jobs is shared), and the statistics readers that the
+status lines and report.md are built from."""
+
+import os
+import tempfile
+import unittest
+import xml.etree.ElementTree as ET
+
+from fuzz_helpers import ROOT, flag, option, parse_plan, run_fuzz
+
+import campaign_plan
+import campaign_report
+import campaign_stats
+
+
+class HelpAndErrors(unittest.TestCase):
+    def test_help(self):
+        r = run_fuzz("--help")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for word in ("--duration", "--jobs", "--engine", "--target", "--out", "--dry-run",
+                     "8h", "exit status"):
+            self.assertIn(word, r.stdout)
+
+    def test_bad_duration(self):
+        for bad in ("5x", "10 minutes", "0s", "-3m", "m", ""):
+            r = run_fuzz("--duration=" + bad, "--dry-run")
+            self.assertEqual(r.returncode, 2, (bad, r.stdout, r.stderr))
+            self.assertIn("bad duration", r.stderr, bad)
+            self.assertEqual(r.stdout, "", bad)
+
+    def test_other_errors(self):
+        cases = ((["--jobs", "0"], "--jobs must be at least 1"),
+                 (["--target", "fuzz_nothing"], "unknown target 'fuzz_nothing'"),
+                 (["--engine", "honggfuzz"], "invalid choice"),
+                 (["--status-interval", "0"], "--status-interval must be positive"),
+                 (["--frobnicate"], "unrecognized arguments"))
+        for args, message in cases:
+            r = run_fuzz(*(args + ["--dry-run"]))
+            self.assertEqual(r.returncode, 2, args)
+            self.assertIn(message, r.stderr, args)
+
+    def test_out_is_a_file(self):
+        with tempfile.NamedTemporaryFile() as f:
+            r = run_fuzz("--out", f.name, "--dry-run")
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("is not a directory", r.stderr)
+
+    def test_durations(self):
+        for text, seconds in (("20s", 20), ("10m", 600), ("8h", 28800), ("1h30m", 5400),
+                              ("90", 90), ("2H", 7200)):
+            self.assertEqual(campaign_plan.parse_duration(text), seconds, text)
+
+
+class DryRun(unittest.TestCase):
+    def plan(self, *args):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "camp")
+            r = run_fuzz("--dry-run", "--out", out, *args)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertFalse(os.path.exists(out), "--dry-run created the output directory")
+            return parse_plan(r.stdout), r.stdout, out
+
+    def test_default_campaign(self):
+        plan, text, out = self.plan("--jobs", "8")
+        self.assertEqual(list(plan), [
+            "afl-fuzz_heap-main", "afl-fuzz_heap-s1", "libfuzzer-fuzz_heap",
+            "afl-fuzz_heap_threads-main", "libfuzzer-fuzz_heap_threads",
+            "afl-fuzz_ops_text-main", "libfuzzer-fuzz_ops_text", "tsan-replay"])
+        self.assertIn("0:10:00 (600s)", text)
+        self.assertIn("presets: fuzz, afl, afl-cmplog, tsan", text)
+        dict_file = os.path.join(ROOT, "dictionaries", "fuzz_heap.dict")
+        for target in ("fuzz_heap", "fuzz_heap_threads", "fuzz_ops_text"):
+            lf = plan["libfuzzer-" + target]["argv"]
+            self.assertEqual(lf[0], os.path.join(ROOT, "build", "fuzz", "targets", target))
+            self.assertIn("-fork=1", lf)
+            self.assertIn("-ignore_crashes=1", lf)
+            self.assertEqual(flag(lf, "max_total_time"), "600")
+            self.assertEqual(flag(lf, "max_len"), "4096")  # from fuzz_heap.options
+            self.assertEqual(flag(lf, "timeout"), "10")
+            self.assertEqual(flag(lf, "artifact_prefix"),
+                             os.path.join(out, "libfuzzer", target, "crashes") + "/")
+            # New inputs land in the first directory: the campaign's own corpus.
+            dirs = [a for a in lf[1:] if not a.startswith("-")]
+            self.assertEqual(dirs[0], os.path.join(out, "libfuzzer", target, "corpus"))
+            self.assertEqual(dirs[-1], os.path.join(ROOT, "corpus", "merged", target))
+            afl = plan["afl-%s-main" % target]
+            argv = afl["argv"]
+            self.assertEqual(argv[0], "afl-fuzz")
+            self.assertEqual(option(argv, "-M"), "main")
+            self.assertEqual(option(argv, "-c"),
+                             os.path.join(ROOT, "build", "afl-cmplog", "targets", target))
+            self.assertEqual(option(argv, "-V"), "600")
+            self.assertEqual(option(argv, "-o"), os.path.join(out, "afl", target, "sync"))
+            self.assertEqual(argv[-1], os.path.join(ROOT, "build", "afl", "targets", target))
+            self.assertEqual(argv[-2], "--")
+            env = afl["env"]
+            self.assertIn("abort_on_error=1", env["ASAN_OPTIONS"])
+            self.assertIn("symbolize=0", env["ASAN_OPTIONS"])
+            self.assertIn("quarantine_size_mb=32", env["ASAN_OPTIONS"])
+            self.assertEqual(env["AFL_AUTORESUME"], "1")
+            self.assertEqual(env["AFL_SYNC_TIME"], "1")  # minutes: a tenth of 10 minutes
+            self.assertNotIn("AFL_CUSTOM_MUTATOR_ONLY", env)  # AFL++'s own mutations stay on
+            binary = target != "fuzz_ops_text"
+            self.assertEqual(flag(lf, "dict") == dict_file, binary, target)
+            self.assertEqual(option(argv, "-x") == dict_file, binary, target)
+            self.assertEqual(env.get("AFL_CUSTOM_MUTATOR_LIBRARY") == os.path.join(
+                ROOT, "build", "afl", "targets", "afl_mutator.so"), binary, target)
+        s1 = plan["afl-fuzz_heap-s1"]["argv"]
+        self.assertEqual(option(s1, "-S"), "s1")
+        self.assertNotIn("-M", s1)
+        self.assertNotIn("-c", s1)
+        self.assertEqual(option(s1, "-o"), os.path.join(out, "afl", "fuzz_heap", "sync"))
+        tsan = plan["tsan-replay"]
+        self.assertEqual(len(tsan["replays"]), 2)
+        self.assertIn(os.path.join(out, "afl", "fuzz_heap", "sync", "s1", "queue"),
+                      tsan["replays"][0])
+        self.assertIn(os.path.join(out, "libfuzzer", "fuzz_heap_threads", "corpus"),
+                      tsan["replays"][1])
+        self.assertEqual(tsan["env"]["TSAN_OPTIONS"], "halt_on_error=1:second_deadlock_stack=1")
+        self.assertEqual(tsan["argv"][0], os.path.join(ROOT, "build", "tsan", "targets",
+                                                       "fuzz_heap"))
+
+    def test_jobs_are_shared(self):
+        # 7 instances need 7 jobs; 5 spare go round robin, fuzz_heap first, AFL++ first.
+        plan, text, _ = self.plan("--jobs", "12")
+        self.assertIn("12 processes on 12 jobs", text)
+        names = [n for n in plan if n.startswith("afl-fuzz_heap-")]
+        self.assertEqual(names, ["afl-fuzz_heap-main", "afl-fuzz_heap-s1"])
+        self.assertEqual(flag(plan["libfuzzer-fuzz_heap"]["argv"], "fork"), "2")
+        self.assertIn("afl-fuzz_heap_threads-s1", plan)
+        self.assertEqual(flag(plan["libfuzzer-fuzz_heap_threads"]["argv"], "fork"), "2")
+        self.assertIn("afl-fuzz_ops_text-s1", plan)
+        self.assertEqual(flag(plan["libfuzzer-fuzz_ops_text"]["argv"], "fork"), "1")
+        schedules = [option(plan[n]["argv"], "-p") for n in plan if n.endswith("-s1")]
+        self.assertEqual(schedules, ["explore", "explore", "explore"])
+
+    def test_fewer_jobs_than_instances(self):
+        plan, text, _ = self.plan("--jobs", "2")
+        self.assertEqual(len(plan), 7)
+        self.assertIn("note: more instances than --jobs", text)
+
+    def test_one_engine_one_target(self):
+        plan, text, _ = self.plan("--duration", "20s", "--jobs", "2", "--engine", "libfuzzer",
+                                  "--target", "fuzz_heap", "--no-tsan")
+        self.assertEqual(list(plan), ["libfuzzer-fuzz_heap"])
+        argv = plan["libfuzzer-fuzz_heap"]["argv"]
+        self.assertEqual(flag(argv, "fork"), "2")
+        self.assertEqual(flag(argv, "max_total_time"), "20")
+        self.assertIn("presets: fuzz\n", text)
+
+    def test_tsan_follows_targets(self):
+        plan, text, _ = self.plan("--engine", "afl", "--target", "fuzz_heap_threads",
+                                  "--jobs", "4", "--duration", "8h")
+        self.assertEqual(list(plan), ["afl-fuzz_heap_threads-main", "afl-fuzz_heap_threads-s1",
+                                      "afl-fuzz_heap_threads-s2", "tsan-replay"])
+        main = plan["afl-fuzz_heap_threads-main"]["argv"]
+        self.assertEqual(option(main, "-V"), "28800")
+        self.assertEqual(plan["afl-fuzz_heap_threads-main"]["env"]["AFL_SYNC_TIME"], "30")
+        self.assertNotIn(os.sep + "libfuzzer" + os.sep, " ".join(main))  # no -F to libFuzzer
+        self.assertEqual(option(plan["afl-fuzz_heap_threads-s2"]["argv"], "-p"), "coe")
+        self.assertIn("presets: afl, afl-cmplog, tsan", text)
+        self.assertEqual(len(plan["tsan-replay"]["replays"]), 1)
+        plan, _, _ = self.plan("--target", "fuzz_ops_text")
+        self.assertNotIn("tsan-replay", plan)
+
+    def test_secondary_machine(self):
+        plan, _, out = self.plan("--secondary", "--node", "box2", "--engine", "afl", "--target",
+                                 "fuzz_heap", "--jobs", "3")
+        self.assertEqual(list(plan), ["afl-fuzz_heap-box2-s1", "afl-fuzz_heap-box2-s2",
+                                      "tsan-replay"])
+        for name in ("afl-fuzz_heap-box2-s1", "afl-fuzz_heap-box2-s2"):
+            argv = plan[name]["argv"]
+            self.assertNotIn("-M", argv)
+            self.assertEqual(option(argv, "-S"), name[len("afl-fuzz_heap-"):])
+            self.assertEqual(option(argv, "-o"), os.path.join(out, "afl", "fuzz_heap", "sync"))
+        r = run_fuzz("--dry-run", "--node", "box2")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--node goes with --secondary", r.stderr)
+
+    def test_targets_comma_separated(self):
+        plan, _, _ = self.plan("--target", "fuzz_ops_text,fuzz_heap", "--engine", "libfuzzer",
+                               "--no-tsan")
+        self.assertEqual(list(plan), ["libfuzzer-fuzz_heap", "libfuzzer-fuzz_ops_text"])
+
+
+class Stats(unittest.TestCase):
+    def test_libfuzzer_fork_lines(self):
+        log = ("INFO: -fork=1: 28 seed inputs, starting to fuzz in /tmp/x\n"
+               "#2040: cov: 4213 ft: 4213 corp: 28 exec/s 1020 oom/timeout/crash: 0/0/0 time: "
+               "2s job: 1 dft_time: 0\n"
+               "  NEW_FUNC: 0x1 in f x.c:1\n"
+               "#6338: cov: 5175 ft: 6113 corp: 440 exec/s 644 oom/timeout/crash: 0/0/1 time: "
+               "10s job: 3 dft_time: 0\n")
+        with tempfile.NamedTemporaryFile("w", suffix=".log") as f:
+            f.write(log)
+            f.flush()
+            rows = campaign_stats.libfuzzer_series(f.name)
+        self.assertEqual(rows, [(2, 2040, 4213, 4213, 28, 1020), (10, 6338, 5175, 6113, 440, 644)])
+
+    def test_afl_plot_data_resumed(self):
+        header = ("# relative_time, cycles_done, cur_item, corpus_count, pending_total, "
+                  "pending_favs, map_size, saved_crashes, saved_hangs, max_depth, "
+                  "execs_per_sec, total_execs, edges_found\n")
+        with tempfile.NamedTemporaryFile("w") as f:
+            f.write(header + "60, 0, 2, 668, 668, 19, 29.13%, 0, 0, 2, 720.84, 113676, 1059\n")
+            f.write(header + "125, 0, 3, 700, 690, 19, 29.50%, 0, 0, 2, 800.5, 150000, 1070\n")
+            f.flush()
+            self.assertEqual(campaign_stats.afl_plot_count(f.name), 2)
+            rows = campaign_stats.afl_plot_rows(f.name, skip=1)
+        self.assertEqual(len(rows), 1)
+        self.assertEqual(rows[0]["edges_found"], "1070")
+        self.assertEqual(rows[0]["execs_per_sec"], "800.5")
+
+    def test_svg_chart(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "plots", "c.svg")
+            self.assertFalse(campaign_stats.svg_chart(path, "t", "x", "y", [("a", [])]))
+            self.assertFalse(os.path.exists(path))
+            self.assertTrue(campaign_stats.svg_chart(
+                path, "execs <&>", "s", "execs/s",
+                [("libfuzzer-fuzz_heap", [(2, 1020.0), (10, 644.0)]), ("afl", [(60, 700)])]))
+            root = ET.parse(path).getroot()  # well-formed, title escaped
+            ns = "{http://www.w3.org/2000/svg}"
+            self.assertEqual(len(root.findall(ns + "polyline")), 1)
+            self.assertEqual(len(root.findall(ns + "circle")), 1)
+            texts = [t.text for t in root.iter(ns + "text")]
+            self.assertIn("execs <&>", texts)
+            self.assertIn("libfuzzer-fuzz_heap", texts)
+
+    def test_queue_by_mutation(self):
+        names = ["id:000000,time:0,execs:0,orig:basic_lifecycle.bin",
+                 "id:000001,src:000000,time:5,execs:40,ops_mutate",
+                 "id:000002,src:000000+000001,time:9,execs:80,ops_crossover",
+                 "id:000003,src:000001,time:12,execs:99,op:havoc,rep:4,+cov",
+                 "id:000004,sync:s1,src:000010",
+                 # resumed: the old name follows orig:
+                 "id:000005,time:0,execs:0,orig:id:000136,src:000001+000029,time:2696,"
+                 "execs:1806,ops_mutate",
+                 "id:000006,time:0,execs:0,orig:id:000536,src:000001,time:82215,execs:31937,"
+                 "op:havoc,rep:16",
+                 "id:000007,time:0,execs:0,orig:id:000000,time:0,execs:0,orig:weak_refs.bin",
+                 "README.txt"]
+        with tempfile.TemporaryDirectory() as tmp:
+            for n in names:
+                open(os.path.join(tmp, n), "w").close()
+            self.assertEqual(campaign_report.mutation_counts(tmp),
+                             {"ops_mutate": 2, "ops_crossover": 1, "afl": 2, "imported": 1,
+                              "seeds": 2})
+
+    def test_count_files(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            for name in ("crash-1", "crash-1.log", "timeout-2", "README.txt", ".state"):
+                open(os.path.join(tmp, name), "w").close()
+            os.mkdir(os.path.join(tmp, "sub"))
+            self.assertEqual(campaign_stats.count_files(tmp), 2)
+            self.assertEqual(campaign_stats.count_files(tmp, ("crash-",)), 1)
+            self.assertEqual(campaign_stats.count_files(os.path.join(tmp, "nope")), 0)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
