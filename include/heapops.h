@@ -214,6 +214,12 @@ typedef struct ops_run_result {
  * result and (with abort_on_finding) aborts. */
 bool ops_run(const ops_program_t *p, const ops_run_options_t *opt, ops_run_result_t *result);
 
+/* Creates the process-wide state a first program would otherwise create on the way (the heap
+ * core's size-class table, the calling thread's pool of fibers), so every program runs the same
+ * code from the first on: what a fuzzing engine's stability measure asks for. Optional; call it
+ * once per thread before the first ops_run (the fuzz targets do, in LLVMFuzzerInitialize). */
+void ops_warm_up(void);
+
 /* Runs the program in real-thread mode: one pthread per mutator thread plus the sweeper thread,
  * free-running (preempt ops do nothing), every thread joined before it returns. Each thread keeps
  * its own handles and weak references; the oracle checks what a thread can see alone while it

@@ -257,7 +257,35 @@ static void free_interp(interp_t *in) {
   free(in);
 }
 
+static bool run(const ops_program_t *p, const ops_run_options_t *options, ops_run_result_t *result,
+                bool env_trace);
+
+/* One program that uses every kind of thread at once (m0..m15, the sweeper, the collector): its
+ * run creates and starts as many fibers as any program can hold, fills in the size-class table,
+ * and passes every other first-time path. */
+void ops_warm_up(void) {
+  static ops_program_t p; /* large; a program's threads are per call, this is only its text */
+  memset(&p, 0, sizeof p);
+  p.config.versions = 253;
+  ops_op_t *op = p.ops;
+  *op++ = (ops_op_t){OPS_PREEMPT, {0, 2, 0}}; /* m0 only attached: 2 is the collector */
+  *op++ = (ops_op_t){OPS_ALLOC, {0, 48, 0, 0}};
+  *op++ = (ops_op_t){OPS_SWEEPER_TICK, {0}};
+  for (unsigned t = 1; t < OPS_MAX_THREADS; t++) {
+    *op++ = (ops_op_t){OPS_ATTACH, {0}};
+    *op++ = (ops_op_t){OPS_DETACH, {1}}; /* the one just attached */
+  }
+  p.count = (uint32_t)(op - p.ops);
+  ops_run_options_t opt = {.abort_on_finding = true};
+  run(&p, &opt, NULL, false);
+}
+
 bool ops_run(const ops_program_t *p, const ops_run_options_t *options, ops_run_result_t *result) {
+  return run(p, options, result, true);
+}
+
+static bool run(const ops_program_t *p, const ops_run_options_t *options, ops_run_result_t *result,
+                bool env_trace) {
   ops_run_options_t defaults = {0};
   const ops_run_options_t *opt = options ? options : &defaults;
   ops_run_result_t scratch;
@@ -271,7 +299,7 @@ bool ops_run(const ops_program_t *p, const ops_run_options_t *options, ops_run_r
   in->prog = p;
   ops_run_options_t traced;
   const char *env = getenv("HEAPFUZZ_TRACE");
-  if (env && *env && strcmp(env, "0") != 0 && !opt->trace) {
+  if (env_trace && env && *env && strcmp(env, "0") != 0 && !opt->trace) {
     traced = *opt;
     traced.trace = true;
     in->opt = &traced;

@@ -19,6 +19,17 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+/* Before the first input (and before AFL++'s fork server starts): create what a first program
+ * would create on the way (fibers, the size-class table), so that every input runs the same code
+ * whatever ran before it in the process (AFL++ stability). */
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+  (void)argc;
+  (void)argv;
+  ops_warm_up();
+  return 0;
+}
 
 /* About 40 KiB: static rather than on the stack; engines call the target from one thread. */
 static ops_program_t program;

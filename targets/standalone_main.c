@@ -143,8 +143,12 @@ static int replay_path(const char *path) {
   return replay_file(path);
 }
 
+/* Optional in a target, as with libFuzzer (a weak reference: NULL when the target has none). */
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
+
 int main(int argc, char **argv) {
   int inputs = 0, rc = 0;
+  if (LLVMFuzzerInitialize) LLVMFuzzerInitialize(&argc, &argv);
   for (int i = 1; i < argc; i++)
     if (strncmp(argv[i], "-runs=", 6) == 0 && !parse_runs(argv[i] + 6)) {
       fprintf(stderr, "standalone: -runs wants a number: %s\n", argv[i]);
