@@ -31,21 +31,4 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   return 0;
 }
 
-#ifdef HF_FUZZ_ENGINE
-size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size); /* libFuzzer's own */
-size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
-size_t LLVMFuzzerCustomCrossOver(const uint8_t *data1, size_t size1, const uint8_t *data2,
-                                 size_t size2, uint8_t *out, size_t max_out_size,
-                                 unsigned int seed);
-
-size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed) {
-  if (seed % 8 == 0) return LLVMFuzzerMutate(data, size, max_size);
-  return ops_mutate(data, size, max_size, seed / 8);
-}
-
-size_t LLVMFuzzerCustomCrossOver(const uint8_t *data1, size_t size1, const uint8_t *data2,
-                                 size_t size2, uint8_t *out, size_t max_out_size,
-                                 unsigned int seed) {
-  return ops_crossover(data1, size1, data2, size2, out, max_out_size, seed);
-}
-#endif
+#include "ops_custom_mutator.h" /* under HF_FUZZ_ENGINE: the op-level mutator */
