@@ -153,6 +153,8 @@ typedef struct worker {
  * (a process runs programs until it exits). */
 static _Thread_local worker_t *workers[FIBER_WORKERS_MAX];
 static _Thread_local unsigned worker_count;
+static _Thread_local worker_t *idle[FIBER_WORKERS_MAX]; /* the workers without a task */
+static _Thread_local unsigned idle_count;
 
 static void worker_main(void *arg) {
   worker_t *w = arg;
@@ -165,9 +167,7 @@ static void worker_main(void *arg) {
 }
 
 fiber_t *fiber_worker(const char *name, void (*task)(void *), void *arg) {
-  worker_t *w = NULL;
-  for (unsigned i = 0; i < worker_count && !w; i++)
-    if (!workers[i]->busy) w = workers[i];
+  worker_t *w = idle_count ? idle[--idle_count] : NULL;
   if (!w) {
     if (worker_count == FIBER_WORKERS_MAX) return NULL;
     w = calloc(1, sizeof *w);
@@ -202,5 +202,6 @@ void fiber_retire(fiber_t *self, fiber_t *to) {
   __tsan_release(self); /* for fiber_join */
 #endif
   w->busy = false;
+  idle[idle_count++] = w;
   fiber_switch(self, to);
 }

@@ -87,6 +87,7 @@ struct interp {
   thread_t *running;  /* NULL while the main context runs (setup, teardown) */
   fiber_t main_fiber; /* the OS thread's own context: starts the first fiber, gets the last */
   uint32_t preemptions_left;
+  uint32_t suspended;  /* threads stopped inside an op (sched.c's suspend) */
   uint32_t wait_spins; /* wait yields since anything made progress: deadlock detection */
   hc_object_t *handles[OPS_HANDLES]; /* root slots when rooted: the heap reads them */
   uint32_t handle_obj[OPS_HANDLES];

@@ -63,7 +63,7 @@ static bool has_quota_work(const thread_t *t) {
 static thread_t *choose(interp_t *in, thread_t *self) {
   if (self && !in->failed && has_quota_work(self)) return self;
   thread_t *best = NULL;
-  for (uint32_t i = 0; i < OPS_THREAD_COUNT; i++) {
+  for (uint32_t i = 0; i < OPS_THREAD_COUNT && in->suspended; i++) {
     thread_t *t = &in->threads[i];
     if (t != self && mid_op(t) && (!best || t->op < best->op)) best = t;
   }
@@ -210,6 +210,18 @@ static void thread_main(void *arg) {
  * Yield points
  * ------------------------------------------------------------------------------------------- */
 
+/* t stops inside a heap call (state PREEMPTED or WAITING) and `to` runs until something resumes
+ * t. in->suspended counts the threads stopped inside an op, so choose() scans for them only when
+ * there are some (the common case, between ops with nobody suspended, is O(1)). */
+static void suspend(interp_t *in, thread_t *t, thread_state_t state, thread_t *to) {
+  bool inside_op = !t->between_ops;
+  t->state = state;
+  in->suspended += inside_op;
+  transfer(in, t, to);
+  in->suspended -= inside_op;
+  t->state = TS_RUNNING;
+}
+
 static void wait_yield(interp_t *in, thread_t *t, hc_yield_point_t point) {
   if (++in->wait_spins > SCHED_DEADLOCK_SPINS) {
     in->opt = &(ops_run_options_t){.out = in->out, .abort_on_finding = true};
@@ -222,9 +234,7 @@ static void wait_yield(interp_t *in, thread_t *t, hc_yield_point_t point) {
   if (in->opt->verbose)
     interp_print(in, "  %s waits at %s -> %s\n", ops_thread_name(t->id), yield_names[point],
                  ops_thread_name(other->id));
-  t->state = TS_WAITING;
-  transfer(in, t, other);
-  t->state = TS_RUNNING;
+  suspend(in, t, TS_WAITING, other);
 }
 
 static bool can_take_preemption(const thread_t *to, const thread_t *from) {
@@ -254,9 +264,7 @@ void ops_sched_yield(void *ctx, hc_yield_point_t point, hc_mutator_t *mutator) {
   if (in->opt->verbose)
     interp_print(in, "  preempt %s at %s -> %s x%u\n", ops_thread_name(t->id), yield_names[point],
                  ops_thread_name(to->id), to->quota);
-  t->state = TS_PREEMPTED;
-  transfer(in, t, to);
-  t->state = TS_RUNNING;
+  suspend(in, t, TS_PREEMPTED, to);
 }
 
 void ops_sched_arm(interp_t *in, const ops_op_t *op, const ops_plan_step_t *step) {
