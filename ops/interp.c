@@ -264,10 +264,10 @@ static bool run(const ops_program_t *p, const ops_run_options_t *options, ops_ru
  * run creates and starts as many fibers as any program can hold, fills in the size-class table,
  * and passes every other first-time path. */
 void ops_warm_up(void) {
-  static ops_program_t p; /* large; a program's threads are per call, this is only its text */
-  memset(&p, 0, sizeof p);
-  p.config.versions = 253;
-  ops_op_t *op = p.ops;
+  ops_program_t *p = calloc(1, sizeof *p); /* about 40 KiB; each calling thread its own */
+  if (!p) abort();
+  p->config.versions = 253;
+  ops_op_t *op = p->ops;
   *op++ = (ops_op_t){OPS_PREEMPT, {0, 2, 0}}; /* m0 only attached: 2 is the collector */
   *op++ = (ops_op_t){OPS_ALLOC, {0, 48, 0, 0}};
   *op++ = (ops_op_t){OPS_SWEEPER_TICK, {0}};
@@ -275,9 +275,10 @@ void ops_warm_up(void) {
     *op++ = (ops_op_t){OPS_ATTACH, {0}};
     *op++ = (ops_op_t){OPS_DETACH, {1}}; /* the one just attached */
   }
-  p.count = (uint32_t)(op - p.ops);
+  p->count = (uint32_t)(op - p->ops);
   ops_run_options_t opt = {.abort_on_finding = true};
-  run(&p, &opt, NULL, false);
+  run(p, &opt, NULL, false);
+  free(p);
 }
 
 bool ops_run(const ops_program_t *p, const ops_run_options_t *options, ops_run_result_t *result) {
