@@ -16,6 +16,8 @@
  * "op N (text) on THREAD: invariant: detail", then a heap dump. */
 #include "interp.h"
 
+#include "finding.h"
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,21 +39,14 @@ void interp_finding(interp_t *in, const char *invariant, const char *fmt, ...) {
   if (in->failed) return;
   in->failed = true;
   thread_t *t = in->running;
-  char optext[128];
-  snprintf(optext, sizeof optext, "%s", in->tearing_down ? "teardown" : "setup");
   uint32_t op_index = t ? t->op : 0;
-  if (t && op_index < in->prog->count)
-    ops_format_op(&in->prog->ops[op_index], optext, sizeof optext);
-  char detail[256];
+  const ops_op_t *op = t && op_index < in->prog->count ? &in->prog->ops[op_index] : NULL;
+  ops_run_result_t *r = in->res;
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(detail, sizeof detail, fmt, ap);
+  ops_record_finding(r, op_index, op, in->tearing_down ? "teardown" : "setup",
+                     t ? ops_thread_name(t->id) : "main", invariant, fmt, ap);
   va_end(ap);
-  ops_run_result_t *r = in->res;
-  r->finding = true;
-  r->op_index = op_index;
-  snprintf(r->message, sizeof r->message, "op %u (%s) on %s: %s: %s", op_index, optext,
-           t ? ops_thread_name(t->id) : "main", invariant, detail);
   ops_quiet_begin(); /* a report, not the heap's work: out of TSan's sight */
   fprintf(in->out, "heapfuzz: finding: %s\n", r->message);
   if (in->heap) hc_heap_dump(in->heap, interp_mutator(in), in->out);

@@ -3,6 +3,8 @@
  * why each check is sound with free-running threads. */
 #include "threads.h"
 
+#include "finding.h"
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,19 +33,11 @@ void thr_finding(worker_t *w, const char *invariant, const char *fmt, ...) {
     atomic_store_explicit(&r->stop, true, memory_order_relaxed);
     return;
   }
-  char optext[128];
-  snprintf(optext, sizeof optext, "%s", w->stage);
-  if (w->op) ops_format_op(w->op, optext, sizeof optext);
-  char detail[256];
+  ops_run_result_t *res = r->res;
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(detail, sizeof detail, fmt, ap);
+  ops_record_finding(res, w->op_index, w->op, w->stage, w->name, invariant, fmt, ap);
   va_end(ap);
-  ops_run_result_t *res = r->res;
-  res->finding = true;
-  res->op_index = w->op_index;
-  snprintf(res->message, sizeof res->message, "op %u (%s) on %s: %s: %s", w->op_index, optext,
-           w->name, invariant, detail);
   char line[sizeof res->message + 32];
   snprintf(line, sizeof line, "heapfuzz: finding: %s\n", res->message);
   fputs(line, r->out);
