@@ -42,4 +42,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   return 0;
 }
 
-#include "ops_custom_mutator.h" /* under HF_FUZZ_ENGINE: the op-level mutator */
+#ifndef HF_PLAIN_LIBFUZZER        /* fuzz_heap_plain: libFuzzer's byte mutator alone */
+#  include "ops_custom_mutator.h" /* under HF_FUZZ_ENGINE: the op-level mutator */
+#endif
