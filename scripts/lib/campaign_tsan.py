@@ -76,6 +76,7 @@ class TsanReplay:
         self.error = None
         self.hash_cache = {}  # path -> (size, mtime, sha1)
         self.replayed = {t: {} for t in binaries}  # target -> {sha1: path}
+        self.origin = {}  # staged copy -> the input it was copied from
         self.state_file = os.path.join(out_dir, "replayed.txt")
 
     # --- bookkeeping ----------------------------------------------------------------------
@@ -174,12 +175,13 @@ class TsanReplay:
             return
         shutil.copyfile(path, dest)
         with open(dest + ".log", "w") as f:
-            f.write("# %s -runs=N %s (replayed from %s)\n" % (self.binaries[target],
-                                                                os.path.basename(dest), path))
+            f.write("# %s -runs=N %s (replayed from %s)\n" % (
+                self.binaries[target], os.path.basename(dest), self.origin.get(path, path)))
             f.write(output)
         with self.lock:
             self.crashes += 1
-        self.log("%s: %s fails under TSan: saved %s" % (target, path, dest))
+        self.log("%s: %s fails under TSan: saved %s" % (target, self.origin.get(path, path),
+                                                        dest))
 
     def run_batch(self, target, files, runs):
         ok, output = self.replay(target, files, runs)
@@ -219,6 +221,28 @@ class TsanReplay:
                 seen[digest] = path  # replayed in an earlier run: remember where it is now
         return fresh
 
+    def stage(self, target, chunk):
+        """Copies of a batch's inputs, named by content, that the batch and its bisection
+        replay: the engines rewrite their corpora as they run (libFuzzer removes an input it
+        has reduced), and an input gone in mid-bisection would fail alone as unreadable. An
+        input already gone is skipped."""
+        staging = os.path.join(self.out_dir, target, "staging")
+        os.makedirs(staging, exist_ok=True)
+        staged = []
+        for digest, path in chunk:
+            copy = os.path.join(staging, digest)
+            try:
+                shutil.copyfile(path, copy)
+            except OSError:
+                continue
+            self.origin[copy] = path
+            staged.append(copy)
+        return staged
+
+    def unstage(self, target):
+        shutil.rmtree(os.path.join(self.out_dir, target, "staging"), ignore_errors=True)
+        self.origin.clear()
+
     def round(self):
         """One pass: new inputs of every target, or else a rerun of real-thread inputs.
         Returns whether anything ran."""
@@ -229,7 +253,8 @@ class TsanReplay:
                 if self.stopping.is_set():
                     return did
                 chunk = fresh[i:i + self.batch]
-                self.run_batch(target, [p for _, p in chunk], 1)
+                self.run_batch(target, self.stage(target, chunk), 1)
+                self.unstage(target)
                 if self.stopping.is_set():
                     return did  # the batch may not have run to its end: not recorded
                 with open(self.state_file, "a") as f:
@@ -242,7 +267,10 @@ class TsanReplay:
                      if p and os.path.exists(p)]
             if known:
                 sample = random.sample(known, min(self.batch, len(known)))
-                self.run_batch("fuzz_heap_threads", sample, 1)
+                self.run_batch("fuzz_heap_threads", self.stage(
+                    "fuzz_heap_threads", [(self.sha1(p) or "x%d" % i, p)
+                                          for i, p in enumerate(sample)]), 1)
+                self.unstage("fuzz_heap_threads")
                 did = True
         return did
 

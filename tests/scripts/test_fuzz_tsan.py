@@ -20,6 +20,10 @@ FAKE = """#!/bin/sh
 # stand-in for build/tsan/targets/<target>: -runs=N FILE...
 for f in "$@"; do
   case "$f" in -*) continue ;; esac
+  # libFuzzer's replay driver fails on an input it cannot read.
+  [ -f "$f" ] || { echo "cannot read $f" >&2; exit 1; }
+  # libFuzzer replaces a corpus file it reduced: this input's replay removes another one.
+  if grep -q DOOM "$f" && [ -n "$HF_TEST_DOOMED" ]; then rm -f "$HF_TEST_DOOMED"; fi
   if grep -q HANG "$f"; then sleep 30; fi
   if grep -q BAD "$f"; then
     echo "WARNING: ThreadSanitizer: data race (stand-in) in $f" >&2
@@ -98,6 +102,26 @@ class TsanLoop(unittest.TestCase):
         self.assertEqual(snap["unique"], 1)
         self.assertEqual(snap["execs"], 1)
         self.assertEqual(snap["crashes"], 0)
+
+    def test_input_removed_while_its_batch_is_bisected(self):
+        # A batch fails (one BAD input); while it runs, the engine removes another input of the
+        # batch (libFuzzer reducing it). Bisection must blame the BAD input alone, never the
+        # one that vanished, and the loop must go on.
+        doomed = os.path.join(self.corpus, "in007")
+        os.environ["HF_TEST_DOOMED"] = doomed
+        self.addCleanup(os.environ.pop, "HF_TEST_DOOMED", None)
+        for i in range(10):
+            data = b"program %d\n" % i
+            if i == 3:
+                data += b"BAD\nDOOM\n"
+                bad = sha1(data)
+            self.write(self.corpus, "in%03d" % i, data)
+        _, snap = self.run_loop("fuzz_heap", lambda s: s["unique"] >= 10)
+        self.assertEqual(snap["unique"], 10)
+        self.assertEqual(snap["crashes"], 1)
+        self.assertFalse(os.path.exists(doomed))
+        crash_dir = os.path.join(self.out, "fuzz_heap", "crashes")
+        self.assertEqual(sorted(os.listdir(crash_dir)), ["crash-" + bad, "crash-%s.log" % bad])
 
     def test_hang_is_saved_as_timeout(self):
         campaign_tsan.PER_INPUT_SECONDS, saved = 1, campaign_tsan.PER_INPUT_SECONDS
