@@ -89,10 +89,13 @@ def render(doc):
            "input crashed with its signature. *seeds* counts the shipped seeds (corpus/fuzz_heap) "
            "that already fail with the bug injected; %s" % (
                "the trials started from all the seeds." if doc.get("keep_crashing_seeds") else
-               "the trials started from the others, so that the time is the engine's."), "",
-           "| bug | seeds | configuration | found | median | trials | zoo sig | ops (zoo) "
-           "| replays |",
-           "|---|---:|---|---:|---:|---|---:|---:|---:|"]
+               "the trials started from the others, so that the time is the engine's."), ""]
+    if doc.get("only_seeds"):
+        out += ["**The trials started from %s alone** (`--seed`), not the whole seed corpus."
+                % ", ".join("`%s`" % s for s in doc["only_seeds"]), ""]
+    out += ["| bug | seeds | configuration | found | median | trials | zoo sig | ops (zoo) "
+            "| replays |",
+            "|---|---:|---|---:|---:|---|---:|---:|---:|"]
     for bug in bugs:
         for config in configs:
             rs = cells.get((bug, config))

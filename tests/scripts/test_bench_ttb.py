@@ -84,6 +84,13 @@ class Table(unittest.TestCase):
         text = ttb_report.render(doc(self.results(plain_a=(None, None, 45.0))))
         self.assertIn("Per bug: a >= 200.0x", text)
 
+    def test_a_run_from_chosen_seeds_says_so(self):
+        d = doc(self.results())
+        self.assertNotIn("alone** (`--seed`)", ttb_report.render(d))
+        d["only_seeds"] = ["basic_lifecycle"]
+        self.assertIn("**The trials started from `basic_lifecycle` alone** (`--seed`)",
+                      ttb_report.render(d))
+
     def test_shipped_crash_is_listed(self):
         rs = self.results()
         rs[0]["shipped_crashes"] = [{"signature": "asan:heap-buffer-overflow|f"}]
@@ -118,6 +125,11 @@ class Usage(unittest.TestCase):
         p = self.run_bench("--configs", "lf-magic", "--no-build")
         self.assertEqual(p.returncode, 2)
         self.assertIn("unknown configuration 'lf-magic'", p.stderr)
+
+    def test_unknown_seed(self):
+        p = self.run_bench("--seed", "nonesuch", "--no-build")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("no seed corpus/fuzz_heap/nonesuch.ops", p.stderr)
 
     def test_missing_results_file(self):
         p = self.run_bench("--report", "/nonexistent/results.json")
