@@ -1,9 +1,9 @@
 /* test_tools_signature.c: crash signatures (tools/signature.c) on report shapes the fixtures of
  * tests/fixtures/reports/ do not cover: ASan kinds named on the SUMMARY line, the heap's fatal
  * errors, libFuzzer's deadly signal and out-of-memory, an oracle finding followed by libFuzzer's
- * stack, TSan frames without a file, the sanitizer runtimes' interceptors, which report comes
- * first, number normalization, terminal colors and CRLF, the hash. Every expected signature is
- * written out in full. */
+ * stack, TSan frames without a file, the sanitizer runtimes' interceptors, a replay stopped at
+ * its timeout, which report comes first, number normalization, terminal colors and CRLF, the hash.
+ * Every expected signature is written out in full. */
 #include "check.h"
 #include "signature.h"
 
@@ -182,6 +182,63 @@ static void test_interceptor_frames(void) {
          "asan:stack-overflow|memcmp|hc_mark");
 }
 
+/* A replay stopped at its time limit (SIGABRT, handle_abort=1): the abort's report is a hang,
+ * signed as libFuzzer's timeout report of the same hang is; no report at all is a hang without
+ * frames; a crash reported before the stop stays that crash. */
+static void expect_timed_out(const char *text, const char *signature) {
+  bool crash = hf_signature_parse(text, strlen(text), &sig);
+  hf_signature_timed_out(&sig);
+  (void)crash;
+  if (strcmp(sig.signature, signature) != 0) {
+    fprintf(stderr, "timed out: '%s'\nexpected:  '%s'\n", sig.signature, signature);
+    CHECK(!"signature as expected");
+  }
+  char hex[17];
+  snprintf(hex, sizeof hex, "%016llx",
+           (unsigned long long)hf_fnv1a64(sig.signature, strlen(sig.signature)));
+  CHECK(strlen(sig.id) == 12 && strncmp(sig.id, hex, 12) == 0);
+}
+
+static void test_timed_out(void) {
+  const char *stack = "    #0 0x1 in hc_sweep_some /src/heap/sweep.c:3:34\n"
+                      "    #1 0x2 in hc_sweeper_run_step /src/heap/sweep.c:4:17\n"
+                      "    #2 0x3 in interp_run_op /src/ops/interp_ops.c:276:7\n";
+  char text[2048];
+  snprintf(text, sizeof text,
+           "AddressSanitizer:DEADLYSIGNAL\n"
+           "==351==ERROR: AddressSanitizer: ABRT on unknown address 0x000000007fe3 (pc 0x1 bp 0x2 "
+           "sp 0x3 T0)\n%s\n[replay stopped with SIGABRT after 60 s: heapfuzz run -- x]\n",
+           stack);
+  expect(text, "asan:ABRT|hc_sweep_some|hc_sweeper_run_step");
+  expect_timed_out(text, "timeout|hc_sweep_some|hc_sweeper_run_step");
+  snprintf(text, sizeof text,
+           "ALARM: working on the last Unit for 10 seconds\n"
+           "==5== ERROR: libFuzzer: timeout after 10 seconds\n"
+           "    #0 0x1 in __sanitizer_print_stack_trace (/out/fuzz_heap+0x1)\n"
+           "    #1 0x2 in fuzzer::Fuzzer::AlarmCallback() (/out/fuzz_heap+0x2)\n"
+           "    #2 0x3  (/lib/x86_64-linux-gnu/libc.so.6+0x3c04f)\n%s",
+           stack);
+  expect(text, "timeout|hc_sweep_some|hc_sweeper_run_step");
+  expect_timed_out(text, "timeout|hc_sweep_some|hc_sweeper_run_step");
+  snprintf(text, sizeof text,
+           "ThreadSanitizer:DEADLYSIGNAL\n"
+           "==9==ERROR: ThreadSanitizer: ABRT on unknown address 0x1 (pc 0x2 bp 0x3 sp 0x4 T9)\n"
+           "%s",
+           stack);
+  expect_timed_out(text, "timeout|hc_sweep_some|hc_sweeper_run_step");
+  snprintf(text, sizeof text, "==5== ERROR: libFuzzer: deadly signal\n%s", stack);
+  expect(text, "signal:unknown|hc_sweep_some|hc_sweeper_run_step");
+  expect_timed_out(text, "signal:unknown|hc_sweep_some|hc_sweeper_run_step");
+  expect_timed_out("\n[replay stopped with SIGABRT after 60 s: heapfuzz run -- x]\n", "timeout");
+  CHECK(sig.frame_count == 0 && sig.op == -1);
+  snprintf(text, sizeof text,
+           "==3==ERROR: AddressSanitizer: heap-use-after-free on address 0x6060 at pc 0x1\n%s",
+           stack);
+  expect_timed_out(text, "asan:heap-use-after-free|hc_sweep_some|hc_sweeper_run_step");
+  expect_timed_out("heapfuzz: finding: op 3 (shrink) on m0: verify: block 7 lost\n",
+                   "oracle:verify|shrink|block N lost");
+}
+
 /* The first report in the text decides, not the worst. */
 static void test_first_report_wins(void) {
   expect("/src/heap/collect.c:77:12: runtime error: shift exponent 64 is too large for 64-bit "
@@ -215,6 +272,7 @@ int main(void) {
   RUN_TEST(test_oracle);
   RUN_TEST(test_tsan);
   RUN_TEST(test_interceptor_frames);
+  RUN_TEST(test_timed_out);
   RUN_TEST(test_first_report_wins);
   RUN_TEST(test_normalization);
   return 0;

@@ -382,6 +382,16 @@ void hf_signature_set(hf_signature_t *sig, const char *type) {
   finish(sig);
 }
 
+void hf_signature_timed_out(hf_signature_t *sig) {
+  static const char *const aborts[] = {"asan:ABRT", "tsan:ABRT", "ubsan:ABRT", "signal:SIGABRT"};
+  if (sig->type[0] != '\0' && !IN_LIST(sig->type, aborts, false)) return;
+  if (sig->type[0] == '\0') { /* no report: hung somewhere */
+    memset(sig, 0, sizeof *sig);
+    sig->op = -1;
+  }
+  hf_signature_set(sig, "timeout");
+}
+
 /* The oracle's line: `op N (OPTEXT) on THREAD: INVARIANT: DETAIL`. */
 static void parse_oracle(const char *rest, hf_signature_t *sig) {
   char norm[HF_SIG_TEXT];
@@ -573,8 +583,10 @@ void hf_signature_print_json(const hf_signature_t *sig, FILE *out) {
   fputs("}\n", out);
 }
 
+#define SIGNATURE_USAGE "usage: heapfuzz signature [--json] [--timed-out] REPORT_FILE...\n"
+
 int hf_cmd_signature(int argc, char **argv) {
-  bool json = false;
+  bool json = false, timed_out = false;
   int i = 0;
   for (; i < argc; i++) {
     const char *a = argv[i];
@@ -584,26 +596,26 @@ int hf_cmd_signature(int argc, char **argv) {
     }
     if (strcmp(a, "--json") == 0) {
       json = true;
+    } else if (strcmp(a, "--timed-out") == 0) {
+      timed_out = true;
     } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-      fputs("usage: heapfuzz signature [--json] REPORT_FILE...\n"
+      fputs(SIGNATURE_USAGE
             "Prints `<id> <signature>` for the first crash report in each file (see\n"
-            "`heapfuzz --help`). Exit status: 0 crash found, 1 no crash, 2 usage or I/O error.\n",
+            "`heapfuzz --help`). --timed-out: the run was stopped at its time limit (a replay\n"
+            "sent SIGABRT): its abort report, or no report at all, signs as `timeout` with the\n"
+            "frames where it hung, as libFuzzer's timeout report does. Exit status: 0 crash\n"
+            "found, 1 no crash, 2 usage or I/O error.\n",
             stdout);
       return 0;
     } else if (a[0] == '-' && a[1] != '\0') {
-      fprintf(stderr,
-              "heapfuzz: signature: unknown option %s\n"
-              "usage: heapfuzz signature [--json] REPORT_FILE...\n",
-              a);
+      fprintf(stderr, "heapfuzz: signature: unknown option %s\n" SIGNATURE_USAGE, a);
       return 2;
     } else {
       break;
     }
   }
   if (i == argc) {
-    fputs("heapfuzz: signature: no REPORT_FILE given\n"
-          "usage: heapfuzz signature [--json] REPORT_FILE...\n",
-          stderr);
+    fputs("heapfuzz: signature: no REPORT_FILE given\n" SIGNATURE_USAGE, stderr);
     return 2;
   }
   int status = 0;
@@ -618,6 +630,10 @@ int hf_cmd_signature(int argc, char **argv) {
     hf_signature_t sig;
     bool crash = hf_signature_parse((const char *)buf.data, buf.size, &sig);
     free(buf.data);
+    if (timed_out) {
+      hf_signature_timed_out(&sig);
+      crash = true;
+    }
     if (!crash) {
       fprintf(stderr, "%s: no crash report\n", argv[i]);
       if (status == 0) status = 1;
