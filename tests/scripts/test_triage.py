@@ -66,17 +66,33 @@ class FakeCrashReport(ScratchTest):
 
     def test_hang_is_stopped_and_signed_where_it_hung(self):
         """A replay over --timeout gets SIGABRT; the sanitizer's report (handle_abort=1) of
-        where it spun is the finding's report."""
+        where it spun is the finding's report, signed as a timeout there."""
         inp = self.fixture("inputs/hang.ops")
         p = self.triage_fake("--timeout", "1", "--runs", "2", inp)
         self.assertRc(p, 0)
-        self.assertIn(f"NEW finding {HANG_ID} asan:ABRT|hc_sweep_some|hc_sweeper_run_step",
+        self.assertIn(f"NEW finding {HANG_ID} timeout|hc_sweep_some|hc_sweeper_run_step",
                       p.stdout)
         meta = read_meta(self.findings, HANG_ID)
         self.assertEqual(meta["reproducible"], "2/2")
         report = (self.findings / HANG_ID / "report.txt").read_text()
         self.assertIn("ERROR: AddressSanitizer: ABRT on unknown address", report)
         self.assertIn("[replay stopped with SIGABRT after 1 s: ", report)
+
+    def test_one_hang_one_signature(self):
+        """The same hang, seen two ways: AFL++ kept it in hangs/ and its replay hangs too (stopped
+        with SIGABRT), and libFuzzer reported a timeout on an input that replays under triage's
+        limit (so its engine log is the report). One finding, `timeout|<frames>`."""
+        camp = self.fixture("campaign_hang")
+        p = self.triage_fake("--campaign", camp, "--timeout", "1", "--runs", "1")
+        self.assertRc(p, 0)
+        self.assertIn(f"NEW finding {HANG_ID} timeout|hc_sweep_some|hc_sweeper_run_step",
+                      p.stdout)
+        self.assertIn(f"timeout-5a0c7e21: duplicate of {HANG_ID} (count 2)", p.stdout)
+        self.assertEqual([d.name for d in self.findings.iterdir() if d.is_dir()], [HANG_ID])
+        meta = read_meta(self.findings, HANG_ID)
+        self.assertEqual((meta["type"], meta["engine"], meta["count"]), ("timeout", "afl", 2))
+        self.assertIn("[replay stopped with SIGABRT after 1 s: ",
+                      (self.findings / HANG_ID / "report.txt").read_text())
 
     def test_usage_errors_exit_2(self):
         self.assertRc(self.triage(), 2)
