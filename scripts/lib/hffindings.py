@@ -44,6 +44,9 @@ META_KEYS = ("id", "signature", "type", "frames", "target", "preset", "engine", 
              "first_seen", "count", "reproducible", "status", "duplicate_of", "minimized_ops",
              "original_ops")
 META_EXTRA_KEYS = ("binary", "source", "report_from", "regression", "fixed_on")
+# Only in a finding of a heap built with a known bug (scripts/fuzz --inject-bug, or a replay with
+# a heapfuzz_bug_<name> build): the bug's name, dashed (stale-last-active).
+META_BUG_KEY = "injected_bug"
 FINDING_FILES = ("input", "program.ops", "report.txt", "signature.txt", "meta.json")
 
 # Sanitizer settings for every replay: those of the corpus tests (corpus/CMakeLists.txt), plus
@@ -196,6 +199,12 @@ def binary_name(preset: str, path: Path) -> str:
     if path.parent == build_dir(preset).resolve():
         return path.name
     return repo_relative(path)
+
+
+def injected_bug_of(path: Path) -> Optional[str]:
+    """The bug a heapfuzz_bug_<name> build was built with (dashed), else None."""
+    m = re.fullmatch(r"heapfuzz_bug_([a-z0-9_]+)", Path(path).name)
+    return m.group(1).replace("_", "-") if m else None
 
 
 def preset_of(path: Path) -> Optional[str]:

@@ -4,8 +4,8 @@ import json
 import os
 import unittest
 
-from helpers import (COMMIT, EPOCH, FAKE, FIXTURES, HANG_ID, ORACLE_ID, TSAN_ID, UAF_ID,
-                     ScratchTest, snapshot)
+from helpers import (COMMIT, EPOCH, FAKE, FIXTURES, HANG_ID, ORACLE_ID, REPO, TSAN_ID, UAF_ID,
+                     ScratchTest, run_script, snapshot)
 
 
 def read_meta(findings, fid):
@@ -233,6 +233,66 @@ class InterruptedCampaign(ScratchTest):
                          ("fuzz", "feedface", "libfuzzer"))
         tsan = read_meta(self.findings, TSAN_ID)
         self.assertEqual((tsan["preset"], tsan["engine"]), ("tsan", "libfuzzer"))
+
+
+class InjectedBugCampaign(ScratchTest):
+    """A campaign on a heap with an injected bug (scripts/fuzz --inject-bug writes
+    `injected_bug` and `heapfuzz` into its campaign.json): triaged alone, it files into its own
+    DIR/findings, never into the repository's findings/, and each finding says the bug."""
+
+    def campaign(self):
+        camp = self.fixture("campaign_interrupted")
+        (camp / "campaign.json").write_text(json.dumps(
+            {"commit": COMMIT, "injected_bug": "stale-last-active", "heapfuzz": str(FAKE)}))
+        return camp
+
+    def test_files_into_its_own_findings(self):
+        camp = self.campaign()
+        repo_findings = snapshot(REPO / "findings")
+        p = run_script("triage", "--campaign", camp)
+        self.assertRc(p, 0)
+        self.assertIn("3 new findings", p.stdout)
+        self.assertIn("; injected bug stale-last-active", p.stdout)
+        self.assertEqual(snapshot(REPO / "findings"), repo_findings)
+        mine = camp / "findings"
+        uaf = read_meta(mine, UAF_ID)
+        self.assertEqual((uaf["injected_bug"], uaf["binary"], uaf["commit"]),
+                         ("stale-last-active", "tests/scripts/fixtures/fake_heapfuzz", COMMIT))
+        before = snapshot(camp)
+        p = run_script("triage", "--campaign", camp)
+        self.assertRc(p, 0)
+        self.assertIn("0 new findings, 0 duplicates, 4 already triaged", p.stdout)
+        self.assertEqual(snapshot(camp), before)
+
+    def test_never_into_the_repositorys_findings(self):
+        camp = self.campaign()
+        p = run_script("triage", "--campaign", camp, "--findings", REPO / "findings")
+        self.assertRc(p, 2)
+        self.assertIn("ran on a heap with injected bug stale-last-active", p.stderr)
+        other = self.fixture("campaign_hang")
+        p = run_script("triage", "--heapfuzz", FAKE, "--campaign", camp, "--campaign", other)
+        self.assertRc(p, 2)
+        self.assertIn("give --findings", p.stderr)
+        self.assertFalse((camp / "findings").exists())
+        p = self.triage("--campaign", camp)  # an explicit --findings elsewhere is fine
+        self.assertRc(p, 0)
+        self.assertEqual(read_meta(self.findings, UAF_ID)["injected_bug"], "stale-last-active")
+
+    def test_a_bug_build_names_its_bug(self):
+        """A replay with a heapfuzz_bug_<name> build (triage FILE --heapfuzz ...) says it too;
+        the shipped heapfuzz's findings have no such key."""
+        bug = self.tmp / "bin" / "heapfuzz_bug_size_class_short"
+        bug.parent.mkdir()
+        bug.write_text(f'#!/bin/sh\nexec "{FAKE}" "$@"\n')  # not a symlink: triage resolves those
+        bug.chmod(0o755)
+        p = self.triage("--heapfuzz", bug, self.fixture("inputs/uaf.ops"))
+        self.assertRc(p, 0)
+        self.assertEqual(read_meta(self.findings, UAF_ID)["injected_bug"], "size-class-short")
+        shipped = self.tmp / "shipped"
+        p = run_script("triage", "--findings", shipped, "--heapfuzz", FAKE,
+                       self.fixture("inputs/uaf.ops", "uaf2.ops"))
+        self.assertRc(p, 0)
+        self.assertNotIn("injected_bug", read_meta(shipped, UAF_ID))
 
 
 class MalformedFindings(ScratchTest):
