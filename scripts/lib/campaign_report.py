@@ -4,7 +4,7 @@ import datetime
 import os
 import shlex
 
-from campaign_plan import format_duration
+from campaign_plan import ROOT, format_duration
 import campaign_stats as stats
 
 
@@ -19,6 +19,16 @@ def _rel(path, base):
         return os.path.relpath(path, base)
     except ValueError:
         return path
+
+
+def _where(path, out):
+    """path relative to out when inside it, else to the repository when inside that, else
+    absolute."""
+    for base in (out, ROOT):
+        rel = os.path.relpath(path, base)
+        if not rel.startswith(os.pardir):
+            return rel
+    return path
 
 
 def mutation_counts(queue_dir):
@@ -81,8 +91,9 @@ def write(campaign, argv, merge, triage, afl_plots):
               "`-DHC_INJECT_BUG=%s` (`%s/`), a rehearsal: what it found is that bug, not a bug "
               "of the shipped heap. Its findings are in `%s/` (replayed with `%s`), its new "
               "inputs were merged into `%s/`; `findings/` and `corpus/merged/` were not touched."
-              % (plan.inject_bug, plan.inject_bug, _rel(plan.build_root, out),
-                 _rel(plan.findings_dir(), out), _rel(path, out), _rel(plan.merged, out)), ""]
+              % (plan.inject_bug, plan.inject_bug, _where(plan.build_root, out),
+                 _where(plan.findings_dir(), out), _where(path, out),
+                 _where(plan.merged, out)), ""]
     L.append("- command: `%s`" % " ".join(shlex.quote(a) for a in argv))
     L.append("- run %s, commit `%s`" % (campaign.run_id, campaign.manifest_commit or "?"))
     L.append("- from %s to %s: planned %s, ran %s%s"
