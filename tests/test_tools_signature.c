@@ -1,8 +1,9 @@
 /* test_tools_signature.c: crash signatures (tools/signature.c) on report shapes the fixtures of
  * tests/fixtures/reports/ do not cover: ASan kinds named on the SUMMARY line, the heap's fatal
  * errors, libFuzzer's deadly signal and out-of-memory, an oracle finding followed by libFuzzer's
- * stack, TSan frames without a file, which report comes first, number normalization, terminal
- * colors and CRLF, the hash. Every expected signature is written out in full. */
+ * stack, TSan frames without a file, the sanitizer runtimes' interceptors, a replay stopped at
+ * its timeout, which report comes first, number normalization, terminal colors and CRLF, the hash.
+ * Every expected signature is written out in full. */
 #include "check.h"
 #include "signature.h"
 
@@ -141,6 +142,103 @@ static void test_tsan(void) {
          "tsan:lock-order-inversion (potential deadlock)|hc_directory_lock|hc_sweep_some");
 }
 
+/* The sanitizer runtimes' interceptors are linked into the binary without line information: a
+ * frame without a file whose function is an interceptor or a sanitizer_common helper
+ * (MemcmpInterceptorCommon(...), __interceptor_*, ___interceptor_*), or a libc string or memory
+ * function the runtime intercepts (bcmp, memcmp, strlen...), is the runtime's, as are those of
+ * the runtime's or libc's own module. The same name with a file under heap/ is the heap's. */
+static void test_interceptor_frames(void) {
+  expect("==7==ERROR: AddressSanitizer: use-after-poison on address 0x62d000004180 at pc 0x1\n"
+         "READ of size 120 at 0x62d000004180 thread T0\n"
+         "    #0 0x1 in MemcmpInterceptorCommon(void*, int (*)(void const*, void const*, unsigned "
+         "long), void const*, void const*, unsigned long) (/out/heapfuzz+0x73a25) (BuildId: b0)\n"
+         "    #1 0x2 in bcmp (/out/heapfuzz+0x73f79) (BuildId: b0)\n"
+         "    #2 0x3 in hc_block_check /src/heap/block.c:70:11\n"
+         "    #3 0x4 in hc_verify_block /src/heap/verify.c:40:3\n"
+         "    #4 0x5 in hc_heap_verify /src/heap/verify.c:90:5\n"
+         "    #5 0x6 in op_verify /src/ops/interp_ops.c:42:8\n",
+         "asan:use-after-poison|hc_block_check|hc_verify_block|hc_heap_verify");
+  expect("==7==ERROR: AddressSanitizer: heap-buffer-overflow on address 0x6020 at pc 0x1\n"
+         "    #0 0x1 in ___interceptor_strlen (/out/heapfuzz+0x1)\n"
+         "    #1 0x2 in __interceptor_memcpy.part.0 (/out/heapfuzz+0x2)\n"
+         "    #2 0x3 in __asan_memcpy (/out/heapfuzz+0x3)\n"
+         "    #3 0x4 in strnlen (/out/heapfuzz+0x4)\n"
+         "    #4 0x5 in __sanitizer::internal_memcmp(void const*, void const*, unsigned long) "
+         "(/out/heapfuzz+0x5)\n"
+         "    #5 0x6 in __memcmp_avx2_movbe (/lib/x86_64-linux-gnu/libc.so.6+0x1)\n"
+         "    #6 0x7 in hc_name_copy /src/heap/heap.c:12:3\n",
+         "asan:heap-buffer-overflow|hc_name_copy");
+  expect("WARNING: ThreadSanitizer: data race (pid=42)\n"
+         "  Read of size 8 at 0x7b0400000010 by thread T1:\n"
+         "    #0 memcmp <null> (heapfuzz+0x53c3f) (BuildId: 6be3)\n"
+         "    #1 bcmp <null> (heapfuzz+0x53c40)\n"
+         "    #2 MemcmpInterceptorCommon(void*, int (*)(void const*, void const*, unsigned long), "
+         "void const*, void const*, unsigned long) <null> (heapfuzz+0x53c41)\n"
+         "    #3 hc_sweep_bits_equal /src/heap/sweep.c:30:3 (heapfuzz+0xe6dbe)\n",
+         "tsan:data race|hc_sweep_bits_equal");
+  expect("==7==ERROR: AddressSanitizer: stack-overflow on address 0x7ffd\n"
+         "    #0 0x1 in memcmp /src/heap/compat.c:3:1\n"
+         "    #1 0x2 in hc_mark /src/heap/collect.c:20:3\n",
+         "asan:stack-overflow|memcmp|hc_mark");
+}
+
+/* A replay stopped at its time limit (SIGABRT, handle_abort=1): the abort's report is a hang,
+ * signed as libFuzzer's timeout report of the same hang is; no report at all is a hang without
+ * frames; a crash reported before the stop stays that crash. */
+static void expect_timed_out(const char *text, const char *signature) {
+  bool crash = hf_signature_parse(text, strlen(text), &sig);
+  hf_signature_timed_out(&sig);
+  (void)crash;
+  if (strcmp(sig.signature, signature) != 0) {
+    fprintf(stderr, "timed out: '%s'\nexpected:  '%s'\n", sig.signature, signature);
+    CHECK(!"signature as expected");
+  }
+  char hex[17];
+  snprintf(hex, sizeof hex, "%016llx",
+           (unsigned long long)hf_fnv1a64(sig.signature, strlen(sig.signature)));
+  CHECK(strlen(sig.id) == 12 && strncmp(sig.id, hex, 12) == 0);
+}
+
+static void test_timed_out(void) {
+  const char *stack = "    #0 0x1 in hc_sweep_some /src/heap/sweep.c:3:34\n"
+                      "    #1 0x2 in hc_sweeper_run_step /src/heap/sweep.c:4:17\n"
+                      "    #2 0x3 in interp_run_op /src/ops/interp_ops.c:276:7\n";
+  char text[2048];
+  snprintf(text, sizeof text,
+           "AddressSanitizer:DEADLYSIGNAL\n"
+           "==351==ERROR: AddressSanitizer: ABRT on unknown address 0x000000007fe3 (pc 0x1 bp 0x2 "
+           "sp 0x3 T0)\n%s\n[replay stopped with SIGABRT after 60 s: heapfuzz run -- x]\n",
+           stack);
+  expect(text, "asan:ABRT|hc_sweep_some|hc_sweeper_run_step");
+  expect_timed_out(text, "timeout|hc_sweep_some|hc_sweeper_run_step");
+  snprintf(text, sizeof text,
+           "ALARM: working on the last Unit for 10 seconds\n"
+           "==5== ERROR: libFuzzer: timeout after 10 seconds\n"
+           "    #0 0x1 in __sanitizer_print_stack_trace (/out/fuzz_heap+0x1)\n"
+           "    #1 0x2 in fuzzer::Fuzzer::AlarmCallback() (/out/fuzz_heap+0x2)\n"
+           "    #2 0x3  (/lib/x86_64-linux-gnu/libc.so.6+0x3c04f)\n%s",
+           stack);
+  expect(text, "timeout|hc_sweep_some|hc_sweeper_run_step");
+  expect_timed_out(text, "timeout|hc_sweep_some|hc_sweeper_run_step");
+  snprintf(text, sizeof text,
+           "ThreadSanitizer:DEADLYSIGNAL\n"
+           "==9==ERROR: ThreadSanitizer: ABRT on unknown address 0x1 (pc 0x2 bp 0x3 sp 0x4 T9)\n"
+           "%s",
+           stack);
+  expect_timed_out(text, "timeout|hc_sweep_some|hc_sweeper_run_step");
+  snprintf(text, sizeof text, "==5== ERROR: libFuzzer: deadly signal\n%s", stack);
+  expect(text, "signal:unknown|hc_sweep_some|hc_sweeper_run_step");
+  expect_timed_out(text, "signal:unknown|hc_sweep_some|hc_sweeper_run_step");
+  expect_timed_out("\n[replay stopped with SIGABRT after 60 s: heapfuzz run -- x]\n", "timeout");
+  CHECK(sig.frame_count == 0 && sig.op == -1);
+  snprintf(text, sizeof text,
+           "==3==ERROR: AddressSanitizer: heap-use-after-free on address 0x6060 at pc 0x1\n%s",
+           stack);
+  expect_timed_out(text, "asan:heap-use-after-free|hc_sweep_some|hc_sweeper_run_step");
+  expect_timed_out("heapfuzz: finding: op 3 (shrink) on m0: verify: block 7 lost\n",
+                   "oracle:verify|shrink|block N lost");
+}
+
 /* The first report in the text decides, not the worst. */
 static void test_first_report_wins(void) {
   expect("/src/heap/collect.c:77:12: runtime error: shift exponent 64 is too large for 64-bit "
@@ -173,6 +271,8 @@ int main(void) {
   RUN_TEST(test_libfuzzer);
   RUN_TEST(test_oracle);
   RUN_TEST(test_tsan);
+  RUN_TEST(test_interceptor_frames);
+  RUN_TEST(test_timed_out);
   RUN_TEST(test_first_report_wins);
   RUN_TEST(test_normalization);
   return 0;

@@ -1,5 +1,5 @@
-# `heapfuzz signature` on every fixture of tests/fixtures/reports/: the exit status and the exact
-# output line expected.txt gives. Run by ctest as
+# `heapfuzz signature [OPTION...]` on every fixture of tests/fixtures/reports/: the exit status and
+# the exact output line expected.txt gives. Run by ctest as
 #   cmake -DHEAPFUZZ=<heapfuzz> -DDIR=<fixtures dir> -P tools_signature.cmake
 if(NOT HEAPFUZZ OR NOT DIR)
   message(FATAL_ERROR "usage: cmake -DHEAPFUZZ=<heapfuzz> -DDIR=<fixtures> -P tools_signature.cmake")
@@ -10,17 +10,18 @@ foreach(line IN LISTS lines)
   if(line MATCHES "^#" OR line STREQUAL "")
     continue()
   endif()
-  if(NOT line MATCHES "^([^ ]+) ([0-9]+) ?(.*)$")
+  if(NOT line MATCHES "^((--[a-z-]+ )*)([^ ]+) ([0-9]+) ?(.*)$")
     message(FATAL_ERROR "expected.txt: malformed line: ${line}")
   endif()
-  set(file "${CMAKE_MATCH_1}")
-  set(want_rc "${CMAKE_MATCH_2}")
-  set(want "${CMAKE_MATCH_3}")
-  execute_process(COMMAND ${HEAPFUZZ} signature ${DIR}/${file}
+  separate_arguments(options UNIX_COMMAND "${CMAKE_MATCH_1}")
+  set(file "${CMAKE_MATCH_3}")
+  set(want_rc "${CMAKE_MATCH_4}")
+  set(want "${CMAKE_MATCH_5}")
+  execute_process(COMMAND ${HEAPFUZZ} signature ${options} ${DIR}/${file}
     OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
   string(REGEX REPLACE "\n$" "" out "${out}")
   if(NOT "${rc}" STREQUAL "${want_rc}" OR NOT "${out}" STREQUAL "${want}")
-    message(FATAL_ERROR "${file}: exit ${rc}, expected ${want_rc}\n  got:      '${out}'\n"
+    message(FATAL_ERROR "${options} ${file}: exit ${rc}, expected ${want_rc}\n  got:      '${out}'\n"
       "  expected: '${want}'\n  stderr: ${err}")
   endif()
   math(EXPR checked "${checked} + 1")

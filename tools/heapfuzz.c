@@ -55,7 +55,7 @@ static const char usage_text[] =
     "      Write the canonical binary form to OUT (or to stdout when it is not a terminal).\n"
     "\n"
     "Name a crash (the campaign's deduplication key):\n"
-    "  heapfuzz signature [--json] REPORT_FILE...\n"
+    "  heapfuzz signature [--json] [--timed-out] REPORT_FILE...\n"
     "      Read the output of a crashing run (libFuzzer, the replay driver, heapfuzz run, with\n"
     "      its sanitizer reports) and print `<id> <signature>` for the first report in it:\n"
     "      signature = type|frame|frame|frame. type: asan:<kind>, lsan:leak, tsan:<kind>,\n"
@@ -63,7 +63,9 @@ static const char usage_text[] =
     "      frames: the top 3 functions of the first stack trace without sanitizer, libc and\n"
     "      harness (ops/, targets/, tools/) frames (an oracle finding: the op and its detail);\n"
     "      numbers read as N; id: 12 hex digits of the signature's FNV-1a hash. --json prints\n"
-    "      {id, signature, type, frames, op, thread}. Exit 0 a crash, 1 none, 2 I/O error.\n"
+    "      {id, signature, type, frames, op, thread}. --timed-out: the run was stopped at its\n"
+    "      time limit (SIGABRT): its abort's report, or none, signs as `timeout` with the\n"
+    "      frames where it hung. Exit 0 a crash, 1 none, 2 I/O error.\n"
     "\n"
     "Shrink a crashing program to the ops that matter:\n"
     "  heapfuzz minimize [--threads] [--runs N] [--timeout S] [--budget N] [-v] FILE [-o OUT]\n"
@@ -108,7 +110,7 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
         "usage: heapfuzz run [-v] [--trace] [--threads] [--repeat N] FILE...\n"
         "       heapfuzz print FILE [-o OUT]\n"
         "       heapfuzz asm FILE [-o OUT]\n"
-        "       heapfuzz signature [--json] REPORT_FILE...\n"
+        "       heapfuzz signature [--json] [--timed-out] REPORT_FILE...\n"
         "       heapfuzz minimize [--threads] [--runs N] [--timeout S] [--budget N] FILE [-o OUT]\n"
         "Run `heapfuzz --help` for details.\n",
         stderr);

@@ -9,9 +9,12 @@
  *
  * Frame filtering, in two steps:
  *   1. runtime: a frame without a function name; the sanitizer runtimes (`__asan`, `__tsan`,
- *      `__ubsan`, `__lsan`, `__msan`, `__hwasan`, `__sanitizer`, `__interceptor` prefixes, a file
- *      under compiler-rt, and, without a file, the allocation, string and pthread functions the
- *      statically linked runtimes intercept: `free`, `calloc`, `pthread_mutex_lock`, ...);
+ *      `__ubsan`, `__lsan`, `__msan`, `__hwasan`, `__sanitizer`, `__interceptor`,
+ *      `___interceptor` prefixes, a file under compiler-rt, and, without a file, the allocation,
+ *      string, memory and pthread functions the statically linked runtimes intercept: `free`,
+ *      `calloc`, `memcmp`, `bcmp`, `strlen`, `pthread_mutex_lock`, ..., and the interceptors'
+ *      sanitizer_common helpers: any name with `Interceptor` in it, such as
+ *      `MemcmpInterceptorCommon(...)`, `StrstrCheck`, `printf_common`);
  * libFuzzer (`fuzzer::`, and `main` without a file: libFuzzer's, linked without line information);
  * libc, libstdc++ and the dynamic loader (their module, glibc's relative source paths such as
  *      `./stdlib/abort.c` or `../sysdeps/...`, and the libc entry points and signal frames:
@@ -291,11 +294,23 @@ static bool is_runtime_frame(const frame_t *f) {
       "abort",  "raise",   "gsignal",  "start_thread", "clone",         "clone3",
       "_start", "__clone", "__clone3", "__restore_rt", "__assert_fail", "__assert_fail_base",
   };
-  /* Interposed by ASan's runtime, which is linked into the binary without line information. */
+  /* Interposed by the sanitizer runtimes, which are linked into the binary without line
+   * information: the allocation functions and the string and memory functions they check. */
   static const char *const interposed[] = {
-      "malloc",   "calloc", "realloc", "reallocarray", "free",    "posix_memalign", "aligned_alloc",
-      "memalign", "valloc", "pvalloc", "strdup",       "strndup", "memcpy",         "memmove",
-      "memset",   "memcmp", "strlen",  "strcmp",       "strncmp",
+      "malloc",        "calloc",      "realloc", "reallocarray", "free",    "posix_memalign",
+      "aligned_alloc", "memalign",    "valloc",  "pvalloc",      "strdup",  "strndup",
+      "memcpy",        "memmove",     "memset",  "memcmp",       "bcmp",    "memchr",
+      "memrchr",       "memmem",      "strlen",  "strnlen",      "strcmp",  "strncmp",
+      "strcasecmp",    "strncasecmp", "strchr",  "strchrnul",    "strrchr", "strstr",
+      "strcasestr",    "strcpy",      "strncpy", "stpcpy",       "strcat",  "strncat",
+      "strspn",        "strcspn",     "strpbrk", "wcslen",       "wcsnlen",
+  };
+  /* sanitizer_common's helpers behind those interceptors (global names, not in a __sanitizer
+   * namespace): MemcmpInterceptorCommon(...), StrstrCheck(...), printf_common(...). */
+  static const char *const interceptor_helpers[] = {
+      "StrstrCheck",
+      "printf_common",
+      "scanf_common",
   };
   static const char *const libc_modules[] = {
       "libc.so", "libc-", "ld-linux", "ld-",     "libpthread", "libstdc++", "libgcc_s",
@@ -303,9 +318,14 @@ static bool is_runtime_frame(const frame_t *f) {
   };
   if (f->func[0] == '\0') return true;
   if (IN_LIST(f->func, func_prefixes, true) || IN_LIST(f->func, libc_funcs, false)) return true;
-  if (f->file[0] == '\0' &&
-      (IN_LIST(f->func, interposed, false) || starts_with(f->func, "pthread_")))
-    return true;
+  if (f->file[0] == '\0') {
+    /* The name alone, without a C++ parameter list or a `.part.N` clone suffix. */
+    char name[HF_SIG_TEXT];
+    copy_span(name, sizeof name, f->func, strcspn(f->func, "(."));
+    if (IN_LIST(name, interposed, false) || starts_with(name, "pthread_") ||
+        strstr(name, "Interceptor") || IN_LIST(name, interceptor_helpers, false))
+      return true;
+  }
   if (f->file[0] == '\0' && strcmp(f->func, "main") == 0) return true; /* libFuzzer's */
   if (strstr(f->file, "compiler-rt/") || strstr(f->file, "/sanitizer_common/")) return true;
   if (starts_with(f->file, "./") || starts_with(f->file, "../") || strstr(f->file, "sysdeps/"))
@@ -360,6 +380,16 @@ static void finish(hf_signature_t *sig) {
 void hf_signature_set(hf_signature_t *sig, const char *type) {
   copy_span(sig->type, sizeof sig->type, type, strlen(type));
   finish(sig);
+}
+
+void hf_signature_timed_out(hf_signature_t *sig) {
+  static const char *const aborts[] = {"asan:ABRT", "tsan:ABRT", "ubsan:ABRT", "signal:SIGABRT"};
+  if (sig->type[0] != '\0' && !IN_LIST(sig->type, aborts, false)) return;
+  if (sig->type[0] == '\0') { /* no report: hung somewhere */
+    memset(sig, 0, sizeof *sig);
+    sig->op = -1;
+  }
+  hf_signature_set(sig, "timeout");
 }
 
 /* The oracle's line: `op N (OPTEXT) on THREAD: INVARIANT: DETAIL`. */
@@ -553,8 +583,10 @@ void hf_signature_print_json(const hf_signature_t *sig, FILE *out) {
   fputs("}\n", out);
 }
 
+#define SIGNATURE_USAGE "usage: heapfuzz signature [--json] [--timed-out] REPORT_FILE...\n"
+
 int hf_cmd_signature(int argc, char **argv) {
-  bool json = false;
+  bool json = false, timed_out = false;
   int i = 0;
   for (; i < argc; i++) {
     const char *a = argv[i];
@@ -564,26 +596,26 @@ int hf_cmd_signature(int argc, char **argv) {
     }
     if (strcmp(a, "--json") == 0) {
       json = true;
+    } else if (strcmp(a, "--timed-out") == 0) {
+      timed_out = true;
     } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-      fputs("usage: heapfuzz signature [--json] REPORT_FILE...\n"
+      fputs(SIGNATURE_USAGE
             "Prints `<id> <signature>` for the first crash report in each file (see\n"
-            "`heapfuzz --help`). Exit status: 0 crash found, 1 no crash, 2 usage or I/O error.\n",
+            "`heapfuzz --help`). --timed-out: the run was stopped at its time limit (a replay\n"
+            "sent SIGABRT): its abort report, or no report at all, signs as `timeout` with the\n"
+            "frames where it hung, as libFuzzer's timeout report does. Exit status: 0 crash\n"
+            "found, 1 no crash, 2 usage or I/O error.\n",
             stdout);
       return 0;
     } else if (a[0] == '-' && a[1] != '\0') {
-      fprintf(stderr,
-              "heapfuzz: signature: unknown option %s\n"
-              "usage: heapfuzz signature [--json] REPORT_FILE...\n",
-              a);
+      fprintf(stderr, "heapfuzz: signature: unknown option %s\n" SIGNATURE_USAGE, a);
       return 2;
     } else {
       break;
     }
   }
   if (i == argc) {
-    fputs("heapfuzz: signature: no REPORT_FILE given\n"
-          "usage: heapfuzz signature [--json] REPORT_FILE...\n",
-          stderr);
+    fputs("heapfuzz: signature: no REPORT_FILE given\n" SIGNATURE_USAGE, stderr);
     return 2;
   }
   int status = 0;
@@ -598,6 +630,10 @@ int hf_cmd_signature(int argc, char **argv) {
     hf_signature_t sig;
     bool crash = hf_signature_parse((const char *)buf.data, buf.size, &sig);
     free(buf.data);
+    if (timed_out) {
+      hf_signature_timed_out(&sig);
+      crash = true;
+    }
     if (!crash) {
       fprintf(stderr, "%s: no crash report\n", argv[i]);
       if (status == 0) status = 1;

@@ -6,7 +6,8 @@
  * The rules (the campaign's shared contract; signature.c has the details):
  *   type       asan:<kind>, lsan:leak, tsan:<kind>, ubsan:<message, numbers as N>,
  *              oracle:<invariant>, fatal:<message, numbers as N>, timeout, oom,
- *              signal:<name>, libfuzzer:<error> (the first of these the text holds);
+ *              signal:<name>, libfuzzer:<error> (the first of these the text holds); the
+ *              abort of a run stopped at its time limit is a `timeout` too (--timed-out);
  *   frames     function names of the top 3 frames of the report's first stack trace, dropping
  *              the sanitizer runtimes, libc, libFuzzer and the harness (files under ops/,
  *              targets/, tools/); if that leaves none, the top 3 without the harness rule. An
@@ -39,6 +40,14 @@ typedef struct hf_signature {
 /* Parses a run's output, text[0, size) (need not be NUL-terminated). Returns true and fills out
  * when the text holds a crash report, false (out cleared) when it does not. */
 bool hf_signature_parse(const char *text, size_t size, hf_signature_t *out);
+
+/* For a run stopped because it ran over its time limit (triage and repro send a replay SIGABRT at
+ * their --timeout, and the sanitizer, with handle_abort=1, prints the stack where it hung): the
+ * abort's report (type `asan:ABRT`, `tsan:ABRT`, `ubsan:ABRT` or `signal:SIGABRT`) becomes type
+ * `timeout`, its frames kept, so that the hang signs as libFuzzer's own timeout report of it
+ * does. A text without a report (sig as hf_signature_parse left it on false) becomes `timeout`
+ * without frames; any other report (a crash printed before the stop) is left as it is. */
+void hf_signature_timed_out(hf_signature_t *sig);
 
 /* Sets type and frames directly (for a crash with no report to parse, e.g. a run the minimizer
  * killed at its timeout) and derives signature and id. */

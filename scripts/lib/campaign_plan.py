@@ -37,6 +37,14 @@ DICT_FILE = os.path.join(ROOT, "dictionaries", "fuzz_heap.dict")
 TSAN_OPTIONS = "halt_on_error=1:second_deadlock_stack=1"
 # Seconds an engine gets to stop after SIGINT before the runner kills its process group.
 STOP_GRACE = 20
+# The bugs the heap core can be built with, for a rehearsal of the campaign (--inject-bug):
+# CMakeLists.txt's HC_KNOWN_BUGS, the names -DHC_INJECT_BUG=NAME accepts (dashes or underscores).
+KNOWN_BUGS = ("stale-last-active", "remove-block-order", "sweep-owned-block", "missing-barrier",
+              "no-stop-allocating", "detach-keeps-block", "weak-not-cleared", "version-wrap",
+              "size-class-short", "large-double-release", "unlocked-sweep-bits")
+# The preset that builds heapfuzz_bug_<name>, the replay tool triage uses on a bug campaign's
+# crashes (CMakePresets.json's HF_BUG_VARIANTS): tsan for the race, asan for the others.
+TSAN_BUGS = ("unlocked-sweep-bits",)
 
 
 class UsageError(Exception):
@@ -56,6 +64,19 @@ def parse_duration(text):
     if seconds <= 0:
         raise UsageError("bad duration %r: must be more than 0 seconds" % text)
     return seconds
+
+
+def parse_bug(text):
+    """An --inject-bug name, with dashes or underscores -> its dashed name (as KNOWN_BUGS)."""
+    name = text.strip().lower().replace("_", "-")
+    if name not in KNOWN_BUGS:
+        raise UsageError("unknown injected bug %r (known: %s)" % (text, ", ".join(KNOWN_BUGS)))
+    return name
+
+
+def bug_slug(name):
+    """stale-last-active -> stale_last_active (build/bug-<slug>/, heapfuzz_bug_<slug>)."""
+    return name.replace("-", "_")
 
 
 def format_duration(seconds):
@@ -147,6 +168,10 @@ class Plan:
         # directories): these are all -S, named after the machine, and leave -M to the first.
         self.secondary = args.secondary
         self.node = re.sub(r"[^A-Za-z0-9_-]", "_", args.node or os.uname().nodename)
+        # A rehearsal on a heap built with one known bug (-DHC_INJECT_BUG=NAME): its own build
+        # trees, merged corpus and findings (scripts/fuzz chose the defaults), replayed by
+        # triage with the bug's heapfuzz. None for a real campaign.
+        self.inject_bug = getattr(args, "inject_bug", None)
         self.options = read_options()
         self.instances = []
         self.oversubscribed = False
@@ -166,6 +191,37 @@ class Plan:
         if target == "fuzz_ops_text":
             return os.path.join(ROOT, "corpus", "fuzz_heap")
         return os.path.join(self.build_dir(preset), "corpus", target)
+
+    def configure_command(self, preset):
+        """cmake's configure step of preset in this plan's build root."""
+        cmd = ["cmake", "--preset", preset]
+        if os.path.realpath(self.build_dir(preset)) != os.path.realpath(
+                os.path.join(ROOT, "build", preset)):
+            cmd += ["-B", self.build_dir(preset)]
+        if self.inject_bug:
+            cmd.append("-DHC_INJECT_BUG=%s" % self.inject_bug)
+        return cmd
+
+    def replay_heapfuzz(self):
+        """A bug campaign's replay tool: (preset, binary name, path) of heapfuzz_bug_<name> in
+        the repository's build/<preset>/ (where scripts/repro and scripts/promote find it again
+        from a finding's meta.json). None for a real campaign (triage's own default)."""
+        if not self.inject_bug:
+            return None
+        preset = "tsan" if self.inject_bug in TSAN_BUGS else "asan"
+        name = "heapfuzz_bug_" + bug_slug(self.inject_bug)
+        return preset, name, os.path.join(ROOT, "build", preset, name)
+
+    def findings_dir(self):
+        """Where triage files the findings: the repository's findings/ (triage's default) for a
+        real campaign, <out>/findings for a bug campaign."""
+        return os.path.join(self.out, "findings") if self.inject_bug else None
+
+    def triage_command(self):
+        cmd = [os.path.join(ROOT, "scripts", "triage"), "--campaign", self.out]
+        if self.inject_bug:
+            cmd += ["--findings", self.findings_dir(), "--heapfuzz", self.replay_heapfuzz()[2]]
+        return cmd
 
     def presets(self):
         """Presets to build, each with its targets, in build order."""
@@ -320,10 +376,22 @@ class Plan:
         return "-" + self.node if self.secondary else ""
 
     def to_json(self):
-        return {"duration": self.duration, "secondary": self.secondary, "node": self.node,
-                "jobs": self.jobs, "targets": self.targets, "engines": self.engines, "tsan": self.tsan, "out": self.out,
-                "merged": self.merged, "oversubscribed": self.oversubscribed,
+        data = {"duration": self.duration, "secondary": self.secondary, "node": self.node,
+                "jobs": self.jobs, "targets": self.targets, "engines": self.engines,
+                "tsan": self.tsan, "out": self.out, "merged": self.merged,
+                "oversubscribed": self.oversubscribed,
                 "instances": [i.to_json() for i in self.instances]}
+        if self.inject_bug:
+            data.update({"inject_bug": self.inject_bug, "build_root": self.build_root,
+                         "findings": self.findings_dir(),
+                         "heapfuzz": self.replay_heapfuzz()[2]})
+        return data
+
+    def bug_banner(self):
+        """The loud line a bug campaign starts with (and its report and --dry-run)."""
+        return ("INJECTED BUG %s: a rehearsal on a heap built with -DHC_INJECT_BUG=%s (%s/); "
+                "its findings are not bugs of the shipped heap"
+                % (self.inject_bug, self.inject_bug, self.build_root))
 
     def describe(self):
         """The --dry-run text: one block per instance with its exact command line."""
@@ -331,6 +399,17 @@ class Plan:
         lines = ["plan: %d instances, %d processes on %d jobs, %s (%ds), output %s"
                  % (len(self.instances), procs, self.jobs, format_duration(self.duration),
                     self.duration, self.out)]
+        if self.inject_bug:
+            preset, name, path = self.replay_heapfuzz()
+            lines.append(self.bug_banner())
+            for p, _ in self.presets():
+                lines.append("  $ " + shlex.join(self.configure_command(p)))
+            lines.append("  $ " + shlex.join(["cmake", "--build", "--preset", preset,
+                                              "--target", name]))
+            lines.append("  new inputs are merged into %s (never corpus/merged)" % self.merged)
+            lines.append("  triage files the crashes into %s, replayed with %s"
+                         % (self.findings_dir(), path))
+            lines.append("  $ " + shlex.join(self.triage_command()))
         if self.oversubscribed:
             lines.append("note: more instances than --jobs: they share the cores")
         lines.append("presets: " + ", ".join(p for p, _ in self.presets()))

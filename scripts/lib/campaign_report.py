@@ -4,7 +4,7 @@ import datetime
 import os
 import shlex
 
-from campaign_plan import format_duration
+from campaign_plan import ROOT, format_duration
 import campaign_stats as stats
 
 
@@ -19,6 +19,16 @@ def _rel(path, base):
         return os.path.relpath(path, base)
     except ValueError:
         return path
+
+
+def _where(path, out):
+    """path relative to out when inside it, else to the repository when inside that, else
+    absolute."""
+    for base in (out, ROOT):
+        rel = os.path.relpath(path, base)
+        if not rel.startswith(os.pardir):
+            return rel
+    return path
 
 
 def mutation_counts(queue_dir):
@@ -75,6 +85,15 @@ def write(campaign, argv, merge, triage, afl_plots):
     charts = plots(campaign, figs)
     ran = (campaign.ended or campaign.started) - campaign.started
     L = ["# heapfuzz campaign report", ""]
+    if plan.inject_bug:
+        preset, name, path = plan.replay_heapfuzz()
+        L += ["> **INJECTED BUG: `%s`.** This campaign fuzzed a heap built with "
+              "`-DHC_INJECT_BUG=%s` (`%s/`), a rehearsal: what it found is that bug, not a bug "
+              "of the shipped heap. Its findings are in `%s/` (replayed with `%s`), its new "
+              "inputs were merged into `%s/`; `findings/` and `corpus/merged/` were not touched."
+              % (plan.inject_bug, plan.inject_bug, _where(plan.build_root, out),
+                 _where(plan.findings_dir(), out), _where(path, out),
+                 _where(plan.merged, out)), ""]
     L.append("- command: `%s`" % " ".join(shlex.quote(a) for a in argv))
     L.append("- run %s, commit `%s`" % (campaign.run_id, campaign.manifest_commit or "?"))
     L.append("- from %s to %s: planned %s, ran %s%s"
@@ -158,7 +177,12 @@ def write(campaign, argv, merge, triage, afl_plots):
     L += ["", "## Findings", ""]
     crashes = triage.get("crashes", [])
     L.append("%d crash, hang and timeout files." % len(crashes))
-    if triage.get("ran"):
+    if triage.get("ran") and plan.inject_bug:
+        L.append("Triaged by `%s` (exit %d; its output: `%s`); the findings' index: `%s`."
+                 % (" ".join(shlex.quote(a) for a in plan.triage_command()), triage["rc"],
+                    _rel(triage["log"], out),
+                    _rel(os.path.join(plan.findings_dir(), "README.md"), out)))
+    elif triage.get("ran"):
         L.append("Triaged by `scripts/triage --campaign %s` (exit %d; its output: `%s`)."
                  % (out, triage["rc"], _rel(triage["log"], out)))
     else:

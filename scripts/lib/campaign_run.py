@@ -99,16 +99,38 @@ def run_logged(cmd, log, env=None, cwd=ROOT, what=None):
 # --- building -------------------------------------------------------------------------------
 
 def build(plan, log):
+    jobs = str(max(1, min(plan.jobs, os.cpu_count() or 1)))
     for preset, targets in plan.presets():
         build_dir = plan.build_dir(preset)
-        configure = ["cmake", "--preset", preset]
-        if os.path.realpath(build_dir) != os.path.realpath(os.path.join(ROOT, "build", preset)):
-            configure += ["-B", build_dir]
-        say("building preset %s (%s)" % (preset, " ".join(targets)))
+        configure = plan.configure_command(preset)
+        say("building preset %s (%s)%s" % (preset, " ".join(targets),
+                                          " with -DHC_INJECT_BUG=%s in %s" % (
+                                              plan.inject_bug, build_dir)
+                                          if plan.inject_bug else ""))
         run_logged(configure, log, what="cmake --preset %s" % preset)
-        run_logged(["cmake", "--build", build_dir, "-j", str(max(1, min(plan.jobs,
-                                                                        os.cpu_count() or 1))),
+        run_logged(["cmake", "--build", build_dir, "-j", jobs,
                     "--target"] + targets, log, what="building preset %s" % preset)
+    if plan.inject_bug:
+        # Triage's replay tool, where repro and promote find it again (build/<preset>/).
+        preset, name, _ = plan.replay_heapfuzz()
+        say("building %s (preset %s) for triage" % (name, preset))
+        if not os.path.exists(os.path.join(ROOT, "build", preset, "CMakeCache.txt")):
+            run_logged(["cmake", "--preset", preset], log, what="cmake --preset %s" % preset)
+        run_logged(["cmake", "--build", "--preset", preset, "-j", jobs, "--target", name], log,
+                   what="building %s" % name)
+
+
+def configured_bug(build_dir):
+    """HC_INJECT_BUG of a configured build directory, dashed ("none" for the shipped heap), or
+    None when it is not configured."""
+    try:
+        with open(os.path.join(build_dir, "CMakeCache.txt"), errors="replace") as f:
+            text = f.read()
+    except OSError:
+        return None
+    m = re.search(r"^HC_INJECT_BUG:\w+=(.*)$", text, re.M)
+    value = (m.group(1).strip() if m else "") or "none"
+    return value.lower().replace("_", "-")
 
 
 def check_binaries(plan):
@@ -130,10 +152,20 @@ def check_binaries(plan):
             if not have(tool):
                 raise Failure("%s is not installed (Debian package afl++; run without "
                               "--no-install, as root)" % tool)
+    if plan.inject_bug:
+        need.append(plan.replay_heapfuzz()[2])
     missing = [p for p in dict.fromkeys(need) if not os.path.exists(p)]
     if missing:
         raise Failure("not built: %s (run without --no-build, or build the presets: %s)"
                       % (", ".join(missing), ", ".join(p for p, _ in plan.presets())))
+    if plan.inject_bug:
+        # A rehearsal on a build without the bug would find nothing, and say the bug escaped.
+        for preset, _ in plan.presets():
+            bug = configured_bug(plan.build_dir(preset))
+            if bug is not None and bug != plan.inject_bug:
+                raise Failure("%s is configured with HC_INJECT_BUG=%s, not %s (run without "
+                              "--no-build, or choose another --build-root)"
+                              % (plan.build_dir(preset), bug, plan.inject_bug))
 
 
 # --- preparing the output directory --------------------------------------------------------
@@ -464,7 +496,7 @@ class Campaign:
                 print("  " + os.path.relpath(c, os.getcwd()))
             return {"ran": False, "why": "scripts/triage is not in this tree",
                     "crashes": crashes}
-        cmd = [script, "--campaign", self.plan.out]
+        cmd = self.plan.triage_command()
         say("triage: " + " ".join(cmd))
         log_path = os.path.join(self.log_dir, "triage.log")
         with open(log_path, "w") as logf:
@@ -504,6 +536,11 @@ class Campaign:
         data = {"run": self.run_id, "started": self.started, "ended": self.ended,
                 "interrupted": self.interrupted, "log_dir": self.log_dir,
                 "commit": self.manifest_commit, "plan": self.plan.to_json()}
+        if self.plan.inject_bug:
+            # Read by scripts/triage for every artifact below (its findings default, the replay
+            # tool, the key `injected_bug` of each finding's meta.json).
+            data["injected_bug"] = self.plan.inject_bug
+            data["heapfuzz"] = os.path.relpath(self.plan.replay_heapfuzz()[2], ROOT)
         if extra:
             data.update(extra)
         path = os.path.join(self.plan.out, "campaign%s.json" % self.plan.suffix())

@@ -44,6 +44,9 @@ META_KEYS = ("id", "signature", "type", "frames", "target", "preset", "engine", 
              "first_seen", "count", "reproducible", "status", "duplicate_of", "minimized_ops",
              "original_ops")
 META_EXTRA_KEYS = ("binary", "source", "report_from", "regression", "fixed_on")
+# Only in a finding of a heap built with a known bug (scripts/fuzz --inject-bug, or a replay with
+# a heapfuzz_bug_<name> build): the bug's name, dashed (stale-last-active).
+META_BUG_KEY = "injected_bug"
 FINDING_FILES = ("input", "program.ops", "report.txt", "signature.txt", "meta.json")
 
 # Sanitizer settings for every replay: those of the corpus tests (corpus/CMakeLists.txt), plus
@@ -198,6 +201,12 @@ def binary_name(preset: str, path: Path) -> str:
     return repo_relative(path)
 
 
+def injected_bug_of(path: Path) -> Optional[str]:
+    """The bug a heapfuzz_bug_<name> build was built with (dashed), else None."""
+    m = re.fullmatch(r"heapfuzz_bug_([a-z0-9_]+)", Path(path).name)
+    return m.group(1).replace("_", "-") if m else None
+
+
 def preset_of(path: Path) -> Optional[str]:
     """The preset of a binary under build/<preset>/, if it is one."""
     path = Path(path).resolve()
@@ -287,7 +296,8 @@ class Replay:
 def run_capture(argv: list[str], timeout: float = REPLAY_TIMEOUT) -> Replay:
     """Runs argv with stdout and stderr in one stream (their order kept), under the sanitizer
     settings. On a timeout, the process gets SIGABRT (with handle_abort=1 the sanitizer prints
-    the stack where it hung), then SIGKILL if it still runs 30 s later."""
+    the stack where it hung), then SIGKILL if it still runs 30 s later; the Replay says
+    timed_out, which its signature must be told (compute_signature)."""
     try:
         p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              stdin=subprocess.DEVNULL, env=replay_env())
@@ -335,16 +345,21 @@ def _unknown_command(p: subprocess.CompletedProcess) -> bool:
     return p.returncode == 2 and "unknown command" in (p.stderr or "")
 
 
-def compute_signature(heapfuzz: Path, report: str) -> Optional[Signature]:
+def compute_signature(heapfuzz: Path, report: str,
+                      timed_out: bool = False) -> Optional[Signature]:
     """`heapfuzz signature --json` of a report text: the Signature, or None when the text holds
-    no crash. Raises SignatureUnavailable when this heapfuzz has no signature command."""
+    no crash. timed_out: the report is of a replay stopped at its timeout (run_capture's
+    SIGABRT), so `--timed-out`: the abort's report signs as `timeout|<frames where it hung>`,
+    as libFuzzer's own timeout report of the same hang does. Raises SignatureUnavailable when
+    this heapfuzz has no signature command."""
     with tempfile.NamedTemporaryFile("w", suffix=".txt", prefix="hf-report-",
                                      encoding="utf-8", errors="replace", delete=False) as f:
         f.write(report)
         tmp = f.name
     try:
-        p = subprocess.run([str(heapfuzz), "signature", "--json", tmp], capture_output=True,
-                           text=True, env=replay_env(), errors="replace")
+        argv = [str(heapfuzz), "signature", "--json"] + (["--timed-out"] if timed_out else [])
+        p = subprocess.run(argv + [tmp], capture_output=True, text=True, env=replay_env(),
+                           errors="replace")
     except OSError as e:
         raise UsageError(f"{heapfuzz}: {e.strerror}") from None
     finally:
@@ -425,7 +440,7 @@ def replay_signatures(heapfuzz: Path, target: str, file: Path, runs: int,
         r = run_capture(run_argv(heapfuzz, target, file), timeout)
         if r.tool_error:
             raise Error(f"{' '.join(r.argv)}: {r.output.strip()[:300]}")
-        sig = None if r.clean else compute_signature(heapfuzz, r.output)
+        sig = None if r.clean else compute_signature(heapfuzz, r.output, r.timed_out)
         yield r, sig
 
 

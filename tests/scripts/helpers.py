@@ -23,7 +23,7 @@ COMMIT = "0123456789abcdef0123456789abcdef01234567"
 UAF_ID = "7b449035a5dd"
 TSAN_ID = "d5835ccbfee1"
 ORACLE_ID = "d46ed3f0c109"
-HANG_ID = "e28049827b0b"
+HANG_ID = "efc11ec7f3f6"  # timeout|hc_sweep_some|hc_sweeper_run_step
 
 
 def run_script(name, *args, env=None, cwd=None):

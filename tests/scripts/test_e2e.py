@@ -131,15 +131,18 @@ class FakeMatchesRealSignature(unittest.TestCase):
         shipped = build / "heapfuzz"
         if not shipped.exists():
             self.skipTest(f"{shipped} is not built")
-        for report in sorted((FIXTURES / "reports").glob("*.txt")):
-            real = subprocess.run([str(shipped), "signature", report], capture_output=True,
-                                  text=True)
-            if real.returncode == 2 and "unknown command" in real.stderr:
-                self.skipTest(f"{shipped} has no `signature` command")
-            fake = subprocess.run([str(FAKE), "signature", report], capture_output=True,
-                                  text=True)
-            self.assertEqual((fake.returncode, fake.stdout), (real.returncode, real.stdout),
-                             report.name)
+        reports = sorted((FIXTURES / "reports").glob("*.txt")) + \
+            sorted((FIXTURES / "campaign_hang").rglob("*.log"))
+        for report in reports:
+            for opts in ([], ["--timed-out"]):
+                real = subprocess.run([str(shipped), "signature", *opts, report],
+                                      capture_output=True, text=True)
+                if real.returncode == 2 and "unknown command" in real.stderr:
+                    self.skipTest(f"{shipped} has no `signature` command")
+                fake = subprocess.run([str(FAKE), "signature", *opts, report],
+                                      capture_output=True, text=True)
+                self.assertEqual((fake.returncode, fake.stdout), (real.returncode, real.stdout),
+                                 f"{report.name} {opts}")
 
 
 if __name__ == "__main__":

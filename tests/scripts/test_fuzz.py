@@ -3,7 +3,9 @@
 instances, the exact command lines, how --jobs is shared), and the statistics readers that the
 status lines and report.md are built from."""
 
+import json
 import os
+import re
 import tempfile
 import unittest
 import xml.etree.ElementTree as ET
@@ -40,6 +42,52 @@ class HelpAndErrors(unittest.TestCase):
             r = run_fuzz(*(args + ["--dry-run"]))
             self.assertEqual(r.returncode, 2, args)
             self.assertIn(message, r.stderr, args)
+
+    def test_inject_bug_errors(self):
+        r = run_fuzz("--inject-bug", "stale-first-active", "--dry-run")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("unknown injected bug 'stale-first-active' (known: stale-last-active, ",
+                      r.stderr)
+        self.assertIn("unlocked-sweep-bits)", r.stderr)
+        self.assertEqual(r.stdout, "")
+        r = run_fuzz("--inject-bug", "missing-barrier", "--merged-dir",
+                     os.path.join(ROOT, "corpus", "merged"), "--dry-run")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("do not go into the shipped corpus", r.stderr)
+
+    def test_campaign_and_heap_must_match(self):
+        """An --out that holds a campaign on another heap (campaign.json's injected_bug) is
+        refused: a rehearsal must not resume from, or merge into, a real campaign's corpora,
+        nor the other way round."""
+        with tempfile.TemporaryDirectory() as tmp:
+            with open(os.path.join(tmp, "campaign.json"), "w") as f:
+                f.write('{"injected_bug": "version-wrap"}')
+            r = run_fuzz("--out", tmp, "--dry-run")
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("holds a campaign on a heap with injected bug version-wrap", r.stderr)
+            r = run_fuzz("--out", tmp, "--inject-bug", "size-class-short", "--dry-run")
+            self.assertEqual(r.returncode, 2)
+            r = run_fuzz("--out", tmp, "--inject-bug", "version_wrap", "--dry-run")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(os.path.join(tmp, "campaign.json"), "w") as f:
+                f.write('{"commit": "abc"}')
+            r = run_fuzz("--out", tmp, "--inject-bug", "version-wrap", "--dry-run")
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("holds a campaign on the shipped heap", r.stderr)
+
+    def test_known_bugs_are_cmakes(self):
+        """KNOWN_BUGS is CMakeLists.txt's HC_KNOWN_BUGS; the presets that build each bug's
+        heapfuzz_bug_<name> (HF_BUG_VARIANTS) are those the plan replays with."""
+        with open(os.path.join(ROOT, "CMakeLists.txt")) as f:
+            m = re.search(r"set\(HC_KNOWN_BUGS([^)]*)\)", f.read())
+        self.assertIsNotNone(m)
+        self.assertEqual(tuple(m.group(1).split()), campaign_plan.KNOWN_BUGS)
+        with open(os.path.join(ROOT, "CMakePresets.json")) as f:
+            presets = {p["name"]: p for p in json.load(f)["configurePresets"]}
+        for bug in campaign_plan.KNOWN_BUGS:
+            preset = "tsan" if bug in campaign_plan.TSAN_BUGS else "asan"
+            variants = presets[preset]["cacheVariables"]["HF_BUG_VARIANTS"].split(";")
+            self.assertIn(campaign_plan.bug_slug(bug), variants, (bug, preset))
 
     def test_out_is_a_file(self):
         with tempfile.NamedTemporaryFile() as f:
@@ -178,6 +226,56 @@ class DryRun(unittest.TestCase):
         r = run_fuzz("--dry-run", "--node", "box2")
         self.assertEqual(r.returncode, 2)
         self.assertIn("--node goes with --secondary", r.stderr)
+
+    def test_inject_bug(self):
+        """--inject-bug: the bug's own build trees (-DHC_INJECT_BUG), output, merged corpus and
+        findings, triage with the bug's heapfuzz; all of it said in the plan."""
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "rehearsal")
+            r = run_fuzz("--dry-run", "--inject-bug", "stale_last_active", "--out", out,
+                         "--target", "fuzz_heap", "--jobs", "3")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertFalse(os.path.exists(out))
+        text = r.stdout
+        plan = parse_plan(text)
+        bug_root = os.path.join(ROOT, "build", "bug-stale_last_active")
+        self.assertIn("INJECTED BUG stale-last-active: a rehearsal on a heap built with "
+                      "-DHC_INJECT_BUG=stale-last-active (%s/)" % bug_root, text)
+        for preset in ("fuzz", "afl", "afl-cmplog", "tsan"):
+            self.assertIn("  $ cmake --preset %s -B %s/%s -DHC_INJECT_BUG=stale-last-active\n"
+                          % (preset, bug_root, preset), text)
+        self.assertIn("  $ cmake --build --preset asan --target heapfuzz_bug_stale_last_active",
+                      text)
+        self.assertIn("  $ %s --campaign %s --findings %s --heapfuzz %s\n" % (
+            os.path.join(ROOT, "scripts", "triage"), out, os.path.join(out, "findings"),
+            os.path.join(ROOT, "build", "asan", "heapfuzz_bug_stale_last_active")), text)
+        merged = os.path.join(out, "merged", "fuzz_heap")
+        lf = plan["libfuzzer-fuzz_heap"]["argv"]
+        self.assertEqual(lf[0], os.path.join(bug_root, "fuzz", "targets", "fuzz_heap"))
+        self.assertEqual([a for a in lf[1:] if not a.startswith("-")][-1], merged)
+        main = plan["afl-fuzz_heap-main"]
+        self.assertEqual(option(main["argv"], "-c"),
+                         os.path.join(bug_root, "afl-cmplog", "targets", "fuzz_heap"))
+        self.assertEqual(main["argv"][-1], os.path.join(bug_root, "afl", "targets", "fuzz_heap"))
+        self.assertIn(merged, main["argv"])
+        self.assertEqual(main["env"]["AFL_CUSTOM_MUTATOR_LIBRARY"],
+                         os.path.join(bug_root, "afl", "targets", "afl_mutator.so"))
+        self.assertEqual(plan["tsan-replay"]["argv"][0],
+                         os.path.join(bug_root, "tsan", "targets", "fuzz_heap"))
+        self.assertIn(merged, plan["tsan-replay"]["replays"][0])
+        self.assertNotIn(os.path.join(ROOT, "corpus", "merged"), text)
+
+    def test_inject_bug_defaults(self):
+        r = run_fuzz("--dry-run", "--inject-bug", "unlocked-sweep-bits", "--engine",
+                     "libfuzzer", "--target", "fuzz_heap_threads")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = os.path.join(ROOT, "campaign-bug-unlocked_sweep_bits")
+        self.assertIn("output %s\n" % out, r.stdout)
+        self.assertIn("--findings %s --heapfuzz %s" % (
+            os.path.join(out, "findings"),
+            os.path.join(ROOT, "build", "tsan", "heapfuzz_bug_unlocked_sweep_bits")), r.stdout)
+        with open(os.path.join(ROOT, ".gitignore")) as f:
+            self.assertIn("/campaign-bug-*/\n", f.read())
 
     def test_targets_comma_separated(self):
         plan, _, _ = self.plan("--target", "fuzz_ops_text,fuzz_heap", "--engine", "libfuzzer",

@@ -4,8 +4,8 @@ import json
 import os
 import unittest
 
-from helpers import (COMMIT, EPOCH, FAKE, FIXTURES, HANG_ID, ORACLE_ID, TSAN_ID, UAF_ID,
-                     ScratchTest, snapshot)
+from helpers import (COMMIT, EPOCH, FAKE, FIXTURES, HANG_ID, ORACLE_ID, REPO, TSAN_ID, UAF_ID,
+                     ScratchTest, run_script, snapshot)
 
 
 def read_meta(findings, fid):
@@ -66,17 +66,33 @@ class FakeCrashReport(ScratchTest):
 
     def test_hang_is_stopped_and_signed_where_it_hung(self):
         """A replay over --timeout gets SIGABRT; the sanitizer's report (handle_abort=1) of
-        where it spun is the finding's report."""
+        where it spun is the finding's report, signed as a timeout there."""
         inp = self.fixture("inputs/hang.ops")
         p = self.triage_fake("--timeout", "1", "--runs", "2", inp)
         self.assertRc(p, 0)
-        self.assertIn(f"NEW finding {HANG_ID} asan:ABRT|hc_sweep_some|hc_sweeper_run_step",
+        self.assertIn(f"NEW finding {HANG_ID} timeout|hc_sweep_some|hc_sweeper_run_step",
                       p.stdout)
         meta = read_meta(self.findings, HANG_ID)
         self.assertEqual(meta["reproducible"], "2/2")
         report = (self.findings / HANG_ID / "report.txt").read_text()
         self.assertIn("ERROR: AddressSanitizer: ABRT on unknown address", report)
         self.assertIn("[replay stopped with SIGABRT after 1 s: ", report)
+
+    def test_one_hang_one_signature(self):
+        """The same hang, seen two ways: AFL++ kept it in hangs/ and its replay hangs too (stopped
+        with SIGABRT), and libFuzzer reported a timeout on an input that replays under triage's
+        limit (so its engine log is the report). One finding, `timeout|<frames>`."""
+        camp = self.fixture("campaign_hang")
+        p = self.triage_fake("--campaign", camp, "--timeout", "1", "--runs", "1")
+        self.assertRc(p, 0)
+        self.assertIn(f"NEW finding {HANG_ID} timeout|hc_sweep_some|hc_sweeper_run_step",
+                      p.stdout)
+        self.assertIn(f"timeout-5a0c7e21: duplicate of {HANG_ID} (count 2)", p.stdout)
+        self.assertEqual([d.name for d in self.findings.iterdir() if d.is_dir()], [HANG_ID])
+        meta = read_meta(self.findings, HANG_ID)
+        self.assertEqual((meta["type"], meta["engine"], meta["count"]), ("timeout", "afl", 2))
+        self.assertIn("[replay stopped with SIGABRT after 1 s: ",
+                      (self.findings / HANG_ID / "report.txt").read_text())
 
     def test_usage_errors_exit_2(self):
         self.assertRc(self.triage(), 2)
@@ -217,6 +233,66 @@ class InterruptedCampaign(ScratchTest):
                          ("fuzz", "feedface", "libfuzzer"))
         tsan = read_meta(self.findings, TSAN_ID)
         self.assertEqual((tsan["preset"], tsan["engine"]), ("tsan", "libfuzzer"))
+
+
+class InjectedBugCampaign(ScratchTest):
+    """A campaign on a heap with an injected bug (scripts/fuzz --inject-bug writes
+    `injected_bug` and `heapfuzz` into its campaign.json): triaged alone, it files into its own
+    DIR/findings, never into the repository's findings/, and each finding says the bug."""
+
+    def campaign(self):
+        camp = self.fixture("campaign_interrupted")
+        (camp / "campaign.json").write_text(json.dumps(
+            {"commit": COMMIT, "injected_bug": "stale-last-active", "heapfuzz": str(FAKE)}))
+        return camp
+
+    def test_files_into_its_own_findings(self):
+        camp = self.campaign()
+        repo_findings = snapshot(REPO / "findings")
+        p = run_script("triage", "--campaign", camp)
+        self.assertRc(p, 0)
+        self.assertIn("3 new findings", p.stdout)
+        self.assertIn("; injected bug stale-last-active", p.stdout)
+        self.assertEqual(snapshot(REPO / "findings"), repo_findings)
+        mine = camp / "findings"
+        uaf = read_meta(mine, UAF_ID)
+        self.assertEqual((uaf["injected_bug"], uaf["binary"], uaf["commit"]),
+                         ("stale-last-active", "tests/scripts/fixtures/fake_heapfuzz", COMMIT))
+        before = snapshot(camp)
+        p = run_script("triage", "--campaign", camp)
+        self.assertRc(p, 0)
+        self.assertIn("0 new findings, 0 duplicates, 4 already triaged", p.stdout)
+        self.assertEqual(snapshot(camp), before)
+
+    def test_never_into_the_repositorys_findings(self):
+        camp = self.campaign()
+        p = run_script("triage", "--campaign", camp, "--findings", REPO / "findings")
+        self.assertRc(p, 2)
+        self.assertIn("ran on a heap with injected bug stale-last-active", p.stderr)
+        other = self.fixture("campaign_hang")
+        p = run_script("triage", "--heapfuzz", FAKE, "--campaign", camp, "--campaign", other)
+        self.assertRc(p, 2)
+        self.assertIn("give --findings", p.stderr)
+        self.assertFalse((camp / "findings").exists())
+        p = self.triage("--campaign", camp)  # an explicit --findings elsewhere is fine
+        self.assertRc(p, 0)
+        self.assertEqual(read_meta(self.findings, UAF_ID)["injected_bug"], "stale-last-active")
+
+    def test_a_bug_build_names_its_bug(self):
+        """A replay with a heapfuzz_bug_<name> build (triage FILE --heapfuzz ...) says it too;
+        the shipped heapfuzz's findings have no such key."""
+        bug = self.tmp / "bin" / "heapfuzz_bug_size_class_short"
+        bug.parent.mkdir()
+        bug.write_text(f'#!/bin/sh\nexec "{FAKE}" "$@"\n')  # not a symlink: triage resolves those
+        bug.chmod(0o755)
+        p = self.triage("--heapfuzz", bug, self.fixture("inputs/uaf.ops"))
+        self.assertRc(p, 0)
+        self.assertEqual(read_meta(self.findings, UAF_ID)["injected_bug"], "size-class-short")
+        shipped = self.tmp / "shipped"
+        p = run_script("triage", "--findings", shipped, "--heapfuzz", FAKE,
+                       self.fixture("inputs/uaf.ops", "uaf2.ops"))
+        self.assertRc(p, 0)
+        self.assertNotIn("injected_bug", read_meta(shipped, UAF_ID))
 
 
 class MalformedFindings(ScratchTest):
