@@ -12,19 +12,24 @@
 static hf_signature_t sig;
 
 /* Parses text; fails unless it is a crash with exactly the expected signature. */
-static void expect(const char *text, const char *signature) {
-  if (!hf_signature_parse(text, strlen(text), &sig)) {
-    fprintf(stderr, "no crash recognized in:\n%s\n", text);
-    CHECK(!"crash recognized");
-  }
+/* sig is the expected signature, and its id the first 12 hex digits of its FNV-1a hash. */
+static void check_sig(const char *label, const char *signature) {
   if (strcmp(sig.signature, signature) != 0) {
-    fprintf(stderr, "signature: '%s'\nexpected:  '%s'\n", sig.signature, signature);
+    fprintf(stderr, "%s: '%s'\nexpected:  '%s'\n", label, sig.signature, signature);
     CHECK(!"signature as expected");
   }
   char hex[17];
   snprintf(hex, sizeof hex, "%016llx",
            (unsigned long long)hf_fnv1a64(sig.signature, strlen(sig.signature)));
   CHECK(strlen(sig.id) == 12 && strncmp(sig.id, hex, 12) == 0);
+}
+
+static void expect(const char *text, const char *signature) {
+  if (!hf_signature_parse(text, strlen(text), &sig)) {
+    fprintf(stderr, "no crash recognized in:\n%s\n", text);
+    CHECK(!"crash recognized");
+  }
+  check_sig("signature", signature);
 }
 
 static void test_fnv1a(void) {
@@ -189,14 +194,7 @@ static void expect_timed_out(const char *text, const char *signature) {
   bool crash = hf_signature_parse(text, strlen(text), &sig);
   hf_signature_timed_out(&sig);
   (void)crash;
-  if (strcmp(sig.signature, signature) != 0) {
-    fprintf(stderr, "timed out: '%s'\nexpected:  '%s'\n", sig.signature, signature);
-    CHECK(!"signature as expected");
-  }
-  char hex[17];
-  snprintf(hex, sizeof hex, "%016llx",
-           (unsigned long long)hf_fnv1a64(sig.signature, strlen(sig.signature)));
-  CHECK(strlen(sig.id) == 12 && strncmp(sig.id, hex, 12) == 0);
+  check_sig("timed out", signature);
 }
 
 static void test_timed_out(void) {
