@@ -74,7 +74,8 @@ def ratio(slow_rs, fast_rs, budget):
 def render(doc):
     budget = doc["budget_seconds"]
     cells = group(doc)
-    bugs = list(dict.fromkeys(r["bug"] for r in doc["results"]))
+    # The bugs asked for (a bug whose trials all failed to run has no result, and misses).
+    bugs = list(dict.fromkeys(list(doc.get("zoo", {})) + [r["bug"] for r in doc["results"]]))
     configs = list(dict.fromkeys(r["config"] for r in doc["results"]))
     zoo = doc.get("zoo", {})
     out = ["# Time to bug", "",
@@ -133,6 +134,9 @@ def targets(cells, bugs, budget):
     missed = []
     for bug in bugs:
         c = best_config(cells, bug)
+        if c is None:
+            missed.append("%s (no trial ran)" % bug)
+            continue
         rs = cells[(bug, c)]
         if not all(r["found"] for r in rs):
             missed.append("%s (best: %s, %d/%d)" % (bug, c, sum(r["found"] for r in rs),

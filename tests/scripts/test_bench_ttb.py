@@ -91,6 +91,13 @@ class Table(unittest.TestCase):
         self.assertIn("**The trials started from `basic_lifecycle` alone** (`--seed`)",
                       ttb_report.render(d))
 
+    def test_a_bug_without_results_misses(self):
+        d = doc([r for r in self.results() if r["bug"] == "a"])
+        d["failures"] = ["b: no seed left to start from"]
+        text = ttb_report.render(d)
+        self.assertIn("**not met**: b (no trial ran)", text)
+        self.assertIn("## Trials that failed to run\n\n- b: no seed left", text)
+
     def test_shipped_crash_is_listed(self):
         rs = self.results()
         rs[0]["shipped_crashes"] = [{"signature": "asan:heap-buffer-overflow|f"}]
