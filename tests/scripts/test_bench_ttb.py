@@ -138,6 +138,11 @@ class Usage(unittest.TestCase):
         self.assertEqual(p.returncode, 2)
         self.assertIn("no seed corpus/fuzz_heap/nonesuch.ops", p.stderr)
 
+    def test_libfuzzer_flag_needs_a_value(self):
+        p = self.run_bench("--libfuzzer-flag", "len_control", "--no-build")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("give it as -name=value", p.stderr)
+
     def test_missing_results_file(self):
         p = self.run_bench("--report", "/nonexistent/results.json")
         self.assertEqual(p.returncode, 2)
