@@ -26,19 +26,7 @@ import tempfile
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPT = os.path.join(REPO, "scripts", "coverage")
 
-passed = 0
-failed = 0
-
-
-def check(ok, what, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {what}")
-    else:
-        failed += 1
-        print(f"FAIL {what}" + (f": {detail}" if detail else ""))
-    return ok
+from checklist import check, summary  # noqa: E402
 
 
 def run(*args):
@@ -67,8 +55,7 @@ def main():
             print(f"test_coverage: left {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-    print(f"test_coverage: {passed} passed, {failed} failed")
-    return 0 if failed == 0 and passed > 0 else 1
+    return summary("test_coverage")
 
 
 def checks(tmp):
@@ -100,17 +87,17 @@ def checks(tmp):
     with open(os.path.join(out, "summary.json")) as f:
         check(len(json.load(f)["data"][0]["files"]) > 0, "summary.json parses")
     with open(os.path.join(out, "summary.txt")) as f:
-        summary = f.read()
+        table = f.read()
     heap_files = sorted(os.path.relpath(p, REPO)
                         for p in glob.glob(os.path.join(REPO, "heap", "*.c")))
-    rows = {line.split()[0] for line in summary.splitlines() if line.strip()}
+    rows = {line.split()[0] for line in table.splitlines() if line.strip()}
     check(all(h in rows for h in heap_files), "the summary has a row for every heap/*.c",
           f"missing {[h for h in heap_files if h not in rows]}")
-    m = re.search(r"^heap/ \(total\)\s+([\d.]+)% \(\d+/\d+\)\s+([\d.]+)% \(\d+/\d+\)", summary,
+    m = re.search(r"^heap/ \(total\)\s+([\d.]+)% \(\d+/\d+\)\s+([\d.]+)% \(\d+/\d+\)", table,
                   re.M)
     check(m is not None and float(m.group(1)) > 0 and float(m.group(2)) > 0,
-          "heap/ total line and branch coverage above zero", summary)
-    check(summary in r.stdout, "the summary is printed")
+          "heap/ total line and branch coverage above zero", table)
+    check(table in r.stdout, "the summary is printed")
 
     # An extra corpus: two seed binaries and an input the replay driver cannot run.
     extra = os.path.join(tmp, "extra")

@@ -62,19 +62,7 @@ REPORTS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
            "WARNING: MemorySanitizer", "ERROR: libFuzzer", "heapfuzz: finding",
            "doesn't fully support makecontext/swapcontext")
 
-passed = 0
-failed = 0
-
-
-def check(ok, what, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {what}")
-    else:
-        failed += 1
-        print(f"FAIL {what}" + (f": {detail}" if detail else ""))
-    return ok
+from checklist import check, summary  # noqa: E402
 
 
 def tail(text, lines=30):
@@ -127,8 +115,7 @@ def main():
             print(f"test_ossfuzz_build: left {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-    print(f"test_ossfuzz_build: {passed} passed, {failed} failed")
-    return 0 if failed == 0 and passed > 0 else 1
+    return summary("test_ossfuzz_build")
 
 
 def run(tmp, sanitizer):
