@@ -196,6 +196,12 @@ typedef struct ops_run_options {
   bool trace;            /* print heap events (also on when HEAPFUZZ_TRACE is set, not to 0) */
   FILE *out;             /* where verbose, trace and reports go (stderr if NULL) */
   bool abort_on_finding; /* abort() after reporting (what fuzz targets want) */
+  /* The oracle at its most eager (also on when HEAPFUZZ_EAGER is set, not to 0): after every op
+   * of a thread that holds a mutator, hc_heap_verify and every object reachable from the rooted
+   * handles checked against the model, as a verify op does. A broken invariant is then reported
+   * right after the op that broke it, whichever later op or sanitizer would have noticed it: what
+   * triage signs a finding's bug by. Deterministic mode only; real-thread mode ignores it. */
+  bool eager;
 } ops_run_options_t;
 
 typedef struct ops_run_result {

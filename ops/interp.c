@@ -113,6 +113,13 @@ void interp_verify(interp_t *in, const char *when) {
   if (st != HC_OK) interp_finding(in, "verify", "after %s: %s (%s)", when, msg, hc_status_name(st));
 }
 
+void interp_verify_all(interp_t *in, const char *when) {
+  interp_verify(in, when); /* first: it may run other threads (see after_collection) */
+  interp_reach_from_roots(in);
+  for (uint32_t i = 0; i < in->model.count && !in->failed; i++)
+    if (in->model.objs[i].reachable) interp_check_object(in, i);
+}
+
 static bool payload_intact(const model_obj_t *o, uint32_t idx) {
   return model_payload_apply(hc_object_payload(o->ptr), hc_object_payload_size(o->ptr), idx,
                              o->seed, true);
@@ -255,6 +262,12 @@ static void free_interp(interp_t *in) {
 static bool run(const ops_program_t *p, const ops_run_options_t *options, ops_run_result_t *result,
                 bool env_trace);
 
+/* An environment variable set to anything but "" or "0". */
+static bool env_flag(const char *name) {
+  const char *v = getenv(name);
+  return v && *v && strcmp(v, "0") != 0;
+}
+
 /* One program that uses every kind of thread at once (m0..m15, the sweeper, the collector): its
  * run creates and starts as many fibers as any program can hold, fills in the size-class table,
  * and passes every other first-time path. */
@@ -293,12 +306,11 @@ static bool run(const ops_program_t *p, const ops_run_options_t *options, ops_ru
   in->out = opt->out ? opt->out : stderr;
   in->res = res;
   in->prog = p;
-  ops_run_options_t traced;
-  const char *env = getenv("HEAPFUZZ_TRACE");
-  if (env_trace && env && *env && strcmp(env, "0") != 0 && !opt->trace) {
-    traced = *opt;
-    traced.trace = true;
-    in->opt = &traced;
+  ops_run_options_t from_env = *opt; /* HEAPFUZZ_TRACE and HEAPFUZZ_EAGER, for every caller */
+  if (env_trace) {
+    from_env.trace = from_env.trace || env_flag("HEAPFUZZ_TRACE");
+    from_env.eager = from_env.eager || env_flag("HEAPFUZZ_EAGER");
+    in->opt = &from_env;
   }
   for (uint32_t h = 0; h < OPS_HANDLES; h++)
     in->handle_obj[h] = MODEL_NONE;

@@ -124,6 +124,9 @@ static inline hc_mutator_t *interp_mutator(const interp_t *in) {
   return in->running ? in->running->mut : NULL;
 }
 void interp_verify(interp_t *in, const char *when);
+/* interp_verify, then every object reachable from the rooted handles against the model: what a
+ * verify op and the eager oracle run. Needs the running thread to hold heap access. */
+void interp_verify_all(interp_t *in, const char *when);
 void interp_check_object(interp_t *in, uint32_t idx);
 void interp_reach_from_roots(interp_t *in);
 /* Brings the model up to date with the collections that ran since it last was; then judges the

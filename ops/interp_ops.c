@@ -295,10 +295,7 @@ bool interp_run_op(interp_t *in, uint32_t k) {
       hc_heap_fail_block_acquisition(in->heap, a[0] % 8u + 1);
       return true;
     case OPS_VERIFY:
-      interp_verify(in, "a verify op"); /* first: it may run other threads (see interp.c) */
-      interp_reach_from_roots(in);
-      for (uint32_t i = 0; i < in->model.count && !in->failed; i++)
-        if (in->model.objs[i].reachable) interp_check_object(in, i);
+      interp_verify_all(in, "a verify op");
       return true;
     case OPS_PREEMPT:
       ops_sched_arm(in, op, step);

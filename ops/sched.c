@@ -162,6 +162,12 @@ static void run_next_op(interp_t *in, thread_t *t) {
   in->res->ops_run += ran;
   in->res->ops_skipped += !ran;
   if (t->mut) interp_settle(in); /* findings name the op that collected */
+  /* The eager oracle: the op that broke an invariant is the one reported. A sweeper op (no
+   * mutator) is judged after the next mutator op. Not while another thread is suspended inside
+   * an op: verifying stops the world, which would run that thread to its op's end and so change
+   * the schedule the program asked for (and the heap is legitimately mid-operation then). */
+  if (in->opt->eager && ran && t->mut && !in->failed && in->suspended == 0)
+    interp_verify_all(in, "an op");
   if (t->quota) t->quota--;
 }
 

@@ -35,12 +35,16 @@ static const char usage_text[] =
     "them between the binary form fuzzers mutate and the text form seeds and reports carry.\n"
     "\n"
     "Reproduce a fuzzer finding or replay seeds:\n"
-    "  heapfuzz run [-v] [--trace] [--threads] [--repeat N] FILE...\n"
+    "  heapfuzz run [-v] [--trace] [--eager] [--threads] [--repeat N] FILE...\n"
     "      Run each program (text if it starts with `heapfuzz-ops`, else binary) on a fresh heap\n"
     "      and print `FILE: ok (N ops run, M skipped, K collections)`. On a finding the oracle's\n"
     "      one-line report goes to stderr; the remaining files still run.\n"
     "      -v           print each op before it runs (with --threads: `op N [m1]: ...`)\n"
     "      --trace      print heap events (also on with HEAPFUZZ_TRACE=1 in the environment)\n"
+    "      --eager      the oracle at its most eager: hc_heap_verify and every reachable\n"
+    "                   object checked after every mutator op, so a broken invariant is\n"
+    "                   reported after the op that broke it (also HEAPFUZZ_EAGER=1); how\n"
+    "                   triage signs a finding's bug. Deterministic mode only\n"
     "      --threads    real-thread mode: one pthread per mutator thread and one for the\n"
     "                   sweeper, free-running (fuzz_heap_threads' mode); not deterministic\n"
     "      --repeat N   run each file N times (1..1000000), stopping that file at its first\n"
@@ -107,7 +111,7 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
   vfprintf(stderr, fmt, ap);
   va_end(ap);
   fputs("\n"
-        "usage: heapfuzz run [-v] [--trace] [--threads] [--repeat N] FILE...\n"
+        "usage: heapfuzz run [-v] [--trace] [--eager] [--threads] [--repeat N] FILE...\n"
         "       heapfuzz print FILE [-o OUT]\n"
         "       heapfuzz asm FILE [-o OUT]\n"
         "       heapfuzz signature [--json] [--timed-out] REPORT_FILE...\n"
@@ -186,7 +190,7 @@ static bool parse_repeat(const char *s, unsigned *out) {
 }
 
 static int cmd_run(int argc, char **argv, ops_program_t *prog) {
-  /* HEAPFUZZ_TRACE=1 also turns the trace on: ops_run reads it, for every caller. */
+  /* HEAPFUZZ_TRACE=1 and HEAPFUZZ_EAGER=1 also turn those on: ops_run reads them. */
   ops_run_options_t opt = {.verbose = false, .trace = false, .out = NULL};
   bool threads = false;
   unsigned repeat = 1;
@@ -205,6 +209,8 @@ static int cmd_run(int argc, char **argv, ops_program_t *prog) {
       opt.verbose = true;
     } else if (strcmp(a, "--trace") == 0) {
       opt.trace = true;
+    } else if (strcmp(a, "--eager") == 0) {
+      opt.eager = true;
     } else if (strcmp(a, "--threads") == 0) {
       threads = true;
     } else if (strcmp(a, "--repeat") == 0 || strncmp(a, "--repeat=", 9) == 0) {
