@@ -5,7 +5,7 @@
 
 # test_tools_signature (a unit test, found by the glob) links the signature parser itself.
 if(TARGET test_tools_signature)
-  target_sources(test_tools_signature PRIVATE ${PROJECT_SOURCE_DIR}/tools/signature.c)
+  target_sources(test_tools_signature PRIVATE ${PROJECT_SOURCE_DIR}/tools/signature.c ${PROJECT_SOURCE_DIR}/tools/signature_frames.c)
   target_include_directories(test_tools_signature PRIVATE ${PROJECT_SOURCE_DIR}/tools)
 endif()
 

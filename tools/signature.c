@@ -2,62 +2,30 @@
  *
  * The text is read line by line. The first line that opens a report decides the type; the first
  * stack trace after it (lines `#0 ...`, `#1 ...`, before the next report opens) gives the frames.
- * Both frame formats the sanitizers print are read:
- *   ASan, LSan, UBSan, libFuzzer:  #1 0x5623c1353c16 in FUNC FILE:LINE:COL      (or (MODULE+0xOFF))
- *   TSan:                          #1 FUNC FILE:LINE:COL (MODULE+0xOFF)
- * each possibly followed by ` (BuildId: ...)`.
- *
- * Frame filtering, in two steps:
- *   1. runtime: a frame without a function name; the sanitizer runtimes (`__asan`, `__tsan`,
- *      `__ubsan`, `__lsan`, `__msan`, `__hwasan`, `__sanitizer`, `__interceptor`,
- *      `___interceptor` prefixes, a file under compiler-rt, and, without a file, the allocation,
- *      string, memory and pthread functions the statically linked runtimes intercept: `free`,
- *      `calloc`, `memcmp`, `bcmp`, `strlen`, `pthread_mutex_lock`, ..., and the interceptors'
- *      sanitizer_common helpers: any name with `Interceptor` in it, such as
- *      `MemcmpInterceptorCommon(...)`, `StrstrCheck`, `printf_common`);
- * libFuzzer (`fuzzer::`, and `main` without a file: libFuzzer's, linked without line information);
- * libc, libstdc++ and the dynamic loader (their module, glibc's relative source paths such as
- *      `./stdlib/abort.c` or `../sysdeps/...`, and the libc entry points and signal frames:
- *      `abort`, `raise`, `__libc_*`, `__GI_*`, `__pthread_*`, `start_thread`, `clone`, `_start`);
- *   2. harness: a frame whose file is under ops/, targets/ or tools/ (any directory of that name
- *      in the path), or LLVMFuzzer* without a file.
- * The top 3 after both steps, or after step 1 alone when step 2 leaves none (a bug in the harness
- * itself). A frame is its function name only, so a signature survives edits that move lines. */
+ * signature_frames.c reads the frames and has the two filters: the runtime (sanitizers,
+ * libFuzzer, libc, the loader) and the harness (ops/, targets/, tools/). The top 3 frames after
+ * both, or after the runtime filter alone when the harness filter leaves none (a bug in the
+ * harness itself). A frame is its function name only, so a signature survives edits that move
+ * lines. */
 #include "signature.h"
 
 #include "hf_file.h"
+#include "signature_frames.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define LINE_MAX_BYTES 4096u /* a line longer than this is matched on its first part */
-
 /* ---------------------------------------------------------------------------------------------
  * Strings
  * ------------------------------------------------------------------------------------------- */
-
-/* Bounded copy into a fixed buffer; cuts at cap-1 bytes. */
-static void copy_span(char *dst, size_t cap, const char *s, size_t n) {
-  if (n >= cap) n = cap - 1;
-  memcpy(dst, s, n);
-  dst[n] = '\0';
-}
 
 /* type = prefix followed by s[0, n), cut to fit (a plain concatenation: gcc's truncation
  * warnings see through snprintf's sizes). */
 static void set_type(char type[HF_SIG_TEXT], const char *prefix, const char *s, size_t n) {
   size_t p = strlen(prefix);
-  copy_span(type, HF_SIG_TEXT, prefix, p);
-  if (p < HF_SIG_TEXT) copy_span(type + p, HF_SIG_TEXT - p, s, n);
-}
-
-static const char *find_in(const char *s, const char *needle) {
-  return strstr(s, needle);
-}
-
-static bool starts_with(const char *s, const char *prefix) {
-  return strncmp(s, prefix, strlen(prefix)) == 0;
+  hf_sig_copy(type, HF_SIG_TEXT, prefix, p);
+  if (p < HF_SIG_TEXT) hf_sig_copy(type + p, HF_SIG_TEXT - p, s, n);
 }
 
 static bool is_word(int c) {
@@ -91,12 +59,6 @@ static void normalize_numbers(const char *s, size_t n, bool keep_quotes, char *d
   dst[o] = '\0';
 }
 
-static void trim_right(char *s) {
-  size_t n = strlen(s);
-  while (n > 0 && isspace((unsigned char)s[n - 1]))
-    s[--n] = '\0';
-}
-
 /* ---------------------------------------------------------------------------------------------
  * Lines
  * ------------------------------------------------------------------------------------------- */
@@ -107,15 +69,15 @@ typedef struct lines {
 } lines_t;
 
 /* The next line, without its newline and CR, with ANSI color sequences removed (a report copied
- * from a terminal), cut at LINE_MAX_BYTES-1 bytes. False at the end of the text. */
-static bool next_line(lines_t *ls, char line[LINE_MAX_BYTES]) {
+ * from a terminal), cut at HF_SIG_LINE_MAX-1 bytes. False at the end of the text. */
+static bool next_line(lines_t *ls, char line[HF_SIG_LINE_MAX]) {
   if (ls->pos >= ls->size) return false;
   const char *s = ls->text + ls->pos;
   const char *nl = memchr(s, '\n', ls->size - ls->pos);
   size_t n = nl ? (size_t)(nl - s) : ls->size - ls->pos;
   ls->pos += n + (nl ? 1 : 0);
   size_t o = 0;
-  for (size_t i = 0; i < n && o + 1 < LINE_MAX_BYTES; i++) {
+  for (size_t i = 0; i < n && o + 1 < HF_SIG_LINE_MAX; i++) {
     if (s[i] == '\x1b' && i + 1 < n && s[i + 1] == '[') {
       i += 2;
       while (i < n && !isalpha((unsigned char)s[i]))
@@ -164,21 +126,13 @@ static const struct {
 /* The kind of report the line opens, and (rest) the text after its marker. */
 static kind_t header_of(const char *line, const char **rest) {
   for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++) {
-    const char *at = find_in(line, headers[i].marker);
+    const char *at = strstr(line, headers[i].marker);
     if (at) {
       *rest = at + strlen(headers[i].marker);
       return headers[i].kind;
     }
   }
   return K_NONE;
-}
-
-/* The first space-delimited token of s. */
-static size_t token_len(const char *s) {
-  size_t n = 0;
-  while (s[n] && !isspace((unsigned char)s[n]))
-    n++;
-  return n;
 }
 
 /* An ASan kind is a hyphenated name (heap-use-after-free) or a signal (SEGV). A sentence
@@ -194,156 +148,18 @@ static bool asan_kind_is_name(const char *s, size_t n) {
 
 /* libFuzzer's error line: timeout, out-of-memory, deadly signal (named later from the stack). */
 static void libfuzzer_type(const char *rest, char type[HF_SIG_TEXT]) {
-  if (starts_with(rest, "timeout")) {
+  if (hf_sig_starts_with(rest, "timeout")) {
     set_type(type, "timeout", "", 0);
-  } else if (starts_with(rest, "out-of-memory")) {
+  } else if (hf_sig_starts_with(rest, "out-of-memory")) {
     set_type(type, "oom", "", 0);
-  } else if (starts_with(rest, "deadly signal")) {
+  } else if (hf_sig_starts_with(rest, "deadly signal")) {
     set_type(type, "signal:", "", 0);
   } else {
     char norm[HF_SIG_TEXT];
     normalize_numbers(rest, strlen(rest), false, norm, sizeof norm);
-    trim_right(norm);
+    hf_sig_trim_right(norm);
     set_type(type, "libfuzzer:", norm, strlen(norm));
   }
-}
-
-/* ---------------------------------------------------------------------------------------------
- * Frames
- * ------------------------------------------------------------------------------------------- */
-
-typedef struct frame {
-  char func[HF_SIG_TEXT];
-  char file[HF_SIG_TEXT];
-  char module[HF_SIG_TEXT];
-} frame_t;
-
-/* Parses one stack frame line (see the top of the file). False if it is not one. */
-static bool parse_frame(const char *line, frame_t *f) {
-  memset(f, 0, sizeof *f);
-  const char *s = line;
-  while (*s == ' ' || *s == '\t')
-    s++;
-  if (*s != '#' || !isdigit((unsigned char)s[1])) return false;
-  s++;
-  while (isdigit((unsigned char)*s))
-    s++;
-  if (*s != ' ') return false;
-  while (*s == ' ')
-    s++;
-  if (s[0] == '0' && s[1] == 'x') { /* ASan style: the pc, then `in FUNC` unless unknown */
-    s += token_len(s);
-    while (*s == ' ')
-      s++;
-    if (starts_with(s, "in ")) s += 3;
-  }
-  char rest[LINE_MAX_BYTES];
-  copy_span(rest, sizeof rest, s, strlen(s));
-  trim_right(rest);
-  char *bid = strstr(rest, " (BuildId:");
-  if (bid) *bid = '\0';
-  trim_right(rest);
-  /* A trailing (MODULE+0xOFF). */
-  size_t n = strlen(rest);
-  if (n > 0 && rest[n - 1] == ')') {
-    char *open = strrchr(rest, '(');
-    if (open && strstr(open, "+0x")) {
-      copy_span(f->module, sizeof f->module, open + 1, strlen(open + 1) - 1);
-      *open = '\0';
-      trim_right(rest);
-    }
-  }
-  /* A trailing location: FILE:LINE[:COL], <null>, or a path. */
-  char *sp = strrchr(rest, ' ');
-  if (sp) {
-    const char *loc = sp + 1;
-    const char *colon = strchr(loc, ':');
-    bool is_loc =
-        strcmp(loc, "<null>") == 0 || loc[0] == '/' || (colon && isdigit((unsigned char)colon[1]));
-    if (is_loc) {
-      size_t flen = colon && loc[0] != '<' ? (size_t)(colon - loc) : strlen(loc);
-      if (strcmp(loc, "<null>") != 0) copy_span(f->file, sizeof f->file, loc, flen);
-      *sp = '\0';
-      trim_right(rest);
-    }
-  }
-  if (strcmp(rest, "<null>") != 0) copy_span(f->func, sizeof f->func, rest, strlen(rest));
-  return true;
-}
-
-static const char *base_name(const char *path) {
-  const char *slash = strrchr(path, '/');
-  return slash ? slash + 1 : path;
-}
-
-static bool in_list(const char *s, const char *const *list, size_t n, bool prefix) {
-  for (size_t i = 0; i < n; i++)
-    if (prefix ? starts_with(s, list[i]) : strcmp(s, list[i]) == 0) return true;
-  return false;
-}
-#define IN_LIST(s, list, prefix) in_list((s), (list), sizeof(list) / sizeof(list)[0], (prefix))
-
-/* Step 1: the sanitizer runtimes, libFuzzer, libc and the loader. */
-static bool is_runtime_frame(const frame_t *f) {
-  static const char *const func_prefixes[] = {
-      "__asan",   "__tsan",      "__ubsan",       "__lsan",         "__msan",
-      "__hwasan", "__sanitizer", "__interceptor", "___interceptor", "fuzzer::",
-      "__libc_",  "__GI_",       "__pthread_",
-  };
-  static const char *const libc_funcs[] = {
-      "abort",  "raise",   "gsignal",  "start_thread", "clone",         "clone3",
-      "_start", "__clone", "__clone3", "__restore_rt", "__assert_fail", "__assert_fail_base",
-  };
-  /* Interposed by the sanitizer runtimes, which are linked into the binary without line
-   * information: the allocation functions and the string and memory functions they check. */
-  static const char *const interposed[] = {
-      "malloc",        "calloc",      "realloc", "reallocarray", "free",    "posix_memalign",
-      "aligned_alloc", "memalign",    "valloc",  "pvalloc",      "strdup",  "strndup",
-      "memcpy",        "memmove",     "memset",  "memcmp",       "bcmp",    "memchr",
-      "memrchr",       "memmem",      "strlen",  "strnlen",      "strcmp",  "strncmp",
-      "strcasecmp",    "strncasecmp", "strchr",  "strchrnul",    "strrchr", "strstr",
-      "strcasestr",    "strcpy",      "strncpy", "stpcpy",       "strcat",  "strncat",
-      "strspn",        "strcspn",     "strpbrk", "wcslen",       "wcsnlen",
-  };
-  /* sanitizer_common's helpers behind those interceptors (global names, not in a __sanitizer
-   * namespace): MemcmpInterceptorCommon(...), StrstrCheck(...), printf_common(...). */
-  static const char *const interceptor_helpers[] = {
-      "StrstrCheck",
-      "printf_common",
-      "scanf_common",
-  };
-  static const char *const libc_modules[] = {
-      "libc.so", "libc-", "ld-linux", "ld-",     "libpthread", "libstdc++", "libgcc_s",
-      "libm.so", "libdl", "librt",    "libasan", "libtsan",    "libubsan",  "liblsan",
-  };
-  if (f->func[0] == '\0') return true;
-  if (IN_LIST(f->func, func_prefixes, true) || IN_LIST(f->func, libc_funcs, false)) return true;
-  if (f->file[0] == '\0') {
-    /* The name alone, without a C++ parameter list or a `.part.N` clone suffix. */
-    char name[HF_SIG_TEXT];
-    copy_span(name, sizeof name, f->func, strcspn(f->func, "(."));
-    if (IN_LIST(name, interposed, false) || starts_with(name, "pthread_") ||
-        strstr(name, "Interceptor") || IN_LIST(name, interceptor_helpers, false))
-      return true;
-  }
-  if (f->file[0] == '\0' && strcmp(f->func, "main") == 0) return true; /* libFuzzer's */
-  if (strstr(f->file, "compiler-rt/") || strstr(f->file, "/sanitizer_common/")) return true;
-  if (starts_with(f->file, "./") || starts_with(f->file, "../") || strstr(f->file, "sysdeps/"))
-    return true; /* glibc's own sources, as its debug information names them */
-  if (f->module[0] && IN_LIST(base_name(f->module), libc_modules, true)) return true;
-  return false;
-}
-
-/* Step 2: the harness (this repository's ops/, targets/ and tools/). */
-static bool is_harness_frame(const frame_t *f) {
-  static const char *const dirs[] = {"ops/", "targets/", "tools/"};
-  for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-    if (starts_with(f->file, dirs[i])) return true;
-    char inner[16];
-    snprintf(inner, sizeof inner, "/%s", dirs[i]);
-    if (strstr(f->file, inner)) return true;
-  }
-  return f->file[0] == '\0' && starts_with(f->func, "LLVMFuzzer");
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -374,17 +190,17 @@ static void finish(hf_signature_t *sig) {
   char hex[17];
   snprintf(hex, sizeof hex, "%016llx",
            (unsigned long long)hf_fnv1a64(sig->signature, strlen(sig->signature)));
-  copy_span(sig->id, sizeof sig->id, hex, 12);
+  hf_sig_copy(sig->id, sizeof sig->id, hex, 12);
 }
 
 void hf_signature_set(hf_signature_t *sig, const char *type) {
-  copy_span(sig->type, sizeof sig->type, type, strlen(type));
+  hf_sig_copy(sig->type, sizeof sig->type, type, strlen(type));
   finish(sig);
 }
 
 void hf_signature_timed_out(hf_signature_t *sig) {
   static const char *const aborts[] = {"asan:ABRT", "tsan:ABRT", "ubsan:ABRT", "signal:SIGABRT"};
-  if (sig->type[0] != '\0' && !IN_LIST(sig->type, aborts, false)) return;
+  if (sig->type[0] != '\0' && !HF_IN_LIST(sig->type, aborts, false)) return;
   if (sig->type[0] == '\0') { /* no report: hung somewhere */
     memset(sig, 0, sizeof *sig);
     sig->op = -1;
@@ -398,27 +214,27 @@ static void parse_oracle(const char *rest, hf_signature_t *sig) {
   const char *open = strchr(rest, '(');
   const char *close = open ? strstr(open, ") on ") : NULL;
   const char *colon = close ? strstr(close + 5, ": ") : NULL;
-  if (!starts_with(rest, "op ") || !close || !colon) { /* not the shape: the whole line */
+  if (!hf_sig_starts_with(rest, "op ") || !close || !colon) { /* not the shape: the whole line */
     normalize_numbers(rest, strlen(rest), false, norm, sizeof norm);
     set_type(sig->type, "oracle:", norm, strlen(norm));
     return;
   }
   sig->op = strtol(rest + 3, NULL, 10);
-  copy_span(sig->thread, sizeof sig->thread, close + 5, (size_t)(colon - (close + 5)));
+  hf_sig_copy(sig->thread, sizeof sig->thread, close + 5, (size_t)(colon - (close + 5)));
   const char *inv = colon + 2;
   const char *inv_end = strstr(inv, ": ");
   const char *detail = inv_end ? inv_end + 2 : inv + strlen(inv);
   if (!inv_end) inv_end = detail;
   char invariant[HF_SIG_TEXT];
-  copy_span(invariant, sizeof invariant, inv, (size_t)(inv_end - inv));
+  hf_sig_copy(invariant, sizeof invariant, inv, (size_t)(inv_end - inv));
   set_type(sig->type, "oracle:", invariant, strlen(invariant));
   const char *optext = open + 1;
   size_t mlen = 0;
   while (optext + mlen < close && optext[mlen] != ' ')
     mlen++;
-  copy_span(sig->frames[0], sizeof sig->frames[0], optext, mlen);
+  hf_sig_copy(sig->frames[0], sizeof sig->frames[0], optext, mlen);
   normalize_numbers(detail, strlen(detail), false, sig->frames[1], sizeof sig->frames[1]);
-  trim_right(sig->frames[1]);
+  hf_sig_trim_right(sig->frames[1]);
   sig->frame_count = 2;
 }
 
@@ -426,14 +242,14 @@ static void parse_oracle(const char *rest, hf_signature_t *sig) {
  * libFuzzer's own report (deadly signal, timeout) does not end the search: it follows a report
  * without a stack (hc_fatal's line, a UBSan error) as the same crash's abort, and its stack is
  * that crash's. */
-static void read_stack(lines_t *ls, frame_t *frames, unsigned *count, unsigned cap) {
-  char line[LINE_MAX_BYTES];
+static void read_stack(lines_t *ls, hf_frame_t *frames, unsigned *count, unsigned cap) {
+  char line[HF_SIG_LINE_MAX];
   bool in_trace = false;
   *count = 0;
   while (next_line(ls, line)) {
     const char *rest;
-    frame_t f;
-    bool is_frame = parse_frame(line, &f);
+    hf_frame_t f;
+    bool is_frame = hf_frame_parse(line, &f);
     if (!in_trace) {
       kind_t k = header_of(line, &rest);
       if (k != K_NONE && k != K_LIBFUZZER) return;
@@ -452,7 +268,7 @@ bool hf_signature_parse(const char *text, size_t size, hf_signature_t *sig) {
   memset(sig, 0, sizeof *sig);
   sig->op = -1;
   lines_t ls = {text, size, 0};
-  char line[LINE_MAX_BYTES];
+  char line[HF_SIG_LINE_MAX];
   const char *rest = NULL;
   kind_t kind = K_NONE;
   while (kind == K_NONE && next_line(&ls, line))
@@ -460,18 +276,18 @@ bool hf_signature_parse(const char *text, size_t size, hf_signature_t *sig) {
   if (kind == K_NONE) return false;
 
   char norm[HF_SIG_TEXT];
-  size_t tok = token_len(rest);
+  size_t tok = hf_sig_token_len(rest);
   switch (kind) {
     case K_ASAN:
       if (!asan_kind_is_name(rest, tok)) { /* the SUMMARY line names it */
         lines_t ahead = ls;
-        char l2[LINE_MAX_BYTES];
+        char l2[HF_SIG_LINE_MAX];
         const char *summary = NULL;
         while (!summary && next_line(&ahead, l2))
-          if ((summary = find_in(l2, "SUMMARY: AddressSanitizer: ")))
+          if ((summary = strstr(l2, "SUMMARY: AddressSanitizer: ")))
             summary += strlen("SUMMARY: AddressSanitizer: ");
         if (summary) {
-          set_type(sig->type, "asan:", summary, token_len(summary));
+          set_type(sig->type, "asan:", summary, hf_sig_token_len(summary));
           break;
         }
       }
@@ -484,7 +300,7 @@ bool hf_signature_parse(const char *text, size_t size, hf_signature_t *sig) {
       const char *pid = strstr(rest, " (pid=");
       size_t n = pid ? (size_t)(pid - rest) : strlen(rest);
       normalize_numbers(rest, n, false, norm, sizeof norm);
-      trim_right(norm);
+      hf_sig_trim_right(norm);
       set_type(sig->type, "tsan:", norm, strlen(norm));
       break;
     }
@@ -493,7 +309,7 @@ bool hf_signature_parse(const char *text, size_t size, hf_signature_t *sig) {
       break;
     case K_UBSAN:
       normalize_numbers(rest, strlen(rest), true, norm, sizeof norm);
-      trim_right(norm);
+      hf_sig_trim_right(norm);
       set_type(sig->type, "ubsan:", norm, strlen(norm));
       break;
     case K_UBSAN_ERROR:
@@ -503,7 +319,7 @@ bool hf_signature_parse(const char *text, size_t size, hf_signature_t *sig) {
       const char *msg = strstr(rest, ": ");
       msg = msg ? msg + 2 : rest;
       normalize_numbers(msg, strlen(msg), false, norm, sizeof norm);
-      trim_right(norm);
+      hf_sig_trim_right(norm);
       set_type(sig->type, "fatal:", norm, strlen(norm));
       break;
     }
@@ -518,7 +334,7 @@ bool hf_signature_parse(const char *text, size_t size, hf_signature_t *sig) {
       break;
   }
 
-  frame_t *stack = malloc(MAX_STACK * sizeof *stack);
+  hf_frame_t *stack = malloc(MAX_STACK * sizeof *stack);
   if (!stack) abort();
   unsigned n = 0;
   read_stack(&ls, stack, &n, MAX_STACK);
@@ -531,8 +347,9 @@ bool hf_signature_parse(const char *text, size_t size, hf_signature_t *sig) {
   }
   for (int pass = 0; pass < 2 && sig->frame_count == 0; pass++) {
     for (unsigned i = 0; i < n && sig->frame_count < HF_SIG_FRAMES; i++) {
-      if (is_runtime_frame(&stack[i]) || (pass == 0 && is_harness_frame(&stack[i]))) continue;
-      copy_span(sig->frames[sig->frame_count++], HF_SIG_TEXT, stack[i].func, strlen(stack[i].func));
+      if (hf_frame_is_runtime(&stack[i]) || (pass == 0 && hf_frame_is_harness(&stack[i]))) continue;
+      hf_sig_copy(sig->frames[sig->frame_count++], HF_SIG_TEXT, stack[i].func,
+                  strlen(stack[i].func));
     }
   }
   free(stack);
