@@ -1,8 +1,9 @@
 /* test_tools_signature.c: crash signatures (tools/signature.c) on report shapes the fixtures of
  * tests/fixtures/reports/ do not cover: ASan kinds named on the SUMMARY line, the heap's fatal
  * errors, libFuzzer's deadly signal and out-of-memory, an oracle finding followed by libFuzzer's
- * stack, TSan frames without a file, the sanitizer runtimes' interceptors, a replay stopped at
- * its timeout, which report comes first, number normalization, terminal colors and CRLF, the hash.
+ * stack, TSan frames without a file, gdb's signal stop and backtrace, the sanitizer runtimes'
+ * interceptors, a replay stopped at its timeout, which report comes first, number normalization,
+ * terminal colors and CRLF, the hash.
  * Every expected signature is written out in full. */
 #include "check.h"
 #include "signature.h"
@@ -147,6 +148,60 @@ static void test_tsan(void) {
          "tsan:lock-order-inversion (potential deadlock)|hc_directory_lock|hc_sweep_some");
 }
 
+/* gdb's stop on a signal (`Program received signal`, a thread's `Thread N "name" received
+ * signal`, a core's `Program terminated with signal`) opens a `signal:<NAME>` report, and `bt`
+ * gives its frames in every form gdb prints them: with the pc and `in`, without (frame 0, an
+ * inlined frame), `at FILE:LINE`, `from MODULE`, `?? ()`, `<signal handler called>`, arguments
+ * holding parentheses, quotes and ` at `. The filters apply: glibc's sources and module, libc's
+ * entry points, the harness. */
+static void test_gdb(void) {
+  expect(
+      "[Thread debugging using libthread_db enabled]\n"
+      "Program received signal SIGSEGV, Segmentation fault.\n"
+      "0x000055555555a1b2 in hc_block_sweep (block=0x7ffff7a00010, mode=2) at "
+      "/work/main/heap/block.c:123\n"
+      "123\t  b->cells[i] = mode;\n"
+      "#0  0x000055555555a1b2 in hc_block_sweep (block=0x7ffff7a00010, mode=2) at "
+      "/work/main/heap/block.c:123\n"
+      "#1  hc_allocator_slow (a=0x555555598280) at heap/allocator.c:88\n"
+      "#2  0x0000555555556789 in op_alloc (in=0x1, a=0x2) at /work/main/ops/interp_ops.c:30\n"
+      "#3  0x000055555555abcd in hc_sweep_some (heap=0x1, why=0x2 \"a (sweep) at 3\") at "
+      "/work/main/heap/sweep.c:104\n"
+      "#4  0x000055555555abce in main (argc=3, argv=0x7ffe) at /work/main/tools/heapfuzz.c:356\n",
+      "signal:SIGSEGV|hc_block_sweep|hc_allocator_slow|hc_sweep_some");
+  expect("[New Thread 0x7ffff7dcf6c0 (LWP 25859)]\n\n"
+         "Thread 2 \"heapfuzz\" received signal SIGBUS, Bus error.\n"
+         "[Switching to Thread 0x7ffff7dcf6c0 (LWP 25859)]\n"
+         "#0  __memset_avx2_unaligned_erms () at "
+         "../sysdeps/x86_64/multiarch/memset-vec-unaligned-erms.S:328\n"
+         "#1  0x00007ffff7e0a456 in __GI_raise (sig=sig@entry=7) at "
+         "../sysdeps/unix/sysv/linux/raise.c:50\n"
+         "#2  0x00007ffff7e0a457 in abort () from /lib/x86_64-linux-gnu/libc.so.6\n"
+         "#3  <signal handler called>\n"
+         "#4  0x00007ffff7e0a458 in ?? () from /lib/x86_64-linux-gnu/libc.so.6\n"
+         "#5  0x00007ffff7e0a459 in ?? ()\n"
+         "#6  0x000055555556e2a4 in hc_large_sweep (heap=0x1, l=0x2, c=40 '(') at "
+         "/work/main/heap/large.c:123\n"
+         "#7  0x000055555556e2a5 in start_thread (arg=<optimized out>) at "
+         "./nptl/pthread_create.c:442\n"
+         "#8  0x000055555556e2a6 in clone3 () at ../sysdeps/unix/sysv/linux/x86_64/clone3.S:81\n",
+         "signal:SIGBUS|hc_large_sweep");
+  expect("Program terminated with signal SIGFPE, Arithmetic exception.\n"
+         "#0  0x0000555555555136 in std::function<void ()>::operator()() const (this=0x1) at "
+         "heap/demo.cc:3\n"
+         "#1  0x0000555555555137 in hc_mark (heap=0x1) at heap/collect.c:20\n",
+         "signal:SIGFPE|std::function<void ()>::operator()() const|hc_mark");
+  /* Only harness frames: they stand. */
+  expect("Program received signal SIGILL, Illegal instruction.\n"
+         "#0  op_trap () at /work/main/ops/interp_ops.c:3\n"
+         "#1  0x1 in main () at /work/main/tools/heapfuzz.c:5\n",
+         "signal:SIGILL|op_trap|main");
+  /* A clean run under gdb. */
+  const char *clean = "corpus/fuzz_heap/weak_refs.ops: ok (57 ops run, 0 skipped, 11 collections)\n"
+                      "[Inferior 1 (process 27405) exited normally]\nNo stack.\n";
+  CHECK(!hf_signature_parse(clean, strlen(clean), &sig));
+}
+
 /* The sanitizer runtimes' interceptors are linked into the binary without line information: a
  * frame without a file whose function is an interceptor or a sanitizer_common helper
  * (MemcmpInterceptorCommon(...), __interceptor_*, ___interceptor_*), or a libc string or memory
@@ -269,6 +324,7 @@ int main(void) {
   RUN_TEST(test_libfuzzer);
   RUN_TEST(test_oracle);
   RUN_TEST(test_tsan);
+  RUN_TEST(test_gdb);
   RUN_TEST(test_interceptor_frames);
   RUN_TEST(test_timed_out);
   RUN_TEST(test_first_report_wins);

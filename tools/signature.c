@@ -106,6 +106,7 @@ typedef enum kind {
   K_ORACLE,
   K_FATAL,
   K_LIBFUZZER,
+  K_GDB,
 } kind_t;
 
 static const struct {
@@ -121,6 +122,8 @@ static const struct {
     {"ERROR: UndefinedBehaviorSanitizer: ", K_UBSAN_ERROR},
     {"heapcore: fatal: ", K_FATAL},
     {"ERROR: libFuzzer: ", K_LIBFUZZER},
+    {"Program received signal ", K_GDB},        /* gdb stopped on it */
+    {"Program terminated with signal ", K_GDB}, /* gdb on a core file */
 };
 
 /* The kind of report the line opens, and (rest) the text after its marker. */
@@ -131,6 +134,12 @@ static kind_t header_of(const char *line, const char **rest) {
       *rest = at + strlen(headers[i].marker);
       return headers[i].kind;
     }
+  }
+  /* gdb's stop in a program with threads: `Thread 2 "heapfuzz" received signal SIGSEGV, ...`. */
+  const char *sig = strstr(line, " received signal ");
+  if (sig && hf_sig_starts_with(line, "Thread ")) {
+    *rest = sig + strlen(" received signal ");
+    return K_GDB;
   }
   return K_NONE;
 }
@@ -325,6 +334,9 @@ bool hf_signature_parse(const char *text, size_t size, hf_signature_t *sig) {
     }
     case K_LIBFUZZER:
       libfuzzer_type(rest, sig->type);
+      break;
+    case K_GDB: /* `SIGSEGV, Segmentation fault.` */
+      set_type(sig->type, "signal:", rest, strcspn(rest, ", "));
       break;
     case K_ORACLE:
       parse_oracle(rest, sig);

@@ -1,9 +1,16 @@
 /* signature_frames.c: stack frames of crash reports (signature_frames.h).
  *
- * Both frame formats the sanitizers print are read:
+ * The frame formats of the sanitizers and of gdb's backtrace are read:
  *   ASan, LSan, UBSan, libFuzzer:  #1 0x5623c1353c16 in FUNC FILE:LINE:COL      (or (MODULE+0xOFF))
  *   TSan:                          #1 FUNC FILE:LINE:COL (MODULE+0xOFF)
- * each possibly followed by ` (BuildId: ...)`.
+ *   gdb:                           #1  0x000055555555a1b2 in FUNC (ARGS) at FILE:LINE
+ *                                  #1  FUNC (ARGS) at FILE:LINE    (frame 0, an inlined frame)
+ *                                  #1  0x00007ffff7e0a456 in FUNC (ARGS) from MODULE
+ *                                  #1  0x00007ffff7e0a456 in ?? ()  (no name: like ASan's <null>)
+ * the sanitizers' possibly followed by ` (BuildId: ...)`. gdb's FUNC ends at the first ` (` outside
+ * <...> and (...) (C++ names, templates); its ARGS may hold anything, parentheses and ` at ` in
+ * quoted strings included, so the tail is looked for after their closing parenthesis. A frame
+ * named in angle brackets (`<signal handler called>`, `<null>`) has no name.
  *
  * Frame filtering, in two steps:
  *   1. runtime: a frame without a function name; the sanitizer runtimes (`__asan`, `__tsan`,
@@ -61,6 +68,63 @@ bool hf_sig_in_list(const char *s, const char *const *list, size_t n, bool prefi
  * Parsing
  * ------------------------------------------------------------------------------------------- */
 
+/* Whether s[0, n) is a sanitizer's module in parentheses: MODULE+0xOFF or <unknown module>. */
+static bool is_module_offset(const char *s, size_t n) {
+  if (n == strlen("<unknown module>") && strncmp(s, "<unknown module>", n) == 0) return true;
+  size_t i = n;
+  while (i > 0 && isxdigit((unsigned char)s[i - 1]))
+    i--;
+  return i < n && i >= 3 && strncmp(s + i - 3, "+0x", 3) == 0;
+}
+
+/* gdb's frame, s after `#N  ` and `0xPC in `: `FUNC (ARGS)`, then ` at FILE:LINE`, ` from MODULE`
+ * or nothing. False when s is not of that shape (a sanitizer's frame). */
+static bool parse_gdb(const char *s, hf_frame_t *f) {
+  size_t i = 0;
+  int angle = 0, paren = 0;
+  for (; s[i] && !(s[i] == ' ' && s[i + 1] == '(' && angle == 0 && paren == 0); i++) {
+    if (s[i] == '<') angle++;
+    if (s[i] == '>' && angle > 0) angle--;
+    if (s[i] == '(') paren++;
+    if (s[i] == ')' && paren > 0) paren--;
+  }
+  if (!s[i] || i == 0 || s[0] == '(') return false; /* `(MODULE+0xOFF)`: a sanitizer's */
+  const char *args = s + i + 1, *close = NULL;
+  char quote = 0;
+  int depth = 0;
+  for (const char *p = args; *p && !close; p++) {
+    if (quote) {
+      if (*p == '\\' && p[1])
+        p++;
+      else if (*p == quote)
+        quote = 0;
+    } else if (*p == '"' || *p == '\'') {
+      quote = *p;
+    } else if (*p == '(') {
+      depth++;
+    } else if (*p == ')' && --depth == 0) {
+      close = p;
+    }
+  }
+  if (!close) return false;
+  const char *tail = close + 1;
+  if (hf_sig_starts_with(tail, " at ")) {
+    const char *file = tail + 4, *colon = strrchr(file, ':');
+    size_t n = colon && isdigit((unsigned char)colon[1]) ? (size_t)(colon - file) : strlen(file);
+    hf_sig_copy(f->file, sizeof f->file, file, n);
+    hf_sig_trim_right(f->file);
+  } else if (hf_sig_starts_with(tail, " from ")) {
+    hf_sig_copy(f->module, sizeof f->module, tail + 6, strlen(tail + 6));
+    hf_sig_trim_right(f->module);
+  } else if (tail[strspn(tail, " \t")] != '\0' ||
+             is_module_offset(args + 1, (size_t)(close - args - 1))) {
+    memset(f, 0, sizeof *f);
+    return false;
+  }
+  if (strncmp(s, "??", i) != 0) hf_sig_copy(f->func, sizeof f->func, s, i);
+  return true;
+}
+
 bool hf_frame_parse(const char *line, hf_frame_t *f) {
   memset(f, 0, sizeof *f);
   const char *s = line;
@@ -85,6 +149,7 @@ bool hf_frame_parse(const char *line, hf_frame_t *f) {
   char *bid = strstr(rest, " (BuildId:");
   if (bid) *bid = '\0';
   hf_sig_trim_right(rest);
+  if (parse_gdb(rest, f)) return true;
   /* A trailing (MODULE+0xOFF). */
   size_t n = strlen(rest);
   if (n > 0 && rest[n - 1] == ')') {
@@ -109,7 +174,9 @@ bool hf_frame_parse(const char *line, hf_frame_t *f) {
       hf_sig_trim_right(rest);
     }
   }
-  if (strcmp(rest, "<null>") != 0) hf_sig_copy(f->func, sizeof f->func, rest, strlen(rest));
+  size_t len = strlen(rest);
+  if (len > 0 && !(rest[0] == '<' && rest[len - 1] == '>'))
+    hf_sig_copy(f->func, sizeof f->func, rest, len);
   return true;
 }
 
