@@ -1,10 +1,10 @@
 /* test_tools_signature.c: crash signatures (tools/signature.c) on report shapes the fixtures of
  * tests/fixtures/reports/ do not cover: ASan kinds named on the SUMMARY line, the heap's fatal
- * errors, libFuzzer's deadly signal and out-of-memory, an oracle finding followed by libFuzzer's
- * stack, TSan frames without a file, gdb's signal stop and backtrace, the sanitizer runtimes'
- * interceptors, a replay stopped at its timeout, which report comes first, number normalization,
- * terminal colors and CRLF, the hash.
- * Every expected signature is written out in full. */
+ * errors and the abort reports after them, glibc's fatal messages and assert(3)'s, libFuzzer's
+ * deadly signal and out-of-memory, an oracle finding followed by libFuzzer's stack, TSan frames
+ * without a file, gdb's signal stop and backtrace, the sanitizer runtimes' interceptors, a replay
+ * stopped at its timeout, which report comes first, number normalization, terminal colors and CRLF,
+ * the hash. Every expected signature is written out in full. */
 #include "check.h"
 #include "signature.h"
 
@@ -95,6 +95,109 @@ static void test_fatal(void) {
          "    #8 0x9 in hc_block_sweep /src/heap/block.c:210:5\n"
          "    #9 0xa in LLVMFuzzerTestOneInput /src/targets/fuzz_heap.c:30:3\n",
          "fatal:assertion failed: b->live <= N|hc_fatal|hc_block_sweep");
+}
+
+/* The heap's fatal error is followed by its abort's report: ASan's or TSan's ABRT report
+ * (handle_abort=1, as triage replays) or gdb's SIGABRT stop, whose stack is the fatal error's,
+ * as libFuzzer's deadly signal's is. A report that is not an abort ends the search. */
+static void test_fatal_then_abort(void) {
+  const char *stack =
+      "    #0 0x1 in __pthread_kill_implementation nptl/./nptl/pthread_kill.c:44:76\n"
+      "    #1 0x2 in raise signal/../sysdeps/posix/raise.c:26:13\n"
+      "    #2 0x3 in abort stdlib/./stdlib/abort.c:79:7\n"
+      "    #3 0x4 in hc_fatal /src/heap/heap.c:39:3\n"
+      "    #4 0x5 in hc_directory_claim /src/heap/directory.c:186:7\n"
+      "    #5 0x6 in op_alloc /src/ops/interp_ops.c:30:3\n";
+  char text[2048];
+  snprintf(text, sizeof text,
+           "heapcore: fatal: /src/heap/directory.c:186: directory bit set over an empty slot\n"
+           "AddressSanitizer:DEADLYSIGNAL\n"
+           "==7==ERROR: AddressSanitizer: ABRT on unknown address 0x1 (pc 0x2 bp 0x3 sp 0x4 T0)\n"
+           "%s",
+           stack);
+  expect(text, "fatal:directory bit set over an empty slot|hc_fatal|hc_directory_claim");
+  snprintf(text, sizeof text,
+           "heapcore: fatal: /src/heap/directory.c:186: directory bit set over an empty slot\n"
+           "ThreadSanitizer:DEADLYSIGNAL\n"
+           "==9==ERROR: ThreadSanitizer: ABRT on unknown address 0x1 (pc 0x2 bp 0x3 sp 0x4 T9)\n"
+           "%s",
+           stack);
+  expect(text, "fatal:directory bit set over an empty slot|hc_fatal|hc_directory_claim");
+  expect("heapcore: fatal: heap/block.c:210: assertion failed: b->live <= 1024\n\n"
+         "Thread 3 \"heapfuzz\" received signal SIGABRT, Aborted.\n"
+         "#0  __pthread_kill_implementation (threadid=<optimized out>, signo=signo@entry=6, "
+         "no_tid=no_tid@entry=0) at ./nptl/pthread_kill.c:44\n"
+         "#1  0x00007ffff7e0efb2 in __GI_raise (sig=sig@entry=6) at ../sysdeps/posix/raise.c:26\n"
+         "#2  0x00007ffff7df9472 in __GI_abort () at ./stdlib/abort.c:79\n"
+         "#3  0x000055555555522e in hc_fatal (file=<optimized out>, line=210, msg=<optimized "
+         "out>) at /src/heap/heap.c:39\n"
+         "#4  0x000055555555522f in hc_block_sweep (b=0x1) at /src/heap/block.c:210\n",
+         "fatal:assertion failed: b->live <= N|hc_fatal|hc_block_sweep");
+  expect("heapcore: fatal: heap/block.c:210: assertion failed: b->live <= 1024\n"
+         "==7==ERROR: AddressSanitizer: SEGV on unknown address 0x1 (pc 0x2 bp 0x3 sp 0x4 T0)\n"
+         "    #0 0x1 in hc_block_sweep /src/heap/block.c:3:4\n",
+         "fatal:assertion failed: b->live <= N");
+}
+
+/* glibc's own fatal messages open a `libc:` report (numbers as N, the decoration of the stack
+ * protector's and the old `*** Error in` form dropped, so one message reads the same from every
+ * glibc); assert(3)'s opens `assert:<COND>`. Only at the start of a line: the same text quoted
+ * in a gdb frame's arguments is not a report. The frames are those of the abort that follows. */
+static void test_libc(void) {
+  static const struct {
+    const char *line, *type;
+  } cases[] = {
+      {"free(): double free detected in tcache 2", "libc:free(): double free detected in tcache N"},
+      {"free(): invalid pointer", "libc:free(): invalid pointer"},
+      {"double free or corruption (out)", "libc:double free or corruption (out)"},
+      {"double free or corruption (!prev)", "libc:double free or corruption (!prev)"},
+      {"double free or corruption (fasttop)", "libc:double free or corruption (fasttop)"},
+      {"malloc(): corrupted top size", "libc:malloc(): corrupted top size"},
+      {"malloc(): unaligned tcache chunk detected",
+       "libc:malloc(): unaligned tcache chunk detected"},
+      {"munmap_chunk(): invalid pointer", "libc:munmap_chunk(): invalid pointer"},
+      {"realloc(): invalid pointer", "libc:realloc(): invalid pointer"},
+      {"corrupted size vs. prev_size", "libc:corrupted size vs. prev_size"},
+      {"corrupted double-linked list", "libc:corrupted double-linked list"},
+      {"malloc_consolidate(): invalid chunk size", "libc:malloc_consolidate(): invalid chunk size"},
+      {"*** stack smashing detected ***: terminated", "libc:stack smashing detected"},
+      {"*** stack smashing detected ***: ./heapfuzz terminated", "libc:stack smashing detected"},
+      {"*** buffer overflow detected ***: terminated", "libc:buffer overflow detected"},
+      {"*** Error in `./heapfuzz': double free or corruption (fasttop): 0x0000000001a8e010 ***",
+       "libc:double free or corruption (fasttop)"},
+      {"Fatal glibc error: malloc.c:2599 (sysmalloc): assertion failed: (old_top == initial_top "
+       "(av) && old_size == 0) || ((unsigned long) (old_size) >= MINSIZE)",
+       "libc:malloc.c:N (sysmalloc): assertion failed: (old_top == initial_top (av) && old_size "
+       "== N) || ((unsigned long) (old_size) >= MINSIZE)"},
+      {"heapfuzz: heap/block.c:210: hc_block_sweep: Assertion `b->live <= 1024' failed.",
+       "assert:b->live <= N"},
+      {"heapfuzz: heap/block.c:210: void hc_block_sweep(struct block *): Assertion `(x ? y : "
+       "z) && s[0] != '`'' failed.",
+       "assert:(x ? y : z) && s[N] != '`'"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char text[512];
+    snprintf(text, sizeof text, "INFO: Seed: 1\n%s\n", cases[i].line);
+    expect(text, cases[i].type);
+    CHECK(sig.frame_count == 0);
+  }
+  expect("free(): double free detected in tcache 2\n\n"
+         "Program received signal SIGABRT, Aborted.\n"
+         "#4  0x00007ffff7e5242f in __libc_message (action=action@entry=do_abort, "
+         "fmt=fmt@entry=0x7ffff7f6d459 \"%s\\n\") at ../sysdeps/posix/libc_fatal.c:156\n"
+         "#5  0x00007ffff7e6786a in malloc_printerr (str=str@entry=0x7ffff7f70098 \"free(): "
+         "double free detected in tcache 2\") at ./malloc/malloc.c:5662\n"
+         "#6  0x00007ffff7e69af6 in _int_free (av=0x7ffff7fa6c60 <main_arena>, p=0x1) at "
+         "./malloc/malloc.c:4469\n"
+         "#7  0x00007ffff7e6bf5f in free () from /lib/x86_64-linux-gnu/libc.so.6\n"
+         "#8  0x0000555555555313 in hc_large_release (l=0x6569) at /src/heap/large.c:37\n",
+         "libc:free(): double free detected in tcache N|hc_large_release");
+  /* Not a report: the messages inside a line, a function of the heap's own. */
+  const char *quoted = "#5  0x1 in malloc_printerr (str=0x2 \"free(): invalid pointer\") at "
+                       "./malloc/malloc.c:5662\n"
+                       "    log: free(): invalid pointer\n"
+                       "hc_free(): invalid pointer\n";
+  CHECK(!hf_signature_parse(quoted, strlen(quoted), &sig));
 }
 
 static void test_libfuzzer(void) {
@@ -321,6 +424,8 @@ int main(void) {
   RUN_TEST(test_no_crash);
   RUN_TEST(test_asan_kind_from_summary);
   RUN_TEST(test_fatal);
+  RUN_TEST(test_fatal_then_abort);
+  RUN_TEST(test_libc);
   RUN_TEST(test_libfuzzer);
   RUN_TEST(test_oracle);
   RUN_TEST(test_tsan);

@@ -107,6 +107,8 @@ typedef enum kind {
   K_FATAL,
   K_LIBFUZZER,
   K_GDB,
+  K_LIBC,
+  K_ASSERT,
 } kind_t;
 
 static const struct {
@@ -126,6 +128,41 @@ static const struct {
     {"Program terminated with signal ", K_GDB}, /* gdb on a core file */
 };
 
+/* glibc's fatal messages, each at the start of a line: malloc's checks (malloc_printerr), glibc's
+ * own assertions, the older `*** Error in `PROG': MSG: 0xADDR ***` form; besides these, the stack
+ * protector's and fortify's `*** MSG ***: terminated`. */
+static const char *const libc_messages[] = {
+    "free(): ",
+    "malloc(): ",
+    "realloc(): ",
+    "calloc(): ",
+    "munmap_chunk(): ",
+    "mremap_chunk(): ",
+    "malloc_consolidate(): ",
+    "tcache_thread_shutdown(): ",
+    "_int_malloc(): ",
+    "_int_free(): ",
+    "_int_realloc(): ",
+    "_int_memalign(): ",
+    "memalign(): ",
+    "posix_memalign(): ",
+    "aligned_alloc(): ",
+    "malloc_check_get_size: ",
+    "double free or corruption (",
+    "corrupted size vs. prev_size",
+    "corrupted double-linked list",
+    "invalid fastbin entry (free)",
+    "Fatal glibc error: ",
+    "*** Error in `",
+};
+
+static bool ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), k = strlen(suffix);
+  while (n > 0 && isspace((unsigned char)s[n - 1]))
+    n--;
+  return n >= k && strncmp(s + n - k, suffix, k) == 0;
+}
+
 /* The kind of report the line opens, and (rest) the text after its marker. */
 static kind_t header_of(const char *line, const char **rest) {
   for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++) {
@@ -141,7 +178,27 @@ static kind_t header_of(const char *line, const char **rest) {
     *rest = sig + strlen(" received signal ");
     return K_GDB;
   }
+  if (HF_IN_LIST(line, libc_messages, true) ||
+      (hf_sig_starts_with(line, "*** ") && strstr(line + 4, " ***: "))) {
+    *rest = line;
+    return K_LIBC;
+  }
+  /* assert(3): `PROG: FILE:LINE: FUNC: Assertion `COND' failed.` */
+  const char *cond = strstr(line, "Assertion `");
+  if (cond && ends_with(line, "' failed.")) {
+    *rest = cond + strlen("Assertion `");
+    return K_ASSERT;
+  }
   return K_NONE;
+}
+
+/* A report that is the abort of a report before it: libFuzzer's (deadly signal, timeout), a
+ * sanitizer's ABRT (handle_abort=1), gdb's SIGABRT stop. */
+static bool is_abort(kind_t k, const char *rest) {
+  if (k == K_LIBFUZZER) return true;
+  if (k == K_ASAN || k == K_TSAN_ERROR || k == K_UBSAN_ERROR)
+    return hf_sig_starts_with(rest, "ABRT ");
+  return k == K_GDB && hf_sig_starts_with(rest, "SIGABRT");
 }
 
 /* An ASan kind is a hyphenated name (heap-use-after-free) or a signal (SEGV). A sentence
@@ -153,6 +210,26 @@ static bool asan_kind_is_name(const char *s, size_t n) {
     if (!isupper((unsigned char)s[i])) upper = false;
   }
   return upper;
+}
+
+/* glibc's message (see libc_messages): its text, numbers as N, without the decorations. */
+static void libc_type(const char *line, char type[HF_SIG_TEXT]) {
+  const char *msg = line, *end = line + strlen(line);
+  if (hf_sig_starts_with(line, "*** Error in `")) { /* glibc before 2.26 */
+    const char *q = strstr(line, "': ");
+    msg = q ? q + 3 : line;
+    for (const char *a = strstr(msg, ": 0x"); a; a = strstr(a + 1, ": 0x"))
+      end = a;                                   /* before the address */
+  } else if (hf_sig_starts_with(line, "*** ")) { /* `*** stack smashing detected ***: terminated` */
+    msg = line + 4;
+    end = strstr(msg, " ***");
+  } else if (hf_sig_starts_with(line, "Fatal glibc error: ")) {
+    msg = line + strlen("Fatal glibc error: ");
+  }
+  char norm[HF_SIG_TEXT];
+  normalize_numbers(msg, (size_t)(end - msg), false, norm, sizeof norm);
+  hf_sig_trim_right(norm);
+  set_type(type, "libc:", norm, strlen(norm));
 }
 
 /* libFuzzer's error line: timeout, out-of-memory, deadly signal (named later from the stack). */
@@ -247,10 +324,10 @@ static void parse_oracle(const char *rest, hf_signature_t *sig) {
   sig->frame_count = 2;
 }
 
-/* The report's first stack trace: frames until the trace ends or the next report opens.
- * libFuzzer's own report (deadly signal, timeout) does not end the search: it follows a report
- * without a stack (hc_fatal's line, a UBSan error) as the same crash's abort, and its stack is
- * that crash's. */
+/* The report's first stack trace: frames until the trace ends or the next report opens. An
+ * abort's report (is_abort: libFuzzer's deadly signal or timeout, a sanitizer's ABRT, gdb's
+ * SIGABRT) does not end the search: it follows a report without a stack (hc_fatal's line, glibc's
+ * message, assert(3)'s, a UBSan error) as the same crash's abort, and its stack is that crash's. */
 static void read_stack(lines_t *ls, hf_frame_t *frames, unsigned *count, unsigned cap) {
   char line[HF_SIG_LINE_MAX];
   bool in_trace = false;
@@ -261,7 +338,7 @@ static void read_stack(lines_t *ls, hf_frame_t *frames, unsigned *count, unsigne
     bool is_frame = hf_frame_parse(line, &f);
     if (!in_trace) {
       kind_t k = header_of(line, &rest);
-      if (k != K_NONE && k != K_LIBFUZZER) return;
+      if (k != K_NONE && !is_abort(k, rest)) return;
       if (!is_frame) continue;
       in_trace = true;
     } else if (!is_frame) {
@@ -338,6 +415,17 @@ bool hf_signature_parse(const char *text, size_t size, hf_signature_t *sig) {
     case K_GDB: /* `SIGSEGV, Segmentation fault.` */
       set_type(sig->type, "signal:", rest, strcspn(rest, ", "));
       break;
+    case K_LIBC:
+      libc_type(rest, sig->type);
+      break;
+    case K_ASSERT: { /* `COND' failed.`: COND, numbers as N (as the heap's own assertions) */
+      size_t n = strlen(rest);
+      while (n > 0 && isspace((unsigned char)rest[n - 1]))
+        n--;
+      normalize_numbers(rest, n - strlen("' failed."), false, norm, sizeof norm);
+      set_type(sig->type, "assert:", norm, strlen(norm));
+      break;
+    }
     case K_ORACLE:
       parse_oracle(rest, sig);
       finish(sig);
