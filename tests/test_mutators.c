@@ -3,7 +3,9 @@
  *
  * Everything runs on one OS thread, so a mutator holding access while another one stops the world
  * would deadlock by design: every step below releases the idle mutators first. An alarm turns a
- * hang (a collector waiting for a released mutator) into a failure. */
+ * hang (a collector waiting for a released mutator) into a failure.
+ *
+ * Also the other kind of mutator: the op mutator's length control (ops/mutate.c), at the end. */
 #define _POSIX_C_SOURCE 200809L /* nanosleep, clock_gettime, alarm */
 #include "heapcore.h"
 #include "hc_testutil.h"
@@ -13,6 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* The op mutator and the codec it needs, compiled in: this test links the heap core only (tests/
+ * CMakeLists.txt links heapops to test_ops_* files), and reaching MUTATE_SOFT_CAP needs the
+ * source anyway. These three files are what afl_mutator.so is built from too. */
+#include "../ops/codec.c"
+#include "../ops/mutate.c"
+#include "../ops/optable.c"
 
 /* ---------------------------------------------------------------------------------------------
  * Helpers
@@ -241,10 +250,163 @@ static void test_access_states(void) {
   CHECK_EQ_U64(hc_heap_destroy(heap), HC_OK);
 }
 
+
+/* ---------------------------------------------------------------------------------------------
+ * The op mutator's length control (ops/mutate.c)
+ * ------------------------------------------------------------------------------------------- */
+
+static ops_program_t prog_a, prog_b;
+static uint8_t buf_a[8192], buf_b[8192];
+
+/* A program of n random ops (decoded from random bytes, so operands are anything), encoded. */
+static size_t random_ops(uint64_t *rng, uint32_t n, uint8_t *out, size_t cap) {
+  prog_a.config = (ops_config_t){0};
+  prog_a.count = n;
+  for (uint32_t k = 0; k < n; k++) {
+    ops_op_t *op = &prog_a.ops[k];
+    memset(op, 0, sizeof *op);
+    op->opcode = (uint8_t)rng_below(rng, OPS_OP_COUNT);
+    for (unsigned i = 0; i < OPS_MAX_OPERANDS; i++)
+      op->operand[i] = (uint16_t)rng_next(rng);
+    const ops_op_info_t *info = ops_op_info(op->opcode);
+    for (unsigned i = 0; i < OPS_MAX_OPERANDS; i++) /* what the encoding keeps */
+      op->operand[i] = i < info->operand_count
+                           ? op->operand[i] & (info->operand_bytes[i] == 2 ? 0xffffu : 0xffu)
+                           : 0;
+  }
+  size_t size = ops_encode(&prog_a, out, cap);
+  CHECK(size <= cap);
+  return size;
+}
+
+static uint32_t op_count(const uint8_t *data, size_t size) {
+  ops_decode(data, size, &prog_b);
+  return prog_b.count;
+}
+
+/* A long chain of mutations, each of the previous one's output, and no selection: what the
+ * mutator alone does to program length. Without length control (insert and duplicate together
+ * as frequent as delete, as the mutator had it) the length is a random walk with an upward drift
+ * that ends at max_size; with it, the chain stays around the soft cap wherever it starts. */
+static void chain_lengths(uint64_t seed, uint32_t start_ops, double *mean, uint32_t *max,
+                          uint32_t *last) {
+  uint64_t rng = seed;
+  size_t size = random_ops(&rng, start_ops, buf_a, sizeof buf_a);
+  const unsigned steps = 50000, settle = 1000;
+  double sum = 0;
+  *max = 0;
+  for (unsigned i = 0; i < steps; i++) {
+    size = ops_mutate(buf_a, size, 4096, (uint32_t)rng_next(&rng));
+    CHECK(size >= OPS_CONFIG_BYTES && size <= 4096);
+    uint32_t n = op_count(buf_a, size);
+    if (i >= settle) {
+      sum += n;
+      if (n > *max) *max = n;
+    }
+    *last = n;
+  }
+  *mean = sum / (steps - settle);
+}
+
+static void test_op_mutator_chain_length_bounded(void) {
+  double mean;
+  uint32_t max, last;
+  /* From nothing: it grows, but only to about the cap. */
+  chain_lengths(1, 0, &mean, &max, &last);
+  printf("  chain from 0 ops: mean %.1f ops, max %u (soft cap %u)\n", mean, max, MUTATE_SOFT_CAP);
+  CHECK(mean >= MUTATE_SOFT_CAP / 2 && mean <= 1.5 * MUTATE_SOFT_CAP);
+  CHECK(max <= 4 * MUTATE_SOFT_CAP);
+  /* From a long program (a long seed's length): down to the cap within the settling steps. */
+  chain_lengths(2, 2000, &mean, &max, &last);
+  printf("  chain from 2000 ops: mean %.1f ops, max %u\n", mean, max);
+  CHECK(mean <= 1.5 * MUTATE_SOFT_CAP);
+  CHECK(max <= 4 * MUTATE_SOFT_CAP);
+}
+
+/* One mutation of many programs of n ops each: how often the result is longer, shorter, or the
+ * same length but changed. */
+static void outcomes(uint32_t n, unsigned *grew, unsigned *shrank, unsigned *same_changed) {
+  uint64_t rng = 77 + n;
+  *grew = *shrank = *same_changed = 0;
+  for (unsigned round = 0; round < 4000; round++) {
+    size_t size = random_ops(&rng, n, buf_a, sizeof buf_a);
+    memcpy(buf_b, buf_a, size);
+    size_t out = ops_mutate(buf_a, size, sizeof buf_a, (uint32_t)rng_next(&rng));
+    uint32_t m = op_count(buf_a, out);
+    if (m > n)
+      (*grew)++;
+    else if (m < n)
+      (*shrank)++;
+    else if (out != size || memcmp(buf_a, buf_b, size) != 0)
+      (*same_changed)++;
+  }
+}
+
+static void test_op_mutator_prefers_deletion_above_cap(void) {
+  unsigned grew, shrank, same;
+  outcomes(MUTATE_SOFT_CAP / 2, &grew, &shrank, &same);
+  printf("  %u ops: grew %u, shrank %u, changed in place %u of 4000\n", MUTATE_SOFT_CAP / 2, grew,
+         shrank, same);
+  CHECK(grew > 800 && shrank > 800); /* below the cap: both ways */
+  CHECK(same > grew);                /* in place more than growing */
+  outcomes(4 * MUTATE_SOFT_CAP, &grew, &shrank, &same);
+  printf("  %u ops: grew %u, shrank %u, changed in place %u of 4000\n", 4 * MUTATE_SOFT_CAP, grew,
+         shrank, same);
+  CHECK(shrank > 3 * grew); /* above it: mostly shorter */
+  CHECK(grew > 40);         /* yet growing is still possible: the cap is soft */
+  CHECK(same > grew);
+}
+
+/* A long program's children: most are shorter, and by a fair amount (runs go at once). */
+static void test_op_mutator_shrinks_long_programs(void) {
+  uint64_t rng = 5;
+  size_t size = random_ops(&rng, 1000, buf_b, sizeof buf_b);
+  uint64_t total = 0;
+  for (unsigned i = 0; i < 2000; i++) {
+    memcpy(buf_a, buf_b, size);
+    total += op_count(buf_a, ops_mutate(buf_a, size, sizeof buf_a, (uint32_t)rng_next(&rng)));
+  }
+  printf("  children of a 1000-op program: %.1f ops on average\n", total / 2000.0);
+  CHECK(total / 2000 < 900);
+}
+
+/* Crossover: never longer than the first parent or the soft cap, whichever is more. */
+static void test_op_crossover_length(void) {
+  static uint8_t out[8192];
+  uint64_t rng = 11;
+  for (unsigned round = 0; round < 2000; round++) {
+    uint32_t na = (uint32_t)rng_below(&rng, 4 * MUTATE_SOFT_CAP);
+    uint32_t nb = (uint32_t)rng_below(&rng, 8 * MUTATE_SOFT_CAP);
+    size_t sa = random_ops(&rng, na, buf_a, sizeof buf_a);
+    size_t sb = random_ops(&rng, nb, buf_b, sizeof buf_b);
+    size_t n = ops_crossover(buf_a, sa, buf_b, sb, out, sizeof out, (uint32_t)round);
+    CHECK(n >= OPS_CONFIG_BYTES);
+    CHECK(op_count(out, n) <= (na > MUTATE_SOFT_CAP ? na : MUTATE_SOFT_CAP));
+  }
+}
+
+/* The same seeds give the same chain. */
+static void test_op_mutator_deterministic_chain(void) {
+  static uint8_t x[4096], y[4096];
+  uint64_t rng = 3;
+  size_t nx = random_ops(&rng, 200, x, sizeof x), ny = nx;
+  memcpy(y, x, nx);
+  for (uint32_t i = 0; i < 5000; i++) {
+    nx = ops_mutate(x, nx, sizeof x, i * 2654435761u);
+    ny = ops_mutate(y, ny, sizeof y, i * 2654435761u);
+    CHECK(nx == ny && memcmp(x, y, nx) == 0);
+  }
+}
+
 int main(void) {
   alarm(240); /* a collector waiting for a released mutator hangs; die instead */
   RUN_TEST(test_ids);
   RUN_TEST(test_collect_with_released_mutators);
   RUN_TEST(test_access_states);
+  RUN_TEST(test_op_mutator_chain_length_bounded);
+  RUN_TEST(test_op_mutator_prefers_deletion_above_cap);
+  RUN_TEST(test_op_mutator_shrinks_long_programs);
+  RUN_TEST(test_op_crossover_length);
+  RUN_TEST(test_op_mutator_deterministic_chain);
   return 0;
 }
