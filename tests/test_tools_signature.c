@@ -3,8 +3,8 @@
  * errors and the abort reports after them, glibc's fatal messages and assert(3)'s, libFuzzer's
  * deadly signal and out-of-memory, an oracle finding followed by libFuzzer's stack, TSan frames
  * without a file, gdb's signal stop and backtrace, the sanitizer runtimes' interceptors, a replay
- * stopped at its timeout, which report comes first, number normalization, terminal colors and CRLF,
- * the hash. Every expected signature is written out in full. */
+ * stopped at its timeout, the bug signature, which report comes first, number normalization,
+ * terminal colors and CRLF, the hash. Every expected signature is written out in full. */
 #include "check.h"
 #include "signature.h"
 
@@ -395,6 +395,117 @@ static void test_timed_out(void) {
                    "oracle:verify|shrink|block N lost");
 }
 
+/* The bug signature (what identifies the broken invariant, not who noticed it): text's crash and
+ * bug signatures, and bug_id the first 12 hex digits of the bug signature's FNV-1a hash. */
+static void expect_bug(const char *text, const char *signature, const char *bug) {
+  expect(text, signature);
+  if (strcmp(sig.bug_signature, bug) != 0) {
+    fprintf(stderr, "bug signature: '%s'\nexpected:      '%s'\n", sig.bug_signature, bug);
+    CHECK(!"bug signature as expected");
+  }
+  char hex[17];
+  snprintf(hex, sizeof hex, "%016llx", (unsigned long long)hf_fnv1a64(bug, strlen(bug)));
+  CHECK(strlen(sig.bug_id) == 12 && strncmp(sig.bug_id, hex, 12) == 0);
+}
+
+/* An oracle finding's bug is its invariant and detail: not the op that noticed it, not when verify
+ * ran (every `after <when>: ` the oracles print), not the thread that owns the object (the
+ * real-thread runner names it, the deterministic one does not). */
+static void test_bug_oracle(void) {
+  const char *heap = "mutator N: last-active block of class N is not a live block of its directory "
+                     "(HC_ERR_VERIFY)";
+  static const char *const whens[][2] = {
+      {"shrink", "a shrink"},   {"gc-eden", "a collection"},
+      {"sweep n=0", "a sweep"}, {"verify", "a verify op"},
+      {"alloc h=1", "an op"},   {"teardown", "the final full collection"},
+  };
+  char bug[512], text[512], crash[512];
+  snprintf(bug, sizeof bug, "oracle:verify|%s", heap);
+  for (size_t i = 0; i < sizeof whens / sizeof whens[0]; i++) {
+    snprintf(text, sizeof text,
+             "heapfuzz: finding: op 6 (%s) on m0: verify: after %s: mutator 1: last-active block "
+             "of class 48 is not a live block of its directory (HC_ERR_VERIFY)\n",
+             whens[i][0], whens[i][1]);
+    snprintf(crash, sizeof crash, "oracle:verify|%.*s|after %s: %s", (int)strcspn(whens[i][0], " "),
+             whens[i][0], whens[i][1], heap);
+    expect_bug(text, crash, bug);
+  }
+  expect_bug("heapfuzz: finding: op 7 (gc-eden) on m0: reachable object lost: object #1 is not a "
+             "live cell\n",
+             "oracle:reachable object lost|gc-eden|object #N is not a live cell",
+             "oracle:reachable object lost|object #N is not a live cell");
+  expect_bug("heapfuzz: finding: op 9 (gc-full) on m3: reachable object lost: m12 object #1 is not "
+             "a live cell\n",
+             "oracle:reachable object lost|gc-full|m12 object #N is not a live cell",
+             "oracle:reachable object lost|object #N is not a live cell");
+  expect_bug("heapfuzz: finding: op 0 (join) on collector: weak reference to a reachable object "
+             "cleared: sweeper weak 3\n",
+             "oracle:weak reference to a reachable object cleared|join|sweeper weak N",
+             "oracle:weak reference to a reachable object cleared|weak N");
+  /* `after` elsewhere, or outside verify, is the detail's own. */
+  expect_bug("heapfuzz: finding: op 4 (gc-full) on m0: live bytes: heap reports 96 after a full "
+             "collection, model 48\n",
+             "oracle:live bytes|gc-full|heap reports N after a full collection, model N",
+             "oracle:live bytes|heap reports N after a full collection, model N");
+  expect_bug("heapfuzz: finding: op 2 (verify) on m0: verify: block 7 lost after a sweep\n",
+             "oracle:verify|verify|block N lost after a sweep",
+             "oracle:verify|block N lost after a sweep");
+  /* Not the finding's shape: the whole line was the type, and stays the bug. */
+  expect_bug("heapfuzz: finding: something else 3\n", "oracle:something else N",
+             "oracle:something else N");
+}
+
+/* A sanitizer report's bug is its crash signature without the sanitizer's name: ASan and TSan
+ * name the same use after free alike (the crash signatures differ only in the prefix), and a
+ * signal is the signal whoever caught it (a sanitizer, libFuzzer, gdb). The rest are their
+ * crash signature. */
+static void test_bug_sanitizers(void) {
+  const char *frames = "    #0 0x1 in hc_allocator_resume /src/heap/allocator.c:251:26\n"
+                       "    #1 0x2 in hc_mutator_resume_allocating /src/heap/allocator.c:290:3\n";
+  char text[1024];
+  snprintf(text, sizeof text,
+           "==3==ERROR: AddressSanitizer: heap-use-after-free on address 0x6060 at pc 0x1\n%s",
+           frames);
+  expect_bug(text, "asan:heap-use-after-free|hc_allocator_resume|hc_mutator_resume_allocating",
+             "sanitizer:heap-use-after-free|hc_allocator_resume|hc_mutator_resume_allocating");
+  snprintf(text, sizeof text, "WARNING: ThreadSanitizer: heap-use-after-free (pid=4)\n%s", frames);
+  expect_bug(text, "tsan:heap-use-after-free|hc_allocator_resume|hc_mutator_resume_allocating",
+             "sanitizer:heap-use-after-free|hc_allocator_resume|hc_mutator_resume_allocating");
+  snprintf(text, sizeof text, "WARNING: ThreadSanitizer: data race (pid=4)\n%s", frames);
+  expect_bug(text, "tsan:data race|hc_allocator_resume|hc_mutator_resume_allocating",
+             "sanitizer:data race|hc_allocator_resume|hc_mutator_resume_allocating");
+  const char *bug = "signal:SIGSEGV|hc_allocator_resume|hc_mutator_resume_allocating";
+  snprintf(text, sizeof text, "==3==ERROR: AddressSanitizer: SEGV on unknown address 0x8\n%s",
+           frames);
+  expect_bug(text, "asan:SEGV|hc_allocator_resume|hc_mutator_resume_allocating", bug);
+  snprintf(text, sizeof text, "==3==ERROR: ThreadSanitizer: SEGV on unknown address 0x8\n%s",
+           frames);
+  expect_bug(text, "tsan:SEGV|hc_allocator_resume|hc_mutator_resume_allocating", bug);
+  snprintf(text, sizeof text, "==3==ERROR: UndefinedBehaviorSanitizer: SEGV on unknown address\n%s",
+           frames);
+  expect_bug(text, "ubsan:SEGV|hc_allocator_resume|hc_mutator_resume_allocating", bug);
+  snprintf(text, sizeof text, "Program received signal SIGSEGV, Segmentation fault.\n%s", frames);
+  expect_bug(text, bug, bug);
+  snprintf(text, sizeof text, "==3==ERROR: AddressSanitizer: ABRT on unknown address 0x8\n%s",
+           frames);
+  expect_bug(text, "asan:ABRT|hc_allocator_resume|hc_mutator_resume_allocating",
+             "signal:SIGABRT|hc_allocator_resume|hc_mutator_resume_allocating");
+  expect_bug("heap/x.c:1:2: runtime error: signed integer overflow: 1 + 2147483647 cannot be "
+             "represented in type 'int'\n",
+             "ubsan:signed integer overflow: N + N cannot be represented in type 'int'",
+             "ubsan:signed integer overflow: N + N cannot be represented in type 'int'");
+  expect_bug("free(): invalid pointer\n", "libc:free(): invalid pointer",
+             "libc:free(): invalid pointer");
+  expect_bug("heapcore: fatal: heap/a.c:3: corrupt free-list interval head\n",
+             "fatal:corrupt free-list interval head", "fatal:corrupt free-list interval head");
+  /* A timed-out replay's abort is a timeout, in both. */
+  snprintf(text, sizeof text, "==3==ERROR: AddressSanitizer: ABRT on unknown address 0x8\n%s",
+           frames);
+  CHECK(hf_signature_parse(text, strlen(text), &sig));
+  hf_signature_timed_out(&sig);
+  CHECK(strcmp(sig.bug_signature, "timeout|hc_allocator_resume|hc_mutator_resume_allocating") == 0);
+}
+
 /* The first report in the text decides, not the worst. */
 static void test_first_report_wins(void) {
   expect("/src/heap/collect.c:77:12: runtime error: shift exponent 64 is too large for 64-bit "
@@ -432,6 +543,8 @@ int main(void) {
   RUN_TEST(test_gdb);
   RUN_TEST(test_interceptor_frames);
   RUN_TEST(test_timed_out);
+  RUN_TEST(test_bug_oracle);
+  RUN_TEST(test_bug_sanitizers);
   RUN_TEST(test_first_report_wins);
   RUN_TEST(test_normalization);
   return 0;

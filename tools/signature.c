@@ -262,21 +262,71 @@ uint64_t hf_fnv1a64(const void *data, size_t size) {
   return h;
 }
 
-static void finish(hf_signature_t *sig) {
+/* line = type, then `|` and each frame; id = its hash's first 12 hex digits. */
+static void sign(const char *type, const char (*frames)[HF_SIG_TEXT], unsigned count,
+                 char line[HF_SIG_LINE], char id[HF_SIG_ID]) {
   /* HF_SIG_LINE holds the type and every frame, each with its bar. */
-  size_t n = strlen(sig->type);
-  memcpy(sig->signature, sig->type, n);
-  for (unsigned i = 0; i < sig->frame_count; i++) {
-    size_t f = strlen(sig->frames[i]);
-    sig->signature[n++] = '|';
-    memcpy(sig->signature + n, sig->frames[i], f);
+  size_t n = strlen(type);
+  memcpy(line, type, n);
+  for (unsigned i = 0; i < count; i++) {
+    size_t f = strlen(frames[i]);
+    line[n++] = '|';
+    memcpy(line + n, frames[i], f);
     n += f;
   }
-  sig->signature[n] = '\0';
+  line[n] = '\0';
   char hex[17];
-  snprintf(hex, sizeof hex, "%016llx",
-           (unsigned long long)hf_fnv1a64(sig->signature, strlen(sig->signature)));
-  hf_sig_copy(sig->id, sizeof sig->id, hex, 12);
+  snprintf(hex, sizeof hex, "%016llx", (unsigned long long)hf_fnv1a64(line, n));
+  hf_sig_copy(id, HF_SIG_ID, hex, 12);
+}
+
+/* The length of a thread name (m0..m15, sweeper, collector) and its space that open s: the
+ * real-thread oracle names the mutator that owns the object (`m2 object #N`), the deterministic
+ * one does not. */
+static size_t owner_len(const char *s) {
+  size_t n = 0;
+  if (s[0] == 'm' && isdigit((unsigned char)s[1]))
+    for (n = 1; isdigit((unsigned char)s[n]);)
+      n++;
+  else if (hf_sig_starts_with(s, "sweeper") || hf_sig_starts_with(s, "collector"))
+    n = strcspn(s, " ");
+  return n > 0 && s[n] == ' ' ? n + 1 : 0;
+}
+
+/* The bug signature (signature.h): the crash signature without whoever noticed the bug. */
+static void bug_sign(hf_signature_t *sig) {
+  char type[HF_SIG_TEXT];
+  char frames[HF_SIG_FRAMES][HF_SIG_TEXT];
+  unsigned count = sig->frame_count;
+  memcpy(type, sig->type, sizeof type);
+  memcpy(frames, sig->frames, sizeof frames);
+  const char *kind = strchr(type, ':') ? strchr(type, ':') + 1 : "";
+  if (hf_sig_starts_with(type, "oracle:") && count == 2) { /* not the op; its detail... */
+    const char *d = sig->frames[1];
+    if (strcmp(kind, "verify") == 0 && hf_sig_starts_with(d, "after ") && strstr(d, ": "))
+      d = strstr(d, ": ") + 2; /* ...without `after <when>: ` and the object's owner */
+    d += owner_len(d);
+    hf_sig_copy(frames[0], HF_SIG_TEXT, d, strlen(d));
+    count = 1;
+  } else if (hf_sig_starts_with(type, "asan:") || hf_sig_starts_with(type, "tsan:") ||
+             hf_sig_starts_with(type, "ubsan:")) {
+    bool signal = kind[0] != '\0';
+    for (const char *c = kind; *c; c++)
+      signal = signal && isupper((unsigned char)*c); /* SEGV, BUS, ABRT, FPE, ILL, TRAP */
+    char name[HF_SIG_TEXT];
+    hf_sig_copy(name, sizeof name, kind, strlen(kind));
+    if (signal)
+      set_type(type, "signal:SIG", name, strlen(name));
+    else if (!hf_sig_starts_with(type, "ubsan:"))
+      set_type(type, "sanitizer:", name, strlen(name));
+  }
+  sign(type, (const char(*)[HF_SIG_TEXT])frames, count, sig->bug_signature, sig->bug_id);
+}
+
+static void finish(hf_signature_t *sig) {
+  sign(sig->type, (const char(*)[HF_SIG_TEXT])sig->frames, sig->frame_count, sig->signature,
+       sig->id);
+  bug_sign(sig);
 }
 
 void hf_signature_set(hf_signature_t *sig, const char *type) {
@@ -475,7 +525,7 @@ static void json_string(const char *s, FILE *out) {
   fputc('"', out);
 }
 
-void hf_signature_print_json(const hf_signature_t *sig, FILE *out) {
+void hf_signature_print_json(const hf_signature_t *sig, bool bug, FILE *out) {
   fputs("{\"id\": ", out);
   json_string(sig->id, out);
   fputs(", \"signature\": ", out);
@@ -497,13 +547,19 @@ void hf_signature_print_json(const hf_signature_t *sig, FILE *out) {
     json_string(sig->thread, out);
   else
     fputs("null", out);
+  if (bug) {
+    fputs(", \"bug_id\": ", out);
+    json_string(sig->bug_id, out);
+    fputs(", \"bug_signature\": ", out);
+    json_string(sig->bug_signature, out);
+  }
   fputs("}\n", out);
 }
 
-#define SIGNATURE_USAGE "usage: heapfuzz signature [--json] [--timed-out] REPORT_FILE...\n"
+#define SIGNATURE_USAGE "usage: heapfuzz signature [--json] [--bug] [--timed-out] REPORT_FILE...\n"
 
 int hf_cmd_signature(int argc, char **argv) {
-  bool json = false, timed_out = false;
+  bool json = false, bug = false, timed_out = false;
   int i = 0;
   for (; i < argc; i++) {
     const char *a = argv[i];
@@ -513,16 +569,21 @@ int hf_cmd_signature(int argc, char **argv) {
     }
     if (strcmp(a, "--json") == 0) {
       json = true;
+    } else if (strcmp(a, "--bug") == 0) {
+      bug = true;
     } else if (strcmp(a, "--timed-out") == 0) {
       timed_out = true;
     } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-      fputs(SIGNATURE_USAGE
-            "Prints `<id> <signature>` for the first crash report in each file (see\n"
-            "`heapfuzz --help`). --timed-out: the run was stopped at its time limit (a replay\n"
-            "sent SIGABRT): its abort report, or no report at all, signs as `timeout` with the\n"
-            "frames where it hung, as libFuzzer's timeout report does. Exit status: 0 crash\n"
-            "found, 1 no crash, 2 usage or I/O error.\n",
-            stdout);
+      fputs(
+          SIGNATURE_USAGE
+          "Prints `<id> <signature>` for the first crash report in each file (see\n"
+          "`heapfuzz --help`). --timed-out: the run was stopped at its time limit (a replay\n"
+          "sent SIGABRT): its abort report, or no report at all, signs as `timeout` with the\n"
+          "frames where it hung, as libFuzzer's timeout report does. --bug: print the bug\n"
+          "signature instead, `<bug_id> <bug_signature>` (one bug, whichever op, oracle pass\n"
+          "or sanitizer noticed it; see tools/signature.h); with --json, add both to the object.\n"
+          "Exit status: 0 crash found, 1 no crash, 2 usage or I/O error.\n",
+          stdout);
       return 0;
     } else if (a[0] == '-' && a[1] != '\0') {
       fprintf(stderr, "heapfuzz: signature: unknown option %s\n" SIGNATURE_USAGE, a);
@@ -557,7 +618,9 @@ int hf_cmd_signature(int argc, char **argv) {
       continue;
     }
     if (json)
-      hf_signature_print_json(&sig, stdout);
+      hf_signature_print_json(&sig, bug, stdout);
+    else if (bug)
+      printf("%s %s\n", sig.bug_id, sig.bug_signature);
     else
       printf("%s %s\n", sig.id, sig.signature);
   }

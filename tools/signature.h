@@ -6,14 +6,32 @@
  * The rules (the campaign's shared contract; signature.c has the details):
  *   type       asan:<kind>, lsan:leak, tsan:<kind>, ubsan:<message, numbers as N>,
  *              oracle:<invariant>, fatal:<message, numbers as N>, timeout, oom,
- *              signal:<name>, libfuzzer:<error> (the first of these the text holds); the
+ *              signal:<name> (libFuzzer's deadly signal; gdb's `Program received signal
+ *              SIGSEGV, ...`, as triage re-runs a replay that died of a bare signal),
+ *              libc:<glibc's fatal message, numbers as N> (`free(): double free detected in
+ *              tcache N`, `stack smashing detected`, ...), assert:<assert(3)'s condition,
+ *              numbers as N>, libfuzzer:<error> (the first of these the text holds); the
  *              abort of a run stopped at its time limit is a `timeout` too (--timed-out);
- *   frames     function names of the top 3 frames of the report's first stack trace, dropping
- *              the sanitizer runtimes, libc, libFuzzer and the harness (files under ops/,
- *              targets/, tools/); if that leaves none, the top 3 without the harness rule. An
- *              oracle finding's frames are the op's mnemonic and its detail with numbers as N;
+ *   frames     function names of the top 3 frames of the report's first stack trace (a
+ *              sanitizer's, libFuzzer's, gdb's backtrace), dropping the sanitizer runtimes, libc,
+ *              libFuzzer and the harness (files under ops/, targets/, tools/); if that leaves
+ *              none, the top 3 without the harness rule. A report without a stack (the heap's
+ *              fatal error, glibc's message, assert(3)'s) takes that of the abort that follows.
+ *              An oracle finding's frames are the op's mnemonic and its detail with numbers as N;
  *   signature  type, then `|` and each frame (just the type when there is no frame);
- *   id         the first 12 hex digits of the signature's 64-bit FNV-1a hash. */
+ *   id         the first 12 hex digits of the signature's 64-bit FNV-1a hash.
+ *
+ * The bug signature names the bug rather than whoever noticed it (`heapfuzz signature --bug`):
+ *   oracle     oracle:<invariant>|<detail>: no op, and the detail without verify's
+ *              `after <when>: ` (a shrink, a collection, a sweep, a verify op, an op, the final
+ *              full collection) and without the owning thread (`m2 object #N`) the real-thread
+ *              oracle names; so a broken heap invariant is one bug whichever op or pass found it;
+ *   sanitizer  the signature without the sanitizer's name: a signal is signal:SIG<name> whoever
+ *              caught it (asan:SEGV, tsan:SEGV, ubsan:SEGV, gdb's and libFuzzer's signal:SIGSEGV),
+ *              and ASan's and TSan's kinds, which they share, read sanitizer:<kind> (one use
+ *              after free, one bug, from the ASan and the TSan build);
+ *   otherwise  the signature (timeout, oom, lsan:, ubsan:<message>, fatal:, libc:, assert:);
+ *   bug id     12 hex digits of the bug signature's FNV-1a hash, as the id. */
 #ifndef HF_SIGNATURE_H
 #define HF_SIGNATURE_H
 
@@ -33,8 +51,10 @@ typedef struct hf_signature {
   unsigned frame_count;
   char signature[HF_SIG_LINE];
   char id[HF_SIG_ID];
-  long op;                  /* oracle finding: the op's index; -1 otherwise */
-  char thread[HF_SIG_TEXT]; /* oracle finding: the thread it names; "" otherwise */
+  long op;                         /* oracle finding: the op's index; -1 otherwise */
+  char thread[HF_SIG_TEXT];        /* oracle finding: the thread it names; "" otherwise */
+  char bug_signature[HF_SIG_LINE]; /* the bug signature (above), derived with signature */
+  char bug_id[HF_SIG_ID];
 } hf_signature_t;
 
 /* Parses a run's output, text[0, size) (need not be NUL-terminated). Returns true and fills out
@@ -50,17 +70,19 @@ bool hf_signature_parse(const char *text, size_t size, hf_signature_t *out);
 void hf_signature_timed_out(hf_signature_t *sig);
 
 /* Sets type and frames directly (for a crash with no report to parse, e.g. a run the minimizer
- * killed at its timeout) and derives signature and id. */
+ * killed at its timeout) and derives signature and id, bug signature and bug id. */
 void hf_signature_set(hf_signature_t *sig, const char *type);
 
 /* 64-bit FNV-1a. */
 uint64_t hf_fnv1a64(const void *data, size_t size);
 
-/* One JSON object on one line: id, signature, type, frames, op, thread (null when absent). */
-void hf_signature_print_json(const hf_signature_t *sig, FILE *out);
+/* One JSON object on one line: id, signature, type, frames, op, thread (null when absent), and
+ * with bug, bug_id and bug_signature. */
+void hf_signature_print_json(const hf_signature_t *sig, bool bug, FILE *out);
 
-/* `heapfuzz signature [--json] REPORT_FILE...` (argv after the command name). Returns the exit
- * status: 0 every file held a crash, 1 some file held none, 2 usage or read error. */
+/* `heapfuzz signature [--json] [--bug] [--timed-out] REPORT_FILE...` (argv after the command
+ * name). Returns the exit status: 0 every file held a crash, 1 some file held none, 2 usage or
+ * read error. */
 int hf_cmd_signature(int argc, char **argv);
 
 #endif /* HF_SIGNATURE_H */
