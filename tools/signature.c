@@ -301,10 +301,11 @@ static void bug_sign(hf_signature_t *sig) {
   memcpy(type, sig->type, sizeof type);
   memcpy(frames, sig->frames, sizeof frames);
   const char *kind = strchr(type, ':') ? strchr(type, ':') + 1 : "";
-  if (hf_sig_starts_with(type, "oracle:") && count == 2) { /* not the op; its detail... */
+  if (hf_sig_starts_with(type, "oracle:") && count == 2) {
+    /* The detail alone: not the op's mnemonic, verify's `after <when>: ` or the object's owner. */
     const char *d = sig->frames[1];
     if (strcmp(kind, "verify") == 0 && hf_sig_starts_with(d, "after ") && strstr(d, ": "))
-      d = strstr(d, ": ") + 2; /* ...without `after <when>: ` and the object's owner */
+      d = strstr(d, ": ") + 2;
     d += owner_len(d);
     hf_sig_copy(frames[0], HF_SIG_TEXT, d, strlen(d));
     count = 1;
