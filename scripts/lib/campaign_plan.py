@@ -11,6 +11,9 @@ Layout of a campaign's output directory (default campaign/, git-ignored):
   logs/<run>/<instance>.log  each engine's output, one folder per run (<run>: UTC start time)
   libfuzzer/<target>/corpus  libFuzzer's corpus (its first corpus directory: new inputs land here)
   libfuzzer/<target>/crashes crash-*, leak-*, timeout-*, oom-* (-artifact_prefix)
+  <engine>/<target>/<instance>.ops-histogram
+                             ops per executed program, counted by the target (fuzz_heap):
+                             one cumulative line per process, appended (campaign_stats reads it)
   afl/<target>/input         AFL++'s -i: the seeds and corpus/merged/<target>
   afl/<target>/sync/<name>   AFL++'s -o sync directory: main (-M), s1, s2... (-S)
   tsan/<target>/crashes      inputs whose TSan replay failed, each with its .log
@@ -30,6 +33,10 @@ TARGETS = ("fuzz_heap", "fuzz_heap_threads", "fuzz_ops_text")
 BINARY_TARGETS = ("fuzz_heap", "fuzz_heap_threads")
 # TSan replays these through the tsan preset's standalone binaries.
 TSAN_TARGETS = ("fuzz_heap", "fuzz_heap_threads")
+# Targets that count the ops of every program they execute into the file named by
+# HEAPFUZZ_OPS_HISTOGRAM (targets/fuzz_heap.c), for the report's median ops per program.
+OPS_HISTOGRAM_TARGETS = ("fuzz_heap",)
+OPS_HISTOGRAM_ENV = "HEAPFUZZ_OPS_HISTOGRAM"
 ENGINES = ("libfuzzer", "afl", "both")
 OPTIONS_FILE = os.path.join(ROOT, "dictionaries", "fuzz_heap.options")
 DICT_FILE = os.path.join(ROOT, "dictionaries", "fuzz_heap.dict")
@@ -136,6 +143,7 @@ class Instance:
         self.corpus_dir = None  # where its corpus grows
         self.crash_dirs = []  # where its findings land
         self.binary = None
+        self.ops_histogram = None  # where its target counts ops per executed program, if it does
 
     def engine_label(self):
         return {"libfuzzer": "libFuzzer", "afl": "AFL++", "tsan": "TSan replay"}[self.kind]
@@ -149,7 +157,8 @@ class Instance:
         return {"name": self.name, "engine": {"tsan": "replay"}.get(self.kind, self.kind),
                 "target": self.target, "preset": self.preset, "jobs": self.jobs,
                 "role": self.role, "binary": self.binary, "command": self.cmd,
-                "env": self.env, "corpus_dir": self.corpus_dir, "crash_dirs": self.crash_dirs}
+                "env": self.env, "corpus_dir": self.corpus_dir, "crash_dirs": self.crash_dirs,
+                "ops_histogram": self.ops_histogram}
 
 
 class Plan:
@@ -290,6 +299,7 @@ class Plan:
         cmd += [inst.corpus_dir, self.seeds("fuzz", target), os.path.join(self.merged, target)]
         inst.cmd = cmd
         inst.env = sanitizer_env(self.options, afl=False)
+        self._ops_histogram(inst)
         return inst
 
     def _afl(self, target, k):
@@ -343,7 +353,17 @@ class Plan:
             env["AFL_CUSTOM_MUTATOR_LIBRARY"] = os.path.join(
                 self.build_dir("afl"), "targets", "afl_mutator.so")
         inst.env = env
+        self._ops_histogram(inst)
         return inst
+
+    def _ops_histogram(self, inst):
+        """Where the instance's target counts its executed programs' ops: a file in the
+        directory the runner starts the engine in (<out>/<engine>/<target>/, made before the
+        start), named after the instance (and the machine, for a --secondary one)."""
+        if inst.target in OPS_HISTOGRAM_TARGETS:
+            name = "%s%s.ops-histogram" % (inst.name, self.suffix())
+            inst.ops_histogram = os.path.join(self.out, inst.kind, inst.target, name)
+            inst.env[OPS_HISTOGRAM_ENV] = inst.ops_histogram
 
     def _tsan(self):
         targets = [t for t in self.targets if t in TSAN_TARGETS]

@@ -78,11 +78,26 @@ def plots(campaign, figs):
     return made
 
 
-def write(campaign, argv, merge, triage, afl_plots):
-    plan = campaign.plan
-    out = plan.out
-    figs = {r.inst.name: campaign.figures(r) for r in campaign.runs}
-    charts = plots(campaign, figs)
+class Context:
+    """What the report's sections are written from: the campaign (its plan and runs), the
+    command line, each instance's figures (campaign_stats.figures), the plots made, and the
+    results of the merge, triage and afl-plot steps."""
+
+    def __init__(self, campaign, argv, merge, triage, afl_plots, figs=None, charts=None):
+        self.campaign = campaign
+        self.plan = campaign.plan
+        self.out = campaign.plan.out
+        self.argv = argv
+        self.merge = merge
+        self.triage = triage
+        self.afl_plots = afl_plots
+        self.figs = figs if figs is not None else {
+            r.inst.name: campaign.figures(r) for r in campaign.runs}
+        self.charts = charts if charts is not None else plots(campaign, self.figs)
+
+
+def section_header(ctx):
+    campaign, plan, out = ctx.campaign, ctx.plan, ctx.out
     ran = (campaign.ended or campaign.started) - campaign.started
     L = ["# heapfuzz campaign report", ""]
     if plan.inject_bug:
@@ -94,7 +109,7 @@ def write(campaign, argv, merge, triage, afl_plots):
               % (plan.inject_bug, plan.inject_bug, _where(plan.build_root, out),
                  _where(plan.findings_dir(), out), _where(path, out),
                  _where(plan.merged, out)), ""]
-    L.append("- command: `%s`" % " ".join(shlex.quote(a) for a in argv))
+    L.append("- command: `%s`" % " ".join(shlex.quote(a) for a in ctx.argv))
     L.append("- run %s, commit `%s`" % (campaign.run_id, campaign.manifest_commit or "?"))
     L.append("- from %s to %s: planned %s, ran %s%s"
              % (_utc(campaign.started), _utc(campaign.ended), format_duration(plan.duration),
@@ -105,18 +120,34 @@ def write(campaign, argv, merge, triage, afl_plots):
                 " (more instances than jobs: they shared the cores)" if plan.oversubscribed
                 else ""))
     L.append("- output: `%s` (engine logs in `%s`)" % (out, _rel(campaign.log_dir, out)))
-    L += ["", "## Instances", "",
-          "Figures are this run's, from the engines' own statistics. Coverage is libFuzzer's "
-          "`cov` (covered PCs of the `fuzz` build) or AFL++'s `edges_found` (of the `afl` "
-          "build's map): different instrumentations, so compare within one engine only. "
-          "Stability is AFL++'s share of the map that repeats for the same input "
-          "(`fuzzer_stats`). Crashes and hangs count the files in the instance's directories, "
-          "earlier runs' included, and how many this run added.", "",
-          "| instance | engine | target | state | execs | execs/s | coverage | corpus start -> "
-          "end | crashes | hangs | stability |",
-          "|---|---|---|---|---:|---:|---|---|---:|---:|---|"]
-    for r in campaign.runs:
-        f = figs[r.inst.name]
+    return L
+
+
+def ops_cell(f):
+    """The instance table's median ops per executed program: `N (of M execs)`, or `-`."""
+    if f.get("ops_median") is None:
+        return "-"
+    return "%d (of %d execs)" % (f["ops_median"], f["ops_execs"])
+
+
+def section_instances(ctx):
+    L = ["", "## Instances", "",
+         "Figures are this run's, from the engines' own statistics. Execs/s is per instance "
+         "(a libFuzzer instance with -fork=N runs N jobs at once). Median ops is the median "
+         "number of ops of the programs the instance executed, counted by the target itself "
+         "(`fuzz_heap`, into `<engine>/<target>/<instance>.ops-histogram`; `-` for the targets "
+         "that do not count): what an execution costs, where the corpus would show only the "
+         "inputs that added coverage. Coverage is libFuzzer's "
+         "`cov` (covered PCs of the `fuzz` build) or AFL++'s `edges_found` (of the `afl` "
+         "build's map): different instrumentations, so compare within one engine only. "
+         "Stability is AFL++'s share of the map that repeats for the same input "
+         "(`fuzzer_stats`). Crashes and hangs count the files in the instance's directories, "
+         "earlier runs' included, and how many this run added.", "",
+         "| instance | engine | target | state | execs | execs/s | median ops | coverage | "
+         "corpus start -> end | crashes | hangs | stability |",
+         "|---|---|---|---|---:|---:|---:|---|---|---:|---:|---|"]
+    for r in ctx.campaign.runs:
+        f = ctx.figs[r.inst.name]
         cov = "%s %s" % (f["cov_label"], f["cov"]) if f["cov"] is not None else "-"
         if f["detail"] and r.inst.kind == "afl":
             cov += " (%s)" % f["detail"]
@@ -129,52 +160,72 @@ def write(campaign, argv, merge, triage, afl_plots):
             corpus = "-"
         state = r.state if r.rc in (None, 0) or r.state == "stopped" else "%s (exit %s)" % (
             r.state, r.rc)
-        L.append("| %s | %s | %s | %s | %d | %.0f | %s | %s | %d (%d new) | %d (%d new) | %s |"
+        L.append("| %s | %s | %s | %s | %d | %.0f | %s | %s | %s | %d (%d new) | %d (%d new) "
+                 "| %s |"
                  % (r.inst.name, r.inst.engine_label(), r.inst.target, state, f["execs"],
-                    f["rate"], cov, corpus, f["crashes"], f["new_crashes"], f["hangs"],
-                    f["new_hangs"], f["stability"] or "-"))
-    tsan = [figs[r.inst.name] for r in campaign.runs if r.inst.kind == "tsan"]
+                    f["rate"], ops_cell(f), cov, corpus, f["crashes"], f["new_crashes"],
+                    f["hangs"], f["new_hangs"], f["stability"] or "-"))
+    tsan = [ctx.figs[r.inst.name] for r in ctx.campaign.runs if r.inst.kind == "tsan"]
     if tsan and tsan[0]["detail"]:
         L += ["", "TSan: %s (logs in `tsan/<target>/`)." % tsan[0]["detail"]]
-    L += ["", "## Plots", ""]
-    if charts:
-        for title, path in charts:
+    return L
+
+
+def section_plots(ctx):
+    out = ctx.out
+    L = ["", "## Plots", ""]
+    if ctx.charts:
+        for title, path in ctx.charts:
             L.append("![%s](%s)" % (title, path))
             L.append("")
     else:
         L.append("No engine wrote statistics over time (libFuzzer prints a line per finished "
                  "fork job; AFL++ starts plot_data after its first minute).")
-    if afl_plots:
+    if ctx.afl_plots:
         L.append("afl-plot: " + ", ".join("[%s](%s/index.html)" % (n, _rel(p, out))
-                                          for n, p in sorted(afl_plots.items())))
-    afl_runs = [r for r in campaign.runs if r.inst.kind == "afl"]
-    if afl_runs:
-        L += ["", "## AFL++ queue by mutation", "",
-              "Queue entries by what produced them (the whole queue: entries of earlier runs "
-              "are counted by what first found them): the op mutator (`afl_custom_fuzz`, "
-              "targets/afl_mutator.c), AFL++'s own stages, imports from other instances (-M/-S "
-              "sync and -F), seeds.", "",
-              "| instance | ops_mutate | ops_crossover | AFL++ stages | imported | seeds |",
-              "|---|---:|---:|---:|---:|---:|"]
-        for r in afl_runs:
-            c = mutation_counts(r.inst.corpus_dir)
-            L.append("| %s | %d | %d | %d | %d | %d |" % (r.inst.name, c["ops_mutate"],
-                                                        c["ops_crossover"], c["afl"],
-                                                        c["imported"], c["seeds"]))
-    L += ["", "## Corpus merge", ""]
-    if merge:
+                                          for n, p in sorted(ctx.afl_plots.items())))
+    return L
+
+
+def section_afl_queue(ctx):
+    afl_runs = [r for r in ctx.campaign.runs if r.inst.kind == "afl"]
+    if not afl_runs:
+        return []
+    L = ["", "## AFL++ queue by mutation", "",
+         "Queue entries by what produced them (the whole queue: entries of earlier runs "
+         "are counted by what first found them): the op mutator (`afl_custom_fuzz`, "
+         "targets/afl_mutator.c), AFL++'s own stages, imports from other instances (-M/-S "
+         "sync and -F), seeds.", "",
+         "| instance | ops_mutate | ops_crossover | AFL++ stages | imported | seeds |",
+         "|---|---:|---:|---:|---:|---:|"]
+    for r in afl_runs:
+        c = mutation_counts(r.inst.corpus_dir)
+        L.append("| %s | %d | %d | %d | %d | %d |" % (r.inst.name, c["ops_mutate"],
+                                                    c["ops_crossover"], c["afl"],
+                                                    c["imported"], c["seeds"]))
+    return L
+
+
+def section_merge(ctx):
+    L = ["", "## Corpus merge", ""]
+    if ctx.merge:
         L += ["| target | into | tool | files before | after | from |",
               "|---|---|---|---:|---:|---|"]
-        for t, m in merge.items():
+        for t, m in ctx.merge.items():
             tool = m["tool"] or "nothing new"
             if m["rc"]:
                 tool += " (failed, exit %d)" % m["rc"]
             L.append("| %s | `%s` | %s | %d | %d | %s |" % (
                 t, m["dest"], tool, m["before"], m["after"],
-                ", ".join("`%s`" % _rel(s, out) for s in m["sources"]) or "-"))
+                ", ".join("`%s`" % _rel(s, ctx.out) for s in m["sources"]) or "-"))
     else:
         L.append("Skipped (interrupted twice).")
-    L += ["", "## Findings", ""]
+    return L
+
+
+def section_findings(ctx):
+    plan, out, triage = ctx.plan, ctx.out, ctx.triage
+    L = ["", "## Findings", ""]
     crashes = triage.get("crashes", [])
     L.append("%d crash, hang and timeout files." % len(crashes))
     if triage.get("ran") and plan.inject_bug:
@@ -192,14 +243,40 @@ def write(campaign, argv, merge, triage, afl_plots):
         L += ["- `%s`" % _rel(c, out) for c in crashes[:200]]
         if len(crashes) > 200:
             L.append("- ... and %d more" % (len(crashes) - 200))
-    L += ["", "## Commands", ""]
-    for r in campaign.runs:
+    return L
+
+
+def section_commands(ctx):
+    L = ["", "## Commands", ""]
+    for r in ctx.campaign.runs:
         if r.inst.kind == "tsan":
             L.append("- %s: the runner's replay loop: `%s` over the other instances' corpora "
                      "(scripts/lib/campaign_tsan.py)" % (r.inst.name, r.inst.command_line()))
         else:
             L.append("- %s: `%s`" % (r.inst.name, r.inst.command_line()))
-    path = os.path.join(out, "report%s.md" % plan.suffix())
+    return L
+
+
+# The report's sections, in order: each takes the Context and returns its markdown lines
+# (starting with a blank line and its heading, or [] to leave the section out). A new section is
+# one more function here (or passed to report_lines by whoever adds it).
+SECTIONS = (section_header, section_instances, section_plots, section_afl_queue, section_merge,
+            section_findings, section_commands)
+
+
+def report_lines(ctx, sections=SECTIONS):
+    """The markdown lines of the report's sections, in order."""
+    lines = []
+    for section in sections:
+        lines += section(ctx)
+    return lines
+
+
+def write(campaign, argv, merge, triage, afl_plots):
+    """Writes <out>/report.md (report-<node>.md on a --secondary machine) and the plots;
+    returns (its path, each instance's figures)."""
+    ctx = Context(campaign, argv, merge, triage, afl_plots)
+    path = os.path.join(ctx.out, "report%s.md" % ctx.plan.suffix())
     with open(path, "w") as f:
-        f.write("\n".join(L) + "\n")
-    return path, figs
+        f.write("\n".join(report_lines(ctx)) + "\n")
+    return path, ctx.figs

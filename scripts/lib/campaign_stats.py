@@ -9,6 +9,13 @@
   instance both carry on from the earlier run, so figures are taken relative to a snapshot made
   before the instance started.
 - The TSan loop keeps its own counts (campaign_tsan.TsanReplay.snapshot()).
+- Ops per executed program: the engines do not say how long the inputs they ran were (the
+  corpus holds only those that added coverage, and mostly the longer ones), so fuzz_heap counts
+  them itself into <instance>.ops-histogram (campaign_plan.OPS_HISTOGRAM_ENV): every process
+  appends one cumulative line every few seconds and at exit,
+    heapfuzz-ops-histogram 1 id=PID.START_NS execs=N OPS:COUNT OPS:COUNT ...
+  The last line of each id counts, lines from before this run (the file's size when the instance
+  started) do not, and a line still being written (no newline yet) is skipped.
 """
 
 import math
@@ -101,6 +108,60 @@ def afl_plot_count(path):
         return 0
 
 
+def read_ops_histogram(path, offset=0):
+    """{ops: executions} over every process's last line in path from byte offset on; {} when
+    the file is missing or holds nothing after offset."""
+    last = {}
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            data = f.read()
+    except OSError:
+        return {}
+    for raw in data.split(b"\n")[:-1]:  # the part after the last newline is incomplete
+        words = raw.decode("ascii", "replace").split()
+        if len(words) < 4 or words[:2] != ["heapfuzz-ops-histogram", "1"]:
+            continue
+        if not words[2].startswith("id=") or not words[3].startswith("execs="):
+            continue
+        try:
+            execs = int(words[3][len("execs="):])
+            counts = {}
+            for w in words[4:]:
+                k, _, v = w.partition(":")
+                counts[int(k)] = counts.get(int(k), 0) + int(v)
+        except ValueError:
+            continue
+        key = words[2][len("id="):]
+        if key not in last or execs >= last[key][0]:
+            last[key] = (execs, counts)
+    hist = {}
+    for _, counts in last.values():
+        for k, v in counts.items():
+            hist[k] = hist.get(k, 0) + v
+    return hist
+
+
+def histogram_median(hist):
+    """The median of a {value: count} histogram (the lower one of an even count), or None."""
+    total = sum(hist.values())
+    if total == 0:
+        return None
+    seen = 0
+    for k in sorted(hist):
+        seen += hist[k]
+        if 2 * seen >= total:
+            return k
+    return None
+
+
+def file_size(path):
+    try:
+        return os.path.getsize(path)
+    except (OSError, TypeError):
+        return 0
+
+
 def finding_counts(inst):
     """(crashes, hangs) in an instance's directories: every run's, as their files are kept."""
     if inst.kind == "libfuzzer":
@@ -121,6 +182,8 @@ class Snapshot:
         self.crashes, self.hangs = finding_counts(inst)
         self.afl_stats = {}
         self.afl_plot_rows = 0
+        # Where this run's lines start in the instance's ops histogram (earlier runs' are before).
+        self.ops_histogram_offset = file_size(getattr(inst, "ops_histogram", None))
         if inst.kind == "afl":
             base = os.path.dirname(inst.corpus_dir)
             self.afl_stats = read_fuzzer_stats(os.path.join(base, "fuzzer_stats"))
@@ -132,12 +195,20 @@ class Snapshot:
 
 def figures(inst, snap, log_path, elapsed, tsan=None):
     """The instance's figures for this run so far: a dict with execs, rate, coverage, corpus,
-    crashes, hangs, stability (AFL++), series for the plots."""
+    crashes, hangs, stability (AFL++), series for the plots, and the median ops per executed
+    program with how many executions it is of (ops_median and ops_execs: None and 0 where the
+    target does not count them)."""
     crashes, hangs = finding_counts(inst)
     fig = {"execs": 0, "rate": 0.0, "now_rate": None, "cov": None, "cov_label": "",
            "corpus": None, "corpus_start": snap.corpus, "crashes": crashes, "hangs": hangs,
            "new_crashes": crashes - snap.crashes, "new_hangs": hangs - snap.hangs,
-           "stability": None, "rate_series": [], "cov_series": [], "detail": ""}
+           "stability": None, "rate_series": [], "cov_series": [], "detail": "",
+           "ops_median": None, "ops_execs": 0}
+    if getattr(inst, "ops_histogram", None):
+        hist = read_ops_histogram(inst.ops_histogram,
+                                  getattr(snap, "ops_histogram_offset", 0))
+        fig["ops_median"] = histogram_median(hist)
+        fig["ops_execs"] = sum(hist.values())
     if inst.kind == "libfuzzer":
         rows = libfuzzer_series(log_path)
         fig["cov_label"] = "cov"
@@ -224,8 +295,9 @@ def status_line(inst, fig, state):
     finds = "crashes %d" % fig["crashes"]
     if fig["hangs"]:
         finds += " hangs %d" % fig["hangs"]
-    return "%-28s %-8s execs %-9d %s  %-11s %-18s %s%s" % (
-        inst.name[:28], state[:8], fig["execs"], rate, cov, corpus, finds, stab)
+    ops = " ops~%d" % fig["ops_median"] if fig.get("ops_median") is not None else ""
+    return "%-28s %-8s execs %-9d %s  %-11s %-18s %s%s%s" % (
+        inst.name[:28], state[:8], fig["execs"], rate, cov, corpus, finds, stab, ops)
 
 
 # --- SVG plots (stdlib only) ----------------------------------------------------------------

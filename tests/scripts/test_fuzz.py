@@ -3,14 +3,17 @@
 instances, the exact command lines, how --jobs is shared), and the statistics readers that the
 status lines and report.md are built from."""
 
+import glob
 import json
 import os
 import re
+import subprocess
 import tempfile
+import types
 import unittest
 import xml.etree.ElementTree as ET
 
-from fuzz_helpers import ROOT, flag, option, parse_plan, run_fuzz
+from fuzz_helpers import BUILD, ROOT, flag, option, parse_plan, run_fuzz
 
 import campaign_plan
 import campaign_report
@@ -277,6 +280,27 @@ class DryRun(unittest.TestCase):
         with open(os.path.join(ROOT, ".gitignore")) as f:
             self.assertIn("/campaign-bug-*/\n", f.read())
 
+    def test_ops_histogram_per_instance(self):
+        """fuzz_heap's instances (both engines) name a file of their own for the target's ops
+        count, in the directory the engine starts in; other targets and TSan get none."""
+        plan, text, out = self.plan("--jobs", "8")
+        for name, inst in plan.items():
+            hist = inst["env"].get("HEAPFUZZ_OPS_HISTOGRAM")
+            if name.startswith(("libfuzzer-fuzz_heap", "afl-fuzz_heap-")) and \
+                    "threads" not in name:
+                engine = name.split("-")[0]
+                self.assertEqual(hist, os.path.join(out, engine, "fuzz_heap",
+                                                    name + ".ops-histogram"), name)
+            else:
+                self.assertIsNone(hist, name)
+        self.assertEqual(sum(1 for i in plan.values()
+                             if "HEAPFUZZ_OPS_HISTOGRAM" in i["env"]), 3)
+        plan, _, out = self.plan("--secondary", "--node", "box2", "--engine", "libfuzzer",
+                                 "--target", "fuzz_heap", "--jobs", "1")
+        self.assertEqual(plan["libfuzzer-fuzz_heap"]["env"]["HEAPFUZZ_OPS_HISTOGRAM"],
+                         os.path.join(out, "libfuzzer", "fuzz_heap",
+                                      "libfuzzer-fuzz_heap-box2.ops-histogram"))
+
     def test_targets_comma_separated(self):
         plan, _, _ = self.plan("--target", "fuzz_ops_text,fuzz_heap", "--engine", "libfuzzer",
                                "--no-tsan")
@@ -347,6 +371,89 @@ class Stats(unittest.TestCase):
                              {"ops_mutate": 2, "ops_crossover": 1, "afl": 2, "imported": 1,
                               "seeds": 2})
 
+    def test_ops_histogram(self):
+        """The last line of each process counts (they are cumulative), processes add up, lines
+        before the offset (earlier runs) and a line still being written do not count."""
+        lines = ["heapfuzz-ops-histogram 1 id=7.100 execs=3 10:2 500:1",  # an earlier run
+                 "heapfuzz-ops-histogram 1 id=8.200 execs=2 3:1 64:1",
+                 "heapfuzz-ops-histogram 1 id=9.300 execs=1 40:1",
+                 "heapfuzz-ops-histogram 1 id=8.200 execs=5 3:2 64:2 65:1",
+                 "garbage line",
+                 "heapfuzz-ops-histogram 2 id=1.1 execs=9 1:9",  # another format version
+                 "heapfuzz-ops-histogram 1 id=9.300 execs=x 40:1"]
+        with tempfile.NamedTemporaryFile("w") as f:
+            f.write("\n".join(lines) + "\nheapfuzz-ops-histogram 1 id=9.300 execs=9 40:9")
+            f.flush()
+            offset = len(lines[0]) + 1
+            hist = campaign_stats.read_ops_histogram(f.name, offset)
+            self.assertEqual(hist, {3: 2, 64: 2, 65: 1, 40: 1})
+            self.assertEqual(campaign_stats.histogram_median(hist), 40)
+            self.assertEqual(campaign_stats.read_ops_histogram(f.name)[500], 1)
+            self.assertEqual(campaign_stats.read_ops_histogram(f.name, 1 << 20), {})
+        self.assertEqual(campaign_stats.read_ops_histogram("/nonexistent/x"), {})
+        self.assertIsNone(campaign_stats.histogram_median({}))
+        self.assertEqual(campaign_stats.histogram_median({5: 1, 9: 1}), 5)
+        self.assertEqual(campaign_stats.histogram_median({1: 1, 2: 5, 100: 3}), 2)
+
+    def test_figures_median_ops(self):
+        """figures() takes the median ops from the instance's histogram, this run's lines only
+        (the snapshot made before the instance started marks where they begin)."""
+        with tempfile.TemporaryDirectory() as tmp:
+            inst = campaign_plan.Instance("libfuzzer-fuzz_heap", "libfuzzer", "fuzz_heap",
+                                          "fuzz", 1)
+            inst.corpus_dir = os.path.join(tmp, "corpus")
+            inst.crash_dirs = [os.path.join(tmp, "crashes")]
+            inst.ops_histogram = os.path.join(tmp, "libfuzzer-fuzz_heap.ops-histogram")
+            with open(inst.ops_histogram, "w") as f:
+                f.write("heapfuzz-ops-histogram 1 id=1.1 execs=4 400:4\n")
+            snap = campaign_stats.Snapshot(inst)
+            with open(inst.ops_histogram, "a") as f:
+                f.write("heapfuzz-ops-histogram 1 id=2.2 execs=3 20:1 30:1 900:1\n")
+            log = os.path.join(tmp, "log")
+            with open(log, "w") as f:
+                f.write("#2040: cov: 4213 ft: 4213 corp: 28 exec/s 1020 oom/timeout/crash: "
+                        "0/0/0 time: 2s job: 1 dft_time: 0\n")
+            fig = campaign_stats.figures(inst, snap, log, 2)
+            self.assertEqual((fig["ops_median"], fig["ops_execs"]), (30, 3))
+            self.assertTrue(campaign_stats.status_line(inst, fig, "running").endswith(" ops~30"))
+            inst.ops_histogram = None  # a target that does not count
+            fig = campaign_stats.figures(inst, campaign_stats.Snapshot(inst), log, 2)
+            self.assertEqual((fig["ops_median"], fig["ops_execs"]), (None, 0))
+
+    @unittest.skipUnless(os.path.exists(os.path.join(BUILD, "targets", "fuzz_heap")) and
+                         os.path.exists(os.path.join(BUILD, "heapfuzz")),
+                         "fuzz_heap or heapfuzz is not built in %s" % BUILD)
+    def test_target_counts_ops(self):
+        """The real target (this build's replay driver): every execution of every seed counted
+        once, with the op count `heapfuzz print` lists for it."""
+        seeds = sorted(glob.glob(os.path.join(BUILD, "corpus", "fuzz_heap", "*.bin")))[:8]
+        self.assertTrue(seeds)
+        env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
+        want = {}
+        for seed in seeds:
+            text = subprocess.run([os.path.join(BUILD, "heapfuzz"), "print", seed],
+                                  capture_output=True, text=True, env=env, check=True).stdout
+            n = sum(1 for line in text.splitlines()
+                    if line.strip() and not line.startswith(("#", "heapfuzz-ops", "config")))
+            want[n] = want.get(n, 0) + 3
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "h")
+            env["HEAPFUZZ_OPS_HISTOGRAM"] = path
+            subprocess.run([os.path.join(BUILD, "targets", "fuzz_heap"), "-runs=3"] + seeds,
+                           capture_output=True, env=env, check=True)
+            with open(path) as f:
+                lines = f.read().splitlines()
+            self.assertEqual(len(lines), 1, lines)  # one process, one flush at its exit
+            self.assertRegex(lines[0], r"^heapfuzz-ops-histogram 1 id=\d+\.\d+ execs=%d "
+                             % (3 * len(seeds)))
+            self.assertEqual(campaign_stats.read_ops_histogram(path), want)
+            # without the variable: no file, nothing counted
+            del env["HEAPFUZZ_OPS_HISTOGRAM"]
+            os.unlink(path)
+            subprocess.run([os.path.join(BUILD, "targets", "fuzz_heap")] + seeds,
+                           capture_output=True, env=env, check=True)
+            self.assertFalse(os.path.exists(path))
+
     def test_count_files(self):
         with tempfile.TemporaryDirectory() as tmp:
             for name in ("crash-1", "crash-1.log", "timeout-2", "README.txt", ".state"):
@@ -355,6 +462,89 @@ class Stats(unittest.TestCase):
             self.assertEqual(campaign_stats.count_files(tmp), 2)
             self.assertEqual(campaign_stats.count_files(tmp, ("crash-",)), 1)
             self.assertEqual(campaign_stats.count_files(os.path.join(tmp, "nope")), 0)
+
+
+class FakeRun:
+    def __init__(self, inst, state="stopped", rc=0):
+        self.inst, self.state, self.rc = inst, state, rc
+
+
+class Report(unittest.TestCase):
+    """report.md from made-up figures: its sections in order, the instance table's execs/s and
+    median ops, and a section added by another module."""
+
+    def campaign(self, out):
+        args = types.SimpleNamespace(
+            duration=600, jobs=2, targets=["fuzz_heap"], engine="libfuzzer", tsan=True,
+            out=out, merged_dir=os.path.join(out, "merged"), build_root=os.path.join(ROOT,
+                                                                                    "build"),
+            secondary=False, node=None, inject_bug=None)
+        plan = campaign_plan.Plan(args)
+        runs = [FakeRun(i) for i in plan.instances]
+        figs = {}
+        for r in runs:
+            f = {"execs": 0, "rate": 0.0, "now_rate": None, "cov": None, "cov_label": "",
+                 "corpus": None, "corpus_start": 0, "crashes": 0, "hangs": 0,
+                 "new_crashes": 0, "new_hangs": 0, "stability": None, "rate_series": [],
+                 "cov_series": [], "detail": "", "ops_median": None, "ops_execs": 0}
+            if r.inst.kind == "libfuzzer":
+                f.update(execs=3000000, rate=5012.4, cov=5200, cov_label="cov", corpus=900,
+                         corpus_start=31, ops_median=57, ops_execs=2999000,
+                         rate_series=[(10, 4000.0), (20, 5000.0)])
+            else:
+                f.update(execs=1200, rate=2.0, corpus=77)
+            figs[r.inst.name] = f
+        return types.SimpleNamespace(
+            plan=plan, runs=runs, run_id="20260101T000000Z", manifest_commit="abc123",
+            started=1000.0, ended=1600.0, interrupted=False,
+            log_dir=os.path.join(out, "logs", "20260101T000000Z"),
+            figures=lambda r: figs[r.inst.name])
+
+    def test_sections_and_instances(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            camp = self.campaign(tmp)
+            ctx = campaign_report.Context(camp, ["scripts/fuzz", "--jobs", "2"], {},
+                                          {"ran": False, "why": "test", "crashes": []}, {})
+            lines = campaign_report.report_lines(ctx)
+            self.assertEqual(lines[0], "# heapfuzz campaign report")
+            heads = [line for line in lines if line.startswith("## ")]
+            self.assertEqual(heads, ["## Instances", "## Plots", "## Corpus merge",
+                                     "## Findings", "## Commands"])
+            header = next(line for line in lines if line.startswith("| instance |"))
+            cols = [c.strip() for c in header.strip("|").split("|")]
+            self.assertEqual(cols[4:7], ["execs", "execs/s", "median ops"])
+            row = next(line for line in lines if line.startswith("| libfuzzer-fuzz_heap |"))
+            cells = [c.strip() for c in row.strip("|").split("|")]
+            self.assertEqual(len(cells), len(cols))
+            self.assertEqual(cells[4:8], ["3000000", "5012", "57 (of 2999000 execs)",
+                                          "cov 5200"])
+            row = next(line for line in lines if line.startswith("| tsan-replay |"))
+            self.assertEqual([c.strip() for c in row.strip("|").split("|")][6], "-")
+            self.assertIn("HEAPFUZZ_OPS_HISTOGRAM=", "\n".join(lines))  # in the commands
+
+            # Another module's section goes where it is put, the others stay in order.
+            def extra(c):
+                return ["", "## Extra", "", "%d runs" % len(c.campaign.runs)]
+            sections = list(campaign_report.SECTIONS)
+            sections.insert(sections.index(campaign_report.section_findings), extra)
+            lines = campaign_report.report_lines(ctx, sections)
+            heads = [line for line in lines if line.startswith("## ")]
+            self.assertEqual(heads, ["## Instances", "## Plots", "## Corpus merge", "## Extra",
+                                     "## Findings", "## Commands"])
+            self.assertIn("2 runs", lines)
+
+    def test_write(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            camp = self.campaign(tmp)
+            path, figs = campaign_report.write(camp, ["scripts/fuzz"], {},
+                                               {"ran": False, "why": "x", "crashes": []}, {})
+            self.assertEqual(path, os.path.join(tmp, "report.md"))
+            with open(path) as f:
+                text = f.read()
+            self.assertIn("| libfuzzer-fuzz_heap | libFuzzer | fuzz_heap | stopped | 3000000 | "
+                          "5012 | 57 (of 2999000 execs) | cov 5200 |", text)
+            self.assertTrue(os.path.exists(os.path.join(tmp, "plots", "execs_per_sec.svg")))
+            self.assertEqual(figs["libfuzzer-fuzz_heap"]["ops_median"], 57)
 
 
 if __name__ == "__main__":
