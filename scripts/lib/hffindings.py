@@ -31,7 +31,18 @@ REPO = Path(__file__).resolve().parents[2]
 TARGETS = ("fuzz_heap", "fuzz_heap_threads")
 ENGINES = ("libfuzzer", "afl", "replay")
 STATUSES = ("open", "fixed", "duplicate")
-PRESETS = ("asan", "tsan", "fuzz", "debug", "release", "gcc", "coverage")
+PRESETS = ("asan", "tsan", "fuzz", "debug", "release", "gcc", "coverage", "afl", "afl-cmplog")
+# The builds a crash is replayed with: each preset's sanitizer. A crash found by an ASan build
+# (libFuzzer's `fuzz`, AFL++'s `afl`) replays on `asan`, one found by TSan on `tsan`; a preset
+# without a sanitizer (AFL++'s cmplog build, release, coverage...) never replays anything: a
+# use-after-free runs "clean" there. SANITIZER_PRESETS is the order the others are tried in
+# when the first replay does not crash.
+SANITIZER_PRESETS = ("asan", "tsan")
+
+
+def replay_preset(preset: str) -> str:
+    """The sanitizer build that replays a crash found by (or filed under) preset."""
+    return "tsan" if preset == "tsan" else "asan"
 
 REPLAYS = 10        # reproducibility: replays out of 10 (ClusterFuzz: reproducible at >= 5 of 10)
 THREAD_REPEAT = 20  # a real-thread replay is `heapfuzz run --threads --repeat 20`
@@ -43,7 +54,8 @@ ID_RE = re.compile(r"^[0-9a-f]{12}$")
 META_KEYS = ("id", "signature", "type", "frames", "target", "preset", "engine", "commit",
              "first_seen", "count", "reproducible", "status", "duplicate_of", "minimized_ops",
              "original_ops")
-META_EXTRA_KEYS = ("binary", "source", "report_from", "regression", "fixed_on")
+META_EXTRA_KEYS = ("binary", "source", "report_from", "regression", "fixed_on", "bug_id",
+                   "bug_signature", "bug_from", "minimize_complete", "seed")
 # Only in a finding of a heap built with a known bug (scripts/fuzz --inject-bug, or a replay with
 # a heapfuzz_bug_<name> build): the bug's name, dashed (stale-last-active).
 META_BUG_KEY = "injected_bug"
@@ -181,8 +193,14 @@ def count_ops(text: str) -> int:
 # Builds and binaries
 # ---------------------------------------------------------------------------------------------
 
+def build_root() -> Path:
+    """build/ of the repository; HF_BUILD_ROOT moves it (the scripts' tests lay out stand-in
+    builds there)."""
+    return Path(os.environ.get("HF_BUILD_ROOT") or REPO / "build")
+
+
 def build_dir(preset: str) -> Path:
-    return REPO / "build" / preset
+    return build_root() / preset
 
 
 def binary_path(preset: str, binary: str) -> Path:
@@ -211,7 +229,7 @@ def preset_of(path: Path) -> Optional[str]:
     """The preset of a binary under build/<preset>/, if it is one."""
     path = Path(path).resolve()
     with contextlib.suppress(ValueError):
-        rel = path.relative_to((REPO / "build").resolve())
+        rel = path.relative_to(build_root().resolve())
         if len(rel.parts) >= 2:
             return rel.parts[0]
     return None
@@ -262,12 +280,15 @@ def replay_env() -> dict:
 
 
 def run_argv(heapfuzz: Path, target: str, file: Path | str, verbose: bool = False,
-             repeat: Optional[int] = None) -> list[str]:
+             repeat: Optional[int] = None, eager: bool = False) -> list[str]:
     """`heapfuzz run` as the target replays a file: deterministic mode for fuzz_heap,
-    `--threads --repeat 20` (stopping at the first finding) for fuzz_heap_threads."""
+    `--threads --repeat 20` (stopping at the first finding) for fuzz_heap_threads. eager: the
+    oracle at its most eager (`--eager`, deterministic mode only)."""
     argv = [str(heapfuzz), "run"]
     if verbose:
         argv += ["-v", "--trace"]
+    if eager and target != "fuzz_heap_threads":
+        argv.append("--eager")
     if target == "fuzz_heap_threads":
         argv += ["--threads", "--repeat", str(repeat or THREAD_REPEAT)]
     elif repeat:
@@ -322,6 +343,27 @@ def run_capture(argv: list[str], timeout: float = REPLAY_TIMEOUT) -> Replay:
     return Replay(argv=argv, rc=p.returncode, output=text, timed_out=timed_out)
 
 
+def signal_of(r: Replay) -> Optional[str]:
+    """The signal that ended a replay (SIGSEGV...), or None when it exited."""
+    if r.rc is not None and r.rc < 0:
+        with contextlib.suppress(ValueError):
+            return signal.Signals(-r.rc).name
+        return f"signal {-r.rc}"
+    return None
+
+
+def gdb_backtrace(argv: list[str], timeout: float = REPLAY_TIMEOUT) -> Optional[str]:
+    """argv run again under `gdb -batch` with a backtrace of every thread when it stops: how a
+    bare signal (a segfault without a sanitizer report) gets frames to be signed by. None when
+    gdb is not installed."""
+    gdb = os.environ.get("HF_GDB") or shutil.which("gdb")  # HF_GDB: the scripts' tests
+    if not gdb or not os.access(gdb, os.X_OK):
+        return None
+    cmd = [gdb, "-batch", "-nx", "-ex", "set pagination off", "-ex", "set confirm off",
+           "-ex", "set startup-with-shell off", "-ex", "run", "-ex", "bt", "--args"] + argv
+    return run_capture(cmd, timeout).output
+
+
 # ---------------------------------------------------------------------------------------------
 # heapfuzz signature / minimize / print
 # ---------------------------------------------------------------------------------------------
@@ -332,9 +374,17 @@ class Signature:
     signature: str
     type: str
     frames: list
+    # What identifies the bug rather than whatever noticed it (`heapfuzz signature`'s bug_id and
+    # bug_signature: an oracle finding without the op and the moment that noticed it); the
+    # crash signature itself from a heapfuzz that does not print them.
+    bug_id: str = ""
+    bug_signature: str = ""
 
     def line(self) -> str:
         return f"{self.id} {self.signature}"
+
+    def bug_line(self) -> str:
+        return f"{self.bug_id or self.id} {self.bug_signature or self.signature}"
 
 
 class SignatureUnavailable(Error):
@@ -357,9 +407,14 @@ def compute_signature(heapfuzz: Path, report: str,
         f.write(report)
         tmp = f.name
     try:
-        argv = [str(heapfuzz), "signature", "--json"] + (["--timed-out"] if timed_out else [])
+        argv = [str(heapfuzz), "signature", "--json", "--bug"] + \
+            (["--timed-out"] if timed_out else [])
         p = subprocess.run(argv + [tmp], capture_output=True, text=True, env=replay_env(),
                            errors="replace")
+        if p.returncode == 2 and "--bug" in (p.stderr or ""):  # a heapfuzz older than --bug
+            argv.remove("--bug")
+            p = subprocess.run(argv + [tmp], capture_output=True, text=True,
+                               env=replay_env(), errors="replace")
     except OSError as e:
         raise UsageError(f"{heapfuzz}: {e.strerror}") from None
     finally:
@@ -385,8 +440,11 @@ def compute_signature(heapfuzz: Path, report: str,
         if not isinstance(sid, str) or not ID_RE.match(sid) or not isinstance(sig, str):
             break
         frames = obj.get("frames") or []
+        bid, bsig = obj.get("bug_id"), obj.get("bug_signature")
+        if not (isinstance(bid, str) and ID_RE.match(bid) and isinstance(bsig, str) and bsig):
+            bid, bsig = sid, sig
         return Signature(id=sid, signature=sig, type=str(obj.get("type") or sig.split("|")[0]),
-                         frames=[str(x) for x in frames])
+                         frames=[str(x) for x in frames], bug_id=bid, bug_signature=bsig)
     raise Error(f"{display_path(heapfuzz)} signature --json printed no signature object: "
                 f"{p.stdout.strip()[:200]!r}")
 
@@ -399,6 +457,17 @@ def print_program(heapfuzz: Path, file: Path) -> str:
         raise Error(f"{display_path(heapfuzz)} print {display_path(file)}: "
                     f"{p.stderr.decode('utf-8', 'replace').strip()}")
     return p.stdout.decode("utf-8", "replace")
+
+
+def budget_exhausted(program: str) -> bool:
+    """Whether `heapfuzz minimize` stopped at its budget (its header says so) rather than at a
+    program it could not shrink further."""
+    for line in program.splitlines():
+        if not line.startswith("#"):
+            break
+        if "budget" in line and ("exhausted" in line or "ran out" in line):
+            return True
+    return False
 
 
 @dataclass
@@ -433,6 +502,40 @@ def minimize(heapfuzz: Path, target: str, file: Path, timeout: float) -> Minimiz
         return Minimized(out.read_text(encoding="utf-8", errors="replace"), "minimized")
 
 
+@dataclass
+class Signed:
+    sig: Optional[Signature]
+    report: str       # what was signed
+    how: str          # "replay", or "gdb backtrace of the replay"
+    problem: str = ""  # why a crash could not be signed
+
+
+def sign_replay(heapfuzz: Path, r: Replay, timeout: float = REPLAY_TIMEOUT) -> Signed:
+    """The signature of a replay that did not run clean. A replay killed by a signal without
+    any report it could be signed by (a build without a sanitizer, or a crash the sanitizer
+    does not handle) runs again under gdb, and its backtrace is signed: `signal:<NAME>|frames`
+    (glibc's abort messages, printed before, sign as the crash they name)."""
+    sig = compute_signature(heapfuzz, r.output, r.timed_out)
+    if sig is not None:
+        return Signed(sig, r.output, "replay")
+    name = signal_of(r)
+    if name and not r.timed_out:
+        bt = gdb_backtrace(r.argv, timeout)
+        if bt is None:
+            return Signed(None, r.output, "replay",
+                          f"replay killed by {name} without a sanitizer report, and gdb (to "
+                          f"sign it from a backtrace) is not installed: apt-get install gdb")
+        report = r.output + "\n[gdb backtrace of the replay]\n" + bt
+        sig = compute_signature(heapfuzz, report)
+        if sig is not None:
+            return Signed(sig, report, "gdb backtrace of the replay")
+        r = Replay(argv=r.argv, rc=r.rc, output=report)
+    last = "\n    ".join(r.output.strip().splitlines()[-5:])
+    return Signed(None, r.output, "replay", f"replay failed (exit {r.rc}) but heapfuzz "
+                                             f"signature recognizes no crash in its output:\n"
+                                             f"    {last}")
+
+
 def replay_signatures(heapfuzz: Path, target: str, file: Path, runs: int,
                       timeout: float = REPLAY_TIMEOUT):
     """Replays file `runs` times. Yields (replay, Signature or None) for each."""
@@ -440,7 +543,7 @@ def replay_signatures(heapfuzz: Path, target: str, file: Path, runs: int,
         r = run_capture(run_argv(heapfuzz, target, file), timeout)
         if r.tool_error:
             raise Error(f"{' '.join(r.argv)}: {r.output.strip()[:300]}")
-        sig = None if r.clean else compute_signature(heapfuzz, r.output, r.timed_out)
+        sig = None if r.clean else sign_replay(heapfuzz, r, timeout).sig
         yield r, sig
 
 
@@ -574,13 +677,17 @@ def locked(findings: Path, prog: str):
 INDEX_HEAD = """\
 # Findings
 
-One folder per unique crash signature, written by `scripts/triage`; this index is regenerated
-by `scripts/triage` and `scripts/promote` (do not edit it by hand). [FORMAT.md](FORMAT.md)
-describes a finding's files. Reproduce one with `scripts/repro findings/<id>`; once the heap is
-fixed, `scripts/promote findings/<id>` keeps it as a regression test (`corpus/regression/`).
+One row per bug, written by `scripts/triage`; this index is regenerated by `scripts/triage` and
+`scripts/promote` (do not edit it by hand). A bug is what the eager oracle reports when the
+minimized program is replayed with `heapfuzz run --eager` (the broken invariant, whichever op
+or sanitizer noticed it first), else the crash signature; the crash signatures that turned out
+to be one bug are merged into its row (their folders stay, status `duplicate`).
+[FORMAT.md](FORMAT.md) describes a finding's files. Reproduce one with `scripts/repro
+findings/<id>`; once the heap is fixed, `scripts/promote findings/<id>` keeps it as a
+regression test (`corpus/regression/`).
 
-| id | status | type | top frames | target | preset | count | reproducible | first seen | regression |
-|----|--------|------|------------|--------|--------|------:|--------------|------------|------------|
+| id | status | bug | crash signatures | target | preset | inputs | reproducible | ops | first seen | regression |
+|----|--------|-----|------------------|--------|--------|-------:|--------------|----:|------------|------------|
 """
 
 
@@ -589,28 +696,58 @@ def _cell(v) -> str:
     return s.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
+def _order(f: Finding):
+    return (str(f.meta.get("first_seen")), f.id)
+
+
 def render_index(found: Iterable[Finding]) -> str:
-    rows = sorted(found, key=lambda f: (str(f.meta.get("first_seen")), f.id))
+    rows = sorted(found, key=_order)
+    by_id = {f.id: f for f in rows}
+    merged: dict[str, list[Finding]] = {}
+    for f in rows:
+        owner = f.meta.get("duplicate_of")
+        if f.meta["status"] == "duplicate" and owner in by_id:
+            merged.setdefault(owner, []).append(f)
     lines = [INDEX_HEAD]
     counts = {s: 0 for s in STATUSES}
     for f in rows:
         m = f.meta
         counts[m["status"]] = counts.get(m["status"], 0) + 1
+        if m["status"] == "duplicate" and m.get("duplicate_of") in by_id:
+            continue  # in its bug's row
         status = m["status"]
         if status == "duplicate" and m.get("duplicate_of"):
             status = f"duplicate of {m['duplicate_of']}"
-        frames = ", ".join(str(x) for x in m.get("frames") or [])
+        group = [f] + merged.get(f.id, [])
+        sigs = ", ".join(f"[{g.id}]({g.id}/) {_cell(g.meta.get('type'))}" for g in group)
         reg = m.get("regression")
         reg_cell = ""
         if reg:
             reg_cell = f"[{Path(reg).name}]({reg if os.path.isabs(reg) else '../' + reg})"
+        ops = m.get("minimized_ops")
+        if ops is not None and m.get("minimize_complete") is False:
+            ops = f"{ops} (budget ran out)"
         lines.append("| " + " | ".join([
-            f"[{m['id']}]({m['id']}/)", _cell(status), _cell(m.get("type")), _cell(frames),
-            _cell(m.get("target")), _cell(m.get("preset")), _cell(m.get("count")),
-            _cell(m.get("reproducible")), _cell(m.get("first_seen")), reg_cell]) + " |\n")
-    total = len(rows)
-    lines.append(f"\n{total} finding{'' if total == 1 else 's'}: "
-                 + ", ".join(f"{counts[s]} {s}" for s in STATUSES) + ".\n")
+            f"[{m['id']}]({m['id']}/)", _cell(status),
+            _cell(m.get("bug_signature") or m.get("signature")), sigs,
+            _cell(m.get("target")), _cell(m.get("preset")),
+            _cell(sum(int(g.meta.get("count") or 0) for g in group)),
+            _cell(m.get("reproducible")), _cell(ops), _cell(m.get("first_seen")),
+            reg_cell]) + " |\n")
+    bugs = len(rows) - sum(len(v) for v in merged.values())
+    lines.append(f"\n{bugs} finding{'' if bugs == 1 else 's'} (one per bug): "
+                 f"{counts['open']} open, {counts['fixed']} fixed; {len(rows)} crash "
+                 f"signature{'' if len(rows) == 1 else 's'}, "
+                 f"{sum(len(v) for v in merged.values())} merged into a finding.\n")
+    if rows:
+        lines.append("\n## Crash signatures\n\n| id | signature | bug of | inputs | status |\n"
+                     "|----|-----------|--------|-------:|--------|\n")
+        for f in rows:
+            m = f.meta
+            owner = m.get("duplicate_of") if m["status"] == "duplicate" else m["id"]
+            lines.append("| " + " | ".join([
+                f"[{m['id']}]({m['id']}/)", _cell(m.get("signature")),
+                _cell(owner), _cell(m.get("count")), _cell(m["status"])]) + " |\n")
     return "".join(lines)
 
 

@@ -205,7 +205,7 @@ class CampaignOnPlantedBug(unittest.TestCase):
         before = snapshot(out)
         p = self.run_cmd([REPO / "scripts" / "triage", "--campaign", out])
         self.assertRc(p, 0)
-        self.assertIn(" 0 new findings, 0 duplicates, ", p.stdout)
+        self.assertIn(" 0 new findings, 0 new crash signatures of known bugs, 0 duplicates, ", p.stdout)
         self.assertIn(f"{len(found)} finding{'' if len(found) == 1 else 's'} in ", p.stdout)
         self.assertEqual(snapshot(out), before, "a second triage changed files")
 

@@ -29,10 +29,12 @@ class FakeCrashReport(ScratchTest):
             want = f.read_bytes().replace(b"@TMP@", str(self.tmp).encode())
             self.assertEqual((self.findings / UAF_ID / f.name).read_bytes(), want, f.name)
         index = (self.findings / "README.md").read_text()
-        self.assertIn(f"| [{UAF_ID}]({UAF_ID}/) | open | asan:heap-use-after-free | "
-                      f"hc_allocator_resume, hc_mutator_resume_allocating | fuzz_heap | asan | 1 "
-                      f"| 10/10 | 2024-06-01T00:00:00Z |  |", index)
-        self.assertIn("1 finding: 1 open, 0 fixed, 0 duplicate.", index)
+        self.assertIn(f"| [{UAF_ID}]({UAF_ID}/) | open | asan:heap-use-after-free\\|"
+                      f"hc_allocator_resume\\|hc_mutator_resume_allocating | [{UAF_ID}]"
+                      f"({UAF_ID}/) asan:heap-use-after-free | fuzz_heap | asan | 1 | 10/10 | 1 "
+                      f"| 2024-06-01T00:00:00Z |  |", index)
+        self.assertIn("1 finding (one per bug): 1 open, 0 fixed; 1 crash signature, 0 merged "
+                      "into a finding.", index)
         self.assertEqual(list(self.findings.glob(".tmp-*")), [])
 
     def test_clean_input_is_not_a_finding(self):
@@ -112,7 +114,8 @@ class Idempotence(ScratchTest):
         p = self.triage_fake(inp, "--campaign", camp)
         self.assertRc(p, 0)
         self.assertEqual(snapshot(self.findings), before)
-        self.assertIn("0 new findings, 0 duplicates, 5 already triaged", p.stdout)
+        self.assertIn("0 new findings, 0 new crash signatures of known bugs, 0 duplicates, "
+                      "5 already triaged", p.stdout)
         self.assertIn(f"already triaged: finding {UAF_ID}", p.stdout)
         # Regenerating the index alone changes nothing either.
         self.assertRc(self.triage("--index-only"), 0)
@@ -197,8 +200,9 @@ class InterruptedCampaign(ScratchTest):
         self.assertNotIn("queue", out)
         self.assertNotIn("README.txt", out)
         self.assertIn("fuzzer_stats: last line cut short", p.stderr)
-        self.assertIn("6 inputs: 3 new findings, 1 duplicate, 0 already triaged, "
-                      "1 not reproduced, 1 skipped, 0 errors", out)
+        self.assertIn("6 inputs: 3 new findings, 0 new crash signatures of known bugs, "
+                      "1 duplicate, 0 already triaged, 1 not reproduced, 1 skipped, 0 errors",
+                      out)
 
         uaf = read_meta(self.findings, UAF_ID)
         self.assertEqual((uaf["target"], uaf["preset"], uaf["engine"], uaf["commit"]),
@@ -261,7 +265,8 @@ class InjectedBugCampaign(ScratchTest):
         before = snapshot(camp)
         p = run_script("triage", "--campaign", camp)
         self.assertRc(p, 0)
-        self.assertIn("0 new findings, 0 duplicates, 4 already triaged", p.stdout)
+        self.assertIn("0 new findings, 0 new crash signatures of known bugs, 0 duplicates, "
+                      "4 already triaged", p.stdout)
         self.assertEqual(snapshot(camp), before)
 
     def test_never_into_the_repositorys_findings(self):
