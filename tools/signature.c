@@ -320,6 +320,8 @@ static void bug_sign(hf_signature_t *sig) {
       set_type(type, "signal:SIG", name, strlen(name));
     else if (!hf_sig_starts_with(type, "ubsan:"))
       set_type(type, "sanitizer:", name, strlen(name));
+  } else if (hf_sig_starts_with(type, "fatal:") || hf_sig_starts_with(type, "assert:")) {
+    count = 0; /* an assertion's condition is the invariant, whoever called the check */
   }
   sign(type, (const char(*)[HF_SIG_TEXT])frames, count, sig->bug_signature, sig->bug_id);
 }

@@ -30,7 +30,9 @@
  *              caught it (asan:SEGV, tsan:SEGV, ubsan:SEGV, gdb's and libFuzzer's signal:SIGSEGV),
  *              and ASan's and TSan's kinds, which they share, read sanitizer:<kind> (one use
  *              after free, one bug, from the ASan and the TSan build);
- *   otherwise  the signature (timeout, oom, lsan:, ubsan:<message>, fatal:, libc:, assert:);
+ *   assertion  fatal:<message> and assert:<condition> without frames: the condition is the
+ *              invariant, whichever path reached the check;
+ *   otherwise  the signature (timeout, oom, lsan:, ubsan:<message>, libc:);
  *   bug id     12 hex digits of the bug signature's FNV-1a hash, as the id. */
 #ifndef HF_SIGNATURE_H
 #define HF_SIGNATURE_H
