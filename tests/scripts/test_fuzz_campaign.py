@@ -12,7 +12,9 @@ build/fuzz is not built; scripts/fuzz builds it, as does `cmake --preset fuzz &&
 - where the afl and afl-cmplog presets are built: 20 s of AFL++ on fuzz_ops_text, merged with
   afl-cmin (the build root given has no libFuzzer build).
 
-Neither touches the repository: --out, --merged-dir are temporary, --no-build, --no-install."""
+Neither touches the repository: --out, --merged-dir are temporary, --no-build, --no-install.
+HF_FUZZ_BUILD=DIR takes the fuzz preset's build from DIR instead of build/fuzz (a build tree of
+one's own: `cmake --preset fuzz -B DIR`), through a temporary --build-root of links."""
 
 import json
 import os
@@ -27,8 +29,10 @@ import unittest
 
 from fuzz_helpers import FUZZ, ROOT, SKIP
 
-FUZZ_BIN = os.path.join(ROOT, "build", "fuzz", "targets", "fuzz_heap")
-TSAN_BIN = os.path.join(ROOT, "build", "tsan", "targets", "fuzz_heap")
+FUZZ_BUILD = os.environ.get("HF_FUZZ_BUILD") or os.path.join(ROOT, "build", "fuzz")
+FUZZ_BIN = os.path.join(FUZZ_BUILD, "targets", "fuzz_heap")
+TSAN_BUILD = os.path.join(ROOT, "build", "tsan")
+TSAN_BIN = os.path.join(TSAN_BUILD, "targets", "fuzz_heap")
 AFL_BIN = os.path.join(ROOT, "build", "afl", "targets", "fuzz_ops_text")
 AFL_CMPLOG_BIN = os.path.join(ROOT, "build", "afl-cmplog", "targets", "fuzz_ops_text")
 
@@ -61,6 +65,11 @@ class Campaign(unittest.TestCase):
         self.tmp = tempfile.TemporaryDirectory(prefix="heapfuzz-campaign-test-")
         self.out = os.path.join(self.tmp.name, "camp")
         self.merged = os.path.join(self.tmp.name, "merged")
+        self.build_root = os.path.join(self.tmp.name, "build-links")
+        os.makedirs(self.build_root)
+        os.symlink(FUZZ_BUILD, os.path.join(self.build_root, "fuzz"))
+        if os.path.exists(TSAN_BIN):
+            os.symlink(TSAN_BUILD, os.path.join(self.build_root, "tsan"))
 
     def tearDown(self):
         for pid in processes_mentioning(self.tmp.name):  # only if a test failed half way
@@ -73,7 +82,8 @@ class Campaign(unittest.TestCase):
     def args(self, duration, tsan):
         a = [sys.executable, FUZZ, "--duration", duration, "--jobs", "2", "--engine",
              "libfuzzer", "--target", "fuzz_heap", "--out", self.out, "--merged-dir",
-             self.merged, "--no-build", "--no-install", "--status-interval", "3"]
+             self.merged, "--build-root", self.build_root, "--no-build", "--no-install",
+             "--status-interval", "3"]
         return a if tsan else a + ["--no-tsan"]
 
     def check_common(self, report, manifest):
@@ -82,7 +92,13 @@ class Campaign(unittest.TestCase):
         execs, rate = int(row[4]), float(row[5])
         self.assertGreater(execs, 0, row)
         self.assertGreater(rate, 0, row)
-        self.assertRegex(row[6], r"^cov \d+", row)
+        # the median ops per executed program, from the target's own count
+        m = re.match(r"^(\d+) \(of (\d+) execs\)$", row[6])
+        self.assertIsNotNone(m, row)
+        self.assertGreater(int(m.group(2)), 0, row)
+        self.assertTrue(os.path.exists(os.path.join(self.out, "libfuzzer", "fuzz_heap",
+                                                    "libfuzzer-fuzz_heap.ops-histogram")))
+        self.assertRegex(row[7], r"^cov \d+", row)
         self.assertEqual(manifest["plan"]["instances"][0]["name"], "libfuzzer-fuzz_heap")
         self.assertIn("libFuzzer -merge=1", report)
         merged = os.listdir(os.path.join(self.merged, "fuzz_heap"))
@@ -172,7 +188,8 @@ class Campaign(unittest.TestCase):
         row = report_row(report, "afl-fuzz_ops_text-main")
         self.assertIsNotNone(row, report)
         self.assertGreater(int(row[4]), 0, row)  # executions, from fuzzer_stats
-        self.assertRegex(row[10], r"^\d+\.\d+%$", row)  # stability
+        self.assertEqual(row[6], "-", row)  # fuzz_ops_text does not count ops
+        self.assertRegex(row[11], r"^\d+\.\d+%$", row)  # stability
         self.assertIn("| afl-cmin |", report)
         merged = os.listdir(os.path.join(self.merged, "fuzz_ops_text"))
         self.assertGreater(len(merged), 0)
