@@ -4,8 +4,10 @@
  *
  * Whole ops are inserted, deleted, duplicated, swapped and re-parameterized (ops_mutate), with
  * libFuzzer's byte mutator about one time in eight; crossover splices op lists (ops_crossover).
- * Minimizing a crash with a custom mutator needs -mutate_depth=1. AFL++ gets the same mutations
- * through targets/afl_mutator.c. */
+ * With a custom mutator libFuzzer turns its -len_control off: ops_mutate keeps programs short
+ * itself (a soft cap of 64 ops, above which deletion wins; ops/mutate.c). Minimizing a crash
+ * with a custom mutator needs -mutate_depth=1. AFL++ gets the same mutations through
+ * targets/afl_mutator.c. */
 #ifndef HF_OPS_CUSTOM_MUTATOR_H
 #define HF_OPS_CUSTOM_MUTATOR_H
 
