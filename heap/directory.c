@@ -6,7 +6,9 @@
  * reused before the arrays grow, so indices stay small and deterministic. */
 #include "internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const char *const bit_kind_names[HC_BIT_KIND_COUNT] = {
     "live",    "empty",  "allocated", "can_allocate",      "eden",
@@ -174,6 +176,29 @@ static bool claim_skips_in_use(const hc_directory_t *dir, hc_block_query_t q) {
   return true;
 }
 
+/* config.self_checks: the block a claim found must be free to take. The in-use bit is the block's
+ * lock, and a pinned block is a stopped allocator's last-active block, which only that
+ * allocator's resume takes back (and not through a claim). Every sweep, steal, shrink and
+ * allocator refill claims here, so a path that forgets either fails at its claim rather than at
+ * whatever later use of the block it swept or freed. The report names each rule at the grain
+ * the code applies it: skipping blocks in use is decided per query (claim_skips_in_use), so an
+ * in-use report names the query's wanted bits and the directory; the pin is one mask every
+ * release path shares (HC_PROTECTED_BITS), so a pin report names neither. */
+static void check_claim_locked(const hc_directory_t *dir, hc_block_query_t q, uint32_t index) {
+  if (hc_bit_get(dir->bits[HC_BIT_PINNED], index))
+    HC_FATAL("self-check: a claim took a pinned block (a stopped allocator's last-active block)");
+  if (!hc_bit_get(dir->bits[HC_BIT_IN_USE], index)) return;
+  char msg[160], want[96] = "";
+  for (int k = 0; k < HC_BIT_KIND_COUNT; k++)
+    if (q.want & HC_BITMASK(k)) {
+      if (want[0]) strncat(want, ",", sizeof want - strlen(want) - 1);
+      strncat(want, bit_kind_names[k], sizeof want - strlen(want) - 1);
+    }
+  snprintf(msg, sizeof msg, "self-check: a claim for %s %s took one already in use", want,
+           dir->cell_size ? "blocks" : "large objects");
+  hc_fatal(__FILE__, __LINE__, msg);
+}
+
 void *hc_directory_claim(hc_directory_t *dir, hc_block_query_t q, uint32_t clear,
                          uint32_t *cursor) {
   pthread_mutex_lock(&dir->lock);
@@ -184,6 +209,7 @@ void *hc_directory_claim(hc_directory_t *dir, hc_block_query_t q, uint32_t clear
     owner = dir->slots[index];
     if (hc_unlikely(owner == NULL))
       HC_FATAL("directory bit set over an empty slot"); /* what remove-block-order leads to */
+    if (dir->self_checks) check_claim_locked(dir, q, index);
     hc_bit_set(dir->bits[HC_BIT_IN_USE], index);
     for (int k = 0; k < HC_BIT_KIND_COUNT; k++)
       if (clear & HC_BITMASK(k)) hc_bit_clear(dir->bits[k], index);

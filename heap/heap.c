@@ -73,9 +73,12 @@ hc_status_t hc_heap_create(const hc_config_t *config, hc_heap_t **out) {
 #if !HC_BLOCKS_ONE_BY_ONE
   pthread_mutex_init(&heap->pool_lock, NULL);
 #endif
-  for (uint32_t i = 0; i < HC_SIZE_CLASS_COUNT; i++)
+  for (uint32_t i = 0; i < HC_SIZE_CLASS_COUNT; i++) {
     hc_directory_init(&heap->dirs[i], hc_size_classes[i], i);
+    heap->dirs[i].self_checks = config->self_checks;
+  }
   hc_directory_init(&heap->large_dir, 0, HC_SIZE_CLASS_COUNT);
+  heap->large_dir.self_checks = config->self_checks;
   *out = heap;
   return HC_OK;
 }

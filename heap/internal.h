@@ -236,6 +236,7 @@ struct hc_directory {
   uint32_t *bits[HC_BIT_KIND_COUNT];
   uint32_t *free_slots; /* stack of vacated slot indices, reused before growing */
   uint32_t free_count;
+  bool self_checks; /* config.self_checks, copied at creation (claims check their block) */
 };
 
 /* The query a finder runs under the lock: want any of `want`, none of `avoid`. */

@@ -61,7 +61,8 @@ class Promote(ScratchTest):
         index = (self.findings / "README.md").read_text()
         self.assertIn(f"| [{UAF_ID}]({UAF_ID}/) | fixed |", index)
         self.assertIn(f"[{NAME}.ops]({dest})", index)
-        self.assertIn("1 finding: 0 open, 1 fixed, 0 duplicate.", index)
+        self.assertIn("1 finding (one per bug): 0 open, 1 fixed; 1 crash signature, 0 merged "
+                      "into a finding.", index)
         # Promoting again changes nothing.
         before = snapshot(self.tmp)
         p = self.promote(self.finding, env=FIXED)

@@ -14,7 +14,7 @@ import sys
 from helpers import COMMIT, FAKE, FIXTURES, TSAN_ID, UAF_ID, ScratchTest, snapshot
 
 FAKE_GDB = FIXTURES / "fake_gdb"
-SEGV_SIG = "signal:SIGSEGV|hc_block_sweep|hc_allocator_slow"
+SEGV_SIG = "signal:SIGSEGV|hc_block_sweep|hc_allocator_slow|hc_alloc"
 
 
 def read_meta(findings, fid):
