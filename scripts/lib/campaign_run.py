@@ -41,8 +41,9 @@ def have(cmd):
 def missing_packages(plan):
     """Debian packages the plan needs that are not installed, judged by what they provide."""
     want = []
+    # gdb: triage signs a replay that died of a bare signal from gdb's backtrace.
     for cmd, pkg in (("clang", "clang"), ("cmake", "cmake"), ("ninja", "ninja-build"),
-                     ("llvm-symbolizer", "llvm")):
+                     ("llvm-symbolizer", "llvm"), ("gdb", "gdb")):
         if not have(cmd) and pkg not in want:
             want.append(pkg)
     rt_ok = False
