@@ -384,21 +384,19 @@ class Triage:
         extra = f"; injected bug {meta[hf.META_BUG_KEY]}" if hf.META_BUG_KEY in meta else ""
         if seed:
             extra += f"; a shipped seed crashed by itself: {seed}"
+        status = f"{hf.display_path(final)}/"
         if owner:
-            note = self.reopen(owner)
-            _say(o.art.path, f"NEW crash signature {sig.id} {sig.signature}\n"
-                             f"    the same bug as finding {owner.id} "
-                             f"({nc.bug.bug_signature}, by {nc.bug_from}){note}\n"
-                             f"    reproducible {meta['reproducible']}; {minimized}; "
-                             f"{hf.display_path(final)}/ (duplicate of {owner.id}){extra}")
+            head = (f"NEW crash signature {sig.id} {sig.signature}\n    the same bug as "
+                    f"finding {owner.id} ({nc.bug.bug_signature}, by {nc.bug_from})"
+                    f"{self.reopen(owner)}")
+            status += f" (duplicate of {owner.id})"
             self.tally["merged"] += 1
         else:
-            _say(o.art.path, f"NEW finding {sig.id} {sig.signature}\n"
-                             f"    bug {nc.bug.bug_id} {nc.bug.bug_signature} (by "
-                             f"{nc.bug_from})\n"
-                             f"    reproducible {meta['reproducible']}; {minimized}; "
-                             f"{hf.display_path(final)}/{extra}")
+            head = (f"NEW finding {sig.id} {sig.signature}\n    bug {nc.bug.bug_id} "
+                    f"{nc.bug.bug_signature} (by {nc.bug_from})")
             self.tally["new"] += 1
+        _say(o.art.path, f"{head}\n    reproducible {meta['reproducible']}; {minimized}; "
+                         f"{status}{extra}")
 
     def seed_of(self, target: str, sha: str) -> Optional[str]:
         if target not in self.seeds:
