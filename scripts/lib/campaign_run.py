@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 
+import hfprogress
 from campaign_plan import ROOT, STOP_GRACE, format_duration, sanitizer_env
 import campaign_stats as stats
 from campaign_tsan import TsanReplay
@@ -86,15 +87,14 @@ def install(plan, log):
 def run_logged(cmd, log, env=None, cwd=ROOT, what=None):
     log.write("$ %s\n" % " ".join(cmd))
     log.flush()
-    r = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       text=True, errors="replace")
-    log.write(r.stdout)
+    rc, output = hfprogress.run(cmd, "%s: %s" % (PROG, what or cmd[0]), cwd=cwd, env=env)
+    log.write(output)
     log.flush()
-    if r.returncode != 0:
-        sys.stderr.write(r.stdout[-3000:])
+    if rc != 0:
+        sys.stderr.write(output[-3000:])
         raise Failure("%s failed (exit %d); the whole output is in %s"
-                      % (what or cmd[0], r.returncode, log.name))
-    return r.stdout
+                      % (what or cmd[0], rc, log.name))
+    return output
 
 
 # --- building -------------------------------------------------------------------------------

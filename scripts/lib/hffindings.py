@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
 
+import hfprogress
+
 REPO = Path(__file__).resolve().parents[2]
 
 TARGETS = ("fuzz_heap", "fuzz_heap_threads")
@@ -258,11 +260,11 @@ def ensure_built(preset: str, binary: str, prog: str, build: bool = True) -> Pat
 
 def _run_build(argv: list[str], what: str) -> None:
     try:
-        p = subprocess.run(argv, cwd=REPO, capture_output=True, text=True)
+        rc, output = hfprogress.run(argv, what, cwd=REPO)
     except OSError as e:
         raise UsageError(f"{what}: {e}") from None
-    if p.returncode != 0:
-        tail = "\n".join((p.stdout + p.stderr).splitlines()[-30:])
+    if rc != 0:
+        tail = "\n".join(output.splitlines()[-30:])
         raise Error(f"{what} failed:\n{tail}")
 
 
