@@ -9,26 +9,43 @@
  * a candidate counts if any of --runs runs (default 10, each its own child) crashes with the
  * signature. The parent runs no heap code and starts no thread, so it forks single-threaded.
  *
- * The passes, repeated until a round changes nothing or the budget of candidate runs is spent:
+ * The passes run in rounds until a round changes nothing, cheap big wins first (a fuzzer's crash
+ * is mostly noise, long runs of one op and ops on threads that need not be there):
  *   a. the tail: the op the oracle names ends the program if that still crashes; then a binary
  *      search for the shortest crashing prefix;
- *   b. chunks: remove runs of ops, halves first, down to single ops, from the end backwards;
- *   c. threads: each mutator thread whole (its attach, its ops, the switches to it, its detach,
- *      and the preempts that hand it the CPU; the other switches and preempts renumbered to name
- *      the threads they named), the sweeper's ops, the collector's preempts, then each preempt;
- *   d. operands and config bytes: each to 0, else the smallest value a bisection keeps.
+ *   b. collections: with an automatic trigger, a probe (one run with the interpreter's trace)
+ *      finds the ops that collected, and one candidate makes those collections explicit with the
+ *      trigger off (minimize_rewrite.c);
+ *   c. big chunks: runs of ops removed, halves first, down to chunks of MZ_LARGE_CHUNK ops, each
+ *      size from the end backwards;
+ *   d. void ops: every op the plan makes statically void, at once (minimize_threads.c);
+ *   e. runs of one op (or of a period of 2 or 3 ops): removed whole, an allocation run replaced
+ *      by the collection it fed or by fewer, larger allocations, sweeper ticks merged, else cut
+ *      to the shortest prefix or suffix by bisection (minimize_rewrite.c);
+ *   f. the config bytes by what they mean, the trigger lowered (minimize_rewrite.c);
+ *   g. threads: each mutator thread removed whole (its attach, its ops, the switches to it, its
+ *      detach, the preempts that hand it the CPU; the other switches and preempts renumbered to
+ *      name the threads they named), else merged into the thread that ran before it (its ops
+ *      kept); the sweeper's ops, the collector's preempts, then each preempt
+ *      (minimize_threads.c);
+ *   h. chunks again, down to single ops;
+ *   i. operands (not handles or weak slots), each to 0, else the smallest value a bisection keeps;
+ *      ops alike lowered together.
+ * Then handles and weak slots are renumbered 0, 1, 2... in first-use order (minimize_rewrite.c).
  * Every answer is cached by the FNV-1a hash of the candidate's canonical encoding, so a round
- * that changes nothing costs no run. The result is printed as text under a header comment. */
+ * that changes nothing costs no run. The budget (--budget candidates, --max-time seconds) stops
+ * every pass; a result it stopped is written under a header that says it is not minimized. The
+ * result is printed as text under a header comment. Same input, same build: same output (but
+ * with --max-time, and but for runs killed at --timeout). */
 #ifndef _POSIX_C_SOURCE
 #  define _POSIX_C_SOURCE 200809L /* fork, pipe, poll, kill, clock_gettime */
 #endif
 
 #include "minimize.h"
 
-#include "heapops.h"
 #include "hf_file.h"
+#include "minimize_internal.h"
 #include "program.h"
-#include "signature.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -43,35 +60,7 @@
 #define MZ_DEFAULT_RUNS    10u
 #define MZ_DEFAULT_BUDGET  2000u
 #define MZ_DEFAULT_TIMEOUT 10.0 /* seconds per run */
-
-typedef struct mz_options {
-  bool threads;
-  unsigned runs;   /* --threads: runs per candidate */
-  double timeout;  /* seconds per run */
-  unsigned budget; /* candidates run, cache answers not counted */
-  bool verbose;    /* each step kept, on stderr */
-  const char *in, *out;
-} mz_options_t;
-
-typedef struct mz {
-  mz_options_t opt;
-  hf_signature_t target;
-  ops_program_t *best; /* the smallest program with the target signature so far */
-  ops_program_t *cand; /* the candidate under test */
-  ops_plan_t *plan;    /* of best, for the thread pass */
-  ops_plan_t *scratch; /* of a candidate being retargeted */
-  uint32_t *origin;    /* the thread pass: candidate op k is best's op origin[k] */
-  uint8_t *enc;        /* a candidate's encoding, for its hash */
-  size_t enc_cap;
-  uint64_t *cache_keys; /* open addressing on the encoding's hash; 0 = empty */
-  uint8_t *cache_vals;  /* 1 other behaviour, 2 the target signature */
-  size_t cache_cap, cache_used;
-  char *report;        /* the last child's output */
-  unsigned candidates; /* candidates run (what the budget counts) */
-  unsigned cached;     /* candidates answered from the cache */
-  unsigned children;   /* child processes (with --threads, up to --runs a candidate) */
-  bool budget_spent;
-} mz_t;
+#define MZ_LARGE_CHUNK     8u   /* the first chunk pass of a round stops at chunks this small */
 
 /* ---------------------------------------------------------------------------------------------
  * Running one program in a child
@@ -99,14 +88,17 @@ static void on_abort(int sig) {
   raise(sig);
 }
 
-static _Noreturn void child_main(const mz_t *m, const ops_program_t *p, int wfd) {
+/* probe: deterministic mode with the interpreter's op and event trace (mz_probe_collections),
+ * whatever the mode. */
+static _Noreturn void child_main(const mz_t *m, const ops_program_t *p, bool probe, int wfd) {
   if (dup2(wfd, STDOUT_FILENO) < 0 || dup2(wfd, STDERR_FILENO) < 0) _exit(125);
   close(wfd);
   unsetenv("HEAPFUZZ_TRACE"); /* the trace would be the whole output */
   signal(SIGABRT, on_abort);
-  ops_run_options_t opt = {.out = stderr, .abort_on_finding = true};
+  ops_run_options_t opt = {
+      .out = stderr, .abort_on_finding = true, .verbose = probe, .trace = probe};
   ops_run_result_t r;
-  bool clean = m->opt.threads ? ops_run_threads(p, &opt, &r) : ops_run(p, &opt, &r);
+  bool clean = m->opt.threads && !probe ? ops_run_threads(p, &opt, &r) : ops_run(p, &opt, &r);
   fflush(stdout);
   /* exit, not _exit: LeakSanitizer's check runs at exit, and a leak is a crash too. */
   exit(clean && !r.finding ? 0 : 1);
@@ -139,9 +131,32 @@ static const char *signal_name(int sig) {
   }
 }
 
-/* Runs p once in a child. Returns true if it crashed, with the crash's signature in sig. Exits
- * the process (status 2) if no child can be started. */
-static bool run_child(mz_t *m, const ops_program_t *p, hf_signature_t *sig) {
+/* Takes each whole line of a probe's output as it comes. */
+typedef struct line_sink {
+  void (*line)(void *ctx, const char *line);
+  void *ctx;
+} line_sink_t;
+
+/* Hands the whole lines in buf[0, *len) to sink and keeps the rest (the start of a line) at the
+ * front of buf. A line that fills the buffer alone is cut. */
+static void drain_lines(char *buf, size_t *len, const line_sink_t *sink) {
+  size_t start = 0;
+  for (size_t i = 0; i < *len; i++) {
+    if (buf[i] != '\n') continue;
+    buf[i] = '\0';
+    sink->line(sink->ctx, buf + start);
+    start = i + 1;
+  }
+  if (start == 0 && *len == MZ_REPORT_CAP - 1) start = *len; /* one huge line: dropped */
+  memmove(buf, buf + start, *len - start);
+  *len -= start;
+}
+
+/* Runs p once in a child, killed past the timeout (*killed). Its output goes to m->report
+ * (NUL-terminated, its length returned; the first MZ_REPORT_CAP - 1 bytes), or with a sink, line
+ * by line to the sink. Exits the process (status 2) if no child can be started. */
+static size_t run_capture(mz_t *m, const ops_program_t *p, const line_sink_t *sink, int *status,
+                          bool *killed) {
   int fds[2];
   if (pipe(fds) != 0) {
     fprintf(stderr, "heapfuzz: minimize: pipe: %s\n", strerror(errno));
@@ -156,20 +171,20 @@ static bool run_child(mz_t *m, const ops_program_t *p, hf_signature_t *sig) {
   }
   if (pid == 0) {
     close(fds[0]);
-    child_main(m, p, fds[1]);
+    child_main(m, p, sink != NULL, fds[1]);
   }
   m->children++;
   close(fds[1]);
   size_t len = 0;
-  bool killed = false;
+  *killed = false;
   double deadline = now_seconds() + m->opt.timeout;
   for (;;) {
     int wait_ms = -1;
-    if (!killed) {
+    if (!*killed) {
       double left = deadline - now_seconds();
       if (left <= 0) {
         kill(pid, SIGKILL); /* the pipe closes as it dies */
-        killed = true;
+        *killed = true;
       } else {
         wait_ms = (int)(left * 1000) + 1;
       }
@@ -182,16 +197,29 @@ static bool run_child(mz_t *m, const ops_program_t *p, hf_signature_t *sig) {
     ssize_t n = read(fds[0], chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
-    size_t keep = (size_t)n;
-    if (keep > MZ_REPORT_CAP - 1 - len) keep = MZ_REPORT_CAP - 1 - len; /* drained, not kept */
-    memcpy(m->report + len, chunk, keep);
-    len += keep;
+    for (size_t done = 0; done < (size_t)n;) {
+      size_t keep = (size_t)n - done;
+      if (keep > MZ_REPORT_CAP - 1 - len) keep = MZ_REPORT_CAP - 1 - len;
+      memcpy(m->report + len, chunk + done, keep);
+      len += keep;
+      done += keep;
+      if (!sink) break; /* the rest is drained, not kept */
+      drain_lines(m->report, &len, sink);
+    }
   }
   close(fds[0]);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  *status = 0;
+  while (waitpid(pid, status, 0) < 0 && errno == EINTR) {
   }
   m->report[len] = '\0';
+  return len;
+}
+
+/* Runs p once in a child. Returns true if it crashed, with the crash's signature in sig. */
+static bool run_child(mz_t *m, const ops_program_t *p, hf_signature_t *sig) {
+  int status;
+  bool killed;
+  size_t len = run_capture(m, p, NULL, &status, &killed);
   if (killed) {
     memset(sig, 0, sizeof *sig);
     sig->op = -1;
@@ -269,8 +297,19 @@ static void cache_put(mz_t *m, uint64_t key, bool same) {
   m->cache_vals[s] = same ? 2 : 1;
 }
 
+/* Counts one more candidate run, or sets the stop if the budget or the time is spent. */
+static bool may_run(mz_t *m) {
+  if (m->candidates >= m->opt.budget)
+    m->stop = MZ_STOP_BUDGET;
+  else if (m->opt.max_time > 0 && now_seconds() - m->started >= m->opt.max_time)
+    m->stop = MZ_STOP_TIME;
+  else
+    m->candidates++;
+  return m->stop == MZ_STOP_NONE;
+}
+
 /* Does p crash with the target signature (in one run, or any of --runs with --threads)? */
-static bool same_crash(mz_t *m, const ops_program_t *p) {
+bool mz_same_crash(mz_t *m, const ops_program_t *p) {
   if (p->count == 0) return false; /* nothing to run: no finding to keep */
   uint64_t key = program_hash(m, p);
   if (m->cache_cap) {
@@ -280,11 +319,7 @@ static bool same_crash(mz_t *m, const ops_program_t *p) {
       return m->cache_vals[s] == 2;
     }
   }
-  if (m->candidates >= m->opt.budget) {
-    m->budget_spent = true;
-    return false;
-  }
-  m->candidates++;
+  if (!may_run(m)) return false;
   bool same = false;
   unsigned runs = m->opt.threads ? m->opt.runs : 1;
   for (unsigned r = 0; r < runs && !same; r++) {
@@ -295,22 +330,79 @@ static bool same_crash(mz_t *m, const ops_program_t *p) {
   return same;
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * The collection probe
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct probe {
+  const ops_program_t *p;
+  long op;            /* the op the last `op N [thread]: ...` line started, or -1 */
+  unsigned collector; /* collections the collector thread announced and has not finished */
+  mz_collection_t *out;
+  uint32_t count, cap;
+} probe_t;
+
+/* One line of the interpreter's verbose trace (ops/sched.c, ops/interp.c): `op N [m0]: text`
+ * starts op N; `  collector: gc-full` announces the collector thread's collection; `  event phase
+ * ... size=KIND ... arg=PHASE` with the resuming phase ends a collection. */
+static void probe_line(void *ctx, const char *line) {
+  probe_t *pr = ctx;
+  unsigned k, kind;
+  unsigned long long block, phase;
+  if (strncmp(line, "op ", 3) == 0 && sscanf(line + 3, "%u", &k) == 1) {
+    pr->op = k;
+    pr->collector = 0;
+  } else if (strncmp(line, "  collector: gc-", 16) == 0) {
+    pr->collector++;
+  } else if (sscanf(line, "  event phase mutator=%*u size=%u block=%llu arg=%llu", &kind, &block,
+                    &phase) == 3 &&
+             phase == HC_PHASE_RESUMING) {
+    if (pr->collector) {
+      pr->collector--;
+      return;
+    }
+    if (pr->op < 0 || (uint32_t)pr->op >= pr->p->count || pr->count == pr->cap) return;
+    unsigned code = mz_code(&pr->p->ops[pr->op]);
+    if (code != OPS_GC_FULL && code != OPS_GC_EDEN)
+      pr->out[pr->count++] = (mz_collection_t){(uint32_t)pr->op, kind == HC_COLLECT_FULL};
+  }
+}
+
+uint32_t mz_probe_collections(mz_t *m, mz_collection_t *out, uint32_t cap) {
+  uint64_t key = program_hash(m, m->best);
+  if (key == m->probed || !may_run(m)) return 0; /* probed already: what it found was tried */
+  m->probed = key;
+  probe_t pr = {.p = m->best, .op = -1, .out = out, .cap = cap};
+  line_sink_t sink = {probe_line, &pr};
+  int status;
+  bool killed;
+  run_capture(m, m->best, &sink, &status, &killed);
+  return pr.count;
+}
+
 /* Tests the candidate (m->cand); keeps it as the best when it crashes the same way. */
-static bool try_candidate(mz_t *m, const char *what) {
-  if (!same_crash(m, m->cand)) return false;
+bool mz_try_candidate(mz_t *m, const char *what) {
+  if (!mz_same_crash(m, m->cand)) return false;
   memcpy(m->best, m->cand, sizeof *m->best);
   if (m->opt.verbose)
     fprintf(stderr, "heapfuzz: minimize: %s: %u ops\n", what, (unsigned)m->best->count);
   return true;
 }
 
-/* cand = best without the ops in [from, to). */
-static void without_range(mz_t *m, uint32_t from, uint32_t to) {
+void mz_without_range(mz_t *m, uint32_t from, uint32_t to) {
+  mz_replace_range(m, from, to, NULL, 0);
+}
+
+void mz_replace_range(mz_t *m, uint32_t from, uint32_t to, const ops_op_t *with, uint32_t n) {
   m->cand->config = m->best->config;
-  uint32_t n = 0;
-  for (uint32_t k = 0; k < m->best->count; k++)
-    if (k < from || k >= to) m->cand->ops[n++] = m->best->ops[k];
-  m->cand->count = n;
+  uint32_t c = 0;
+  for (uint32_t k = 0; k < from; k++)
+    m->cand->ops[c++] = m->best->ops[k];
+  for (uint32_t i = 0; i < n && c < OPS_MAX_OPS; i++)
+    m->cand->ops[c++] = with[i];
+  for (uint32_t k = to; k < m->best->count && c < OPS_MAX_OPS; k++)
+    m->cand->ops[c++] = m->best->ops[k];
+  m->cand->count = c;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -320,192 +412,40 @@ static void without_range(mz_t *m, uint32_t from, uint32_t to) {
 /* a. The tail. */
 static bool pass_tail(mz_t *m) {
   bool changed = false;
-  long op = m->target.op;
+  long op = m->target.op; /* an index into the input: the first round only */
   if (op >= 0 && (uint32_t)op + 1 < m->best->count) {
-    without_range(m, (uint32_t)op + 1, m->best->count);
-    changed = try_candidate(m, "up to the op the oracle names");
+    mz_without_range(m, (uint32_t)op + 1, m->best->count);
+    changed = mz_try_candidate(m, "up to the op the oracle names");
   }
+  m->target.op = -1;
   /* The shortest prefix that still crashes the same way, by bisection: lo never crashed. */
   uint32_t lo = 0, hi = m->best->count;
-  while (hi - lo > 1 && !m->budget_spent) {
+  while (hi - lo > 1 && !mz_spent(m)) {
     uint32_t mid = lo + (hi - lo) / 2;
-    without_range(m, mid, m->best->count);
-    if (same_crash(m, m->cand))
+    mz_without_range(m, mid, m->best->count);
+    if (mz_same_crash(m, m->cand))
       hi = mid;
     else
       lo = mid;
   }
   if (hi < m->best->count) {
-    without_range(m, hi, m->best->count);
-    changed = try_candidate(m, "tail dropped") || changed;
+    mz_without_range(m, hi, m->best->count);
+    changed = mz_try_candidate(m, "tail dropped") || changed;
   }
   return changed;
 }
 
-/* b. Chunks of ops, halves down to single ops, each size from the end backwards. */
-static bool pass_chunks(mz_t *m) {
+/* b. Chunks of ops, halves down to chunks of min_size ops, each size from the end backwards. */
+static bool pass_chunks(mz_t *m, uint32_t min_size) {
   bool changed = false;
-  for (uint32_t size = m->best->count / 2; size >= 1 && !m->budget_spent; size /= 2) {
+  for (uint32_t size = m->best->count / 2; size >= min_size && !mz_spent(m); size /= 2) {
     uint32_t end = m->best->count;
-    while (end > 0 && !m->budget_spent) {
+    while (end > 0 && !mz_spent(m)) {
       uint32_t start = end > size ? end - size : 0;
-      without_range(m, start, end);
-      changed = try_candidate(m, size == 1 ? "op removed" : "chunk removed") || changed;
+      mz_without_range(m, start, end);
+      changed = mz_try_candidate(m, size == 1 ? "op removed" : "chunk removed") || changed;
       end = start;
     }
-  }
-  return changed;
-}
-
-/* cand = best without the ops for which drop(step, op) holds. */
-static void without_ops(mz_t *m, bool (*drop)(const ops_plan_step_t *, const ops_op_t *, unsigned),
-                        unsigned arg) {
-  m->cand->config = m->best->config;
-  uint32_t n = 0;
-  for (uint32_t k = 0; k < m->best->count; k++)
-    if (!drop(&m->plan->steps[k], &m->best->ops[k], arg)) {
-      m->origin[n] = k;
-      m->cand->ops[n++] = m->best->ops[k];
-    }
-  m->cand->count = n;
-}
-
-static bool is_preempt(const ops_op_t *op) {
-  return op->opcode % OPS_OP_COUNT == OPS_PREEMPT;
-}
-
-/* The thread's ops (for a mutator: its attach, switches to it, its detach) and the preempts
- * that hand it the CPU. */
-static bool thread_op(const ops_plan_step_t *s, const ops_op_t *op, unsigned thread) {
-  return s->thread == thread || (is_preempt(op) && !s->skip && s->target == thread);
-}
-
-/* Mutator thread id's number once thread gone (and its attach) is removed. */
-static unsigned renumber(unsigned id, unsigned gone) {
-  return id < OPS_MAX_THREADS && id > gone ? id - 1 : id;
-}
-
-/* After mutator thread gone's ops left the candidate: `switch t`, `detach t` and `preempt to`
- * count attached mutators, one fewer now, so each is pointed back at the thread it named in best
- * (the smallest operand that does it), or else left as it was. Without this, removing a thread
- * turns `preempt to=3` (the collector, beside two mutators) into a preempt to m0. Each operand is
- * found by planning the candidate's prefix up to that op with each value in turn. */
-static void retarget(mz_t *m, unsigned gone) {
-  uint32_t count = m->cand->count;
-  for (uint32_t k = 0; k < count; k++) {
-    const ops_plan_step_t *was = &m->plan->steps[m->origin[k]];
-    ops_op_t *op = &m->cand->ops[k];
-    unsigned code = op->opcode % OPS_OP_COUNT, slot, want;
-    if (was->skip) continue;
-    if (code == OPS_SWITCH || code == OPS_DETACH) {
-      slot = 0;
-      want = renumber(was->thread, gone);
-    } else if (code == OPS_PREEMPT) {
-      slot = 1;
-      want = renumber(was->target, gone);
-    } else {
-      continue;
-    }
-    uint16_t keep = op->operand[slot];
-    m->cand->count = k + 1;
-    bool found = false;
-    for (int v = -1; v < (int)OPS_MAX_MUTATORS + 2 && !found; v++) { /* -1: as it is */
-      op->operand[slot] = v < 0 ? keep : (uint16_t)v;
-      ops_plan(m->cand, m->scratch);
-      const ops_plan_step_t *now = &m->scratch->steps[k];
-      found = !now->skip && (code == OPS_PREEMPT ? now->target : now->thread) == want;
-    }
-    if (!found) op->operand[slot] = keep;
-    m->cand->count = count;
-  }
-}
-
-/* c. Threads whole, then preempt ops one by one. */
-static bool pass_threads(mz_t *m) {
-  bool changed = false;
-  ops_plan(m->best, m->plan);
-  /* Mutator threads from the last started, so the lower threads keep their numbers. */
-  for (unsigned t = m->plan->threads; t-- > 1 && !m->budget_spent;) {
-    without_ops(m, thread_op, t);
-    retarget(m, t);
-    if (m->cand->count < m->best->count && try_candidate(m, "thread removed")) {
-      changed = true;
-      ops_plan(m->best, m->plan);
-    }
-  }
-  static const unsigned helpers[] = {OPS_THREAD_SWEEPER, OPS_THREAD_COLLECTOR};
-  for (unsigned i = 0; i < 2 && !m->budget_spent; i++) {
-    without_ops(m, thread_op, helpers[i]);
-    if (m->cand->count < m->best->count && try_candidate(m, "sweeper or collector removed")) {
-      changed = true;
-      ops_plan(m->best, m->plan);
-    }
-  }
-  for (uint32_t k = m->best->count; k-- > 0 && !m->budget_spent;) {
-    if (!is_preempt(&m->best->ops[k])) continue;
-    without_range(m, k, k + 1);
-    changed = try_candidate(m, "preempt removed") || changed;
-  }
-  return changed;
-}
-
-/* A value the operand pass lowers: operand i of op k, or config byte i when k is CONFIG. */
-#define CONFIG UINT32_MAX
-
-static uint8_t *config_byte(ops_program_t *p, unsigned i) {
-  uint8_t *bytes[] = {&p->config.trigger, &p->config.full_every, &p->config.versions,
-                      &p->config.flags};
-  return bytes[i];
-}
-
-static uint16_t field_get(ops_program_t *p, uint32_t k, unsigned i) {
-  return k == CONFIG ? *config_byte(p, i) : p->ops[k].operand[i];
-}
-
-static void field_set(ops_program_t *p, uint32_t k, unsigned i, uint16_t v) {
-  if (k == CONFIG)
-    *config_byte(p, i) = (uint8_t)v;
-  else
-    p->ops[k].operand[i] = v;
-}
-
-/* Lowers the value to 0, or else to the smallest value a bisection finds that keeps the crash
- * (the crash need not be monotonic in the value: this finds a small one, not the smallest). */
-static bool lower_value(mz_t *m, uint32_t k, unsigned i, const char *what) {
-  uint16_t v = field_get(m->best, k, i);
-  if (v == 0) return false;
-  memcpy(m->cand, m->best, sizeof *m->cand);
-  field_set(m->cand, k, i, 0);
-  if (try_candidate(m, what)) return true;
-  uint16_t lo = 0, hi = v; /* lo does not crash the same way, hi does */
-  while (hi - lo > 1 && !m->budget_spent) {
-    uint16_t mid = (uint16_t)(lo + (hi - lo) / 2);
-    field_set(m->cand, k, i, mid);
-    if (same_crash(m, m->cand))
-      hi = mid;
-    else
-      lo = mid;
-  }
-  field_set(m->cand, k, i, hi);
-  return hi < v && try_candidate(m, what);
-}
-
-/* d. Operands, then the config bytes (the flags byte a bit at a time: its bits are not a
- * magnitude). */
-static bool pass_operands(mz_t *m) {
-  bool changed = false;
-  for (uint32_t k = 0; k < m->best->count && !m->budget_spent; k++) {
-    const ops_op_info_t *info = ops_op_info(m->best->ops[k].opcode % OPS_OP_COUNT);
-    for (unsigned i = 0; i < info->operand_count && !m->budget_spent; i++)
-      changed = lower_value(m, k, i, "operand lowered") || changed;
-  }
-  for (unsigned i = 0; i < 3 && !m->budget_spent; i++)
-    changed = lower_value(m, CONFIG, i, "config lowered") || changed;
-  for (unsigned bit = 0; bit < 8 && !m->budget_spent; bit++) {
-    if (!(m->best->config.flags & (1u << bit))) continue;
-    memcpy(m->cand, m->best, sizeof *m->cand);
-    m->cand->config.flags = (uint8_t)(m->best->config.flags & ~(1u << bit));
-    changed = try_candidate(m, "config flag cleared") || changed;
   }
   return changed;
 }
@@ -515,7 +455,38 @@ static bool pass_operands(mz_t *m) {
  * ------------------------------------------------------------------------------------------- */
 
 static const char usage_line[] = "usage: heapfuzz minimize [--threads] [--runs N] [--timeout S] "
-                                 "[--budget N] [-v] INPUT [-o OUT]\n";
+                                 "[--budget N] [--max-time S] [-v] INPUT [-o OUT]\n";
+
+static const char help_text[] =
+    "Shrinks a crashing program (binary or text) to what its crash needs, keeping its crash\n"
+    "signature exactly (`heapfuzz signature`). Every candidate runs in a forked child of this\n"
+    "build: use the build that crashed (heapfuzz_bug_<name> for an injected bug).\n"
+    "Passes, cheap big wins first, in rounds until a round changes nothing: the tail; chunks\n"
+    "of 8 ops or more; statically void ops; runs of one op (removed, an allocation run\n"
+    "replaced by the explicit gc-full or gc-eden it fed, sweeper ticks merged, else cut to\n"
+    "the shortest prefix); threads (removed whole, else merged into the thread before them;\n"
+    "the sweeper, the collector, each preempt); chunks down to single ops; operands; config\n"
+    "bytes (the trigger lowered). Then handles and weak slots renumbered 0, 1, 2... in\n"
+    "first-use order. Same input, same build: same output.\n"
+    "  --threads     real-thread mode: a candidate counts if any of its runs crashes so\n"
+    "  --runs N      runs per candidate with --threads (default 10; 1..1000)\n"
+    "  --timeout S   seconds a run may take (default 10); a run past it is killed and counts\n"
+    "                as a crash of type `timeout`\n"
+    "  --budget N    candidates run at most (default 2000; cached answers are free)\n"
+    "  --max-time S  seconds for the whole minimization (default: no limit; the result then\n"
+    "                depends on the machine's speed)\n"
+    "  -v            print each change kept\n"
+    "  -o OUT        write the result to OUT (default: standard output)\n"
+    "The result is the program as text under a header. Minimized (a round changed nothing):\n"
+    "  # minimized: <id> <signature>\n"
+    "  # ops: N original, M minimized (C candidates run, K answers cached)\n"
+    "Stopped by --budget first (or --max-time: `# time limit of S s reached after ...`), it\n"
+    "is smaller, with the same signature, but not minimized, and the header says so:\n"
+    "  # budget exhausted after C candidates: not fully minimized\n"
+    "  # signature: <id> <signature>\n"
+    "  # ops: N original, M when the budget ran out (K answers cached)\n"
+    "stderr's last line says the same. Exit 0 a program written (minimized, or not fully as\n"
+    "its header says), 1 INPUT does not crash, 2 usage or I/O error.\n";
 
 static int usage_error(const char *what, const char *arg) {
   fprintf(stderr, "heapfuzz: minimize: %s%s\n%s", what, arg ? arg : "", usage_line);
@@ -561,8 +532,7 @@ static int parse_args(int argc, char **argv, mz_options_t *o) {
       options = false;
     } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
       fputs(usage_line, stdout);
-      fputs("Minimizes a crashing program, keeping its crash signature (`heapfuzz --help`).\n",
-            stdout);
+      fputs(help_text, stdout);
       return -1;
     } else if (strcmp(a, "--threads") == 0) {
       o->threads = true;
@@ -573,6 +543,11 @@ static int parse_args(int argc, char **argv, mz_options_t *o) {
     } else if ((v = option_value(a, "--budget", &i, argc, argv, &missing))) {
       if (!parse_count(v, 1000000, &o->budget))
         return usage_error("bad --budget (1..1000000): ", v);
+    } else if ((v = option_value(a, "--max-time", &i, argc, argv, &missing))) {
+      char *end;
+      o->max_time = strtod(v, &end);
+      if (end == v || *end || !(o->max_time > 0 && o->max_time <= 1e7))
+        return usage_error("bad --max-time (seconds, above 0): ", v);
     } else if ((v = option_value(a, "--timeout", &i, argc, argv, &missing))) {
       char *end;
       o->timeout = strtod(v, &end);
@@ -604,7 +579,34 @@ static void mz_free(mz_t *m) {
   free(m->report);
 }
 
-/* Writes the result: the header comment, then the program as text. */
+/* Writes the header (minimized, or why not) and the program as text to f. */
+static void print_result(const mz_t *m, uint32_t original, FILE *f) {
+  if (m->stop == MZ_STOP_NONE) {
+    fprintf(f, "# minimized: %s %s\n", m->target.id, m->target.signature);
+    fprintf(f, "# ops: %u original, %u minimized (%u candidates run, %u answers cached)\n",
+            (unsigned)original, (unsigned)m->best->count, m->candidates, m->cached);
+  } else {
+    if (m->stop == MZ_STOP_BUDGET)
+      fprintf(f, "# budget exhausted after %u candidates: not fully minimized\n", m->candidates);
+    else
+      fprintf(f, "# time limit of %g s reached after %u candidates: not fully minimized\n",
+              m->opt.max_time, m->candidates);
+    fprintf(f, "# signature: %s %s\n", m->target.id, m->target.signature);
+    fprintf(f, "# ops: %u original, %u when the %s ran out (%u answers cached)\n",
+            (unsigned)original, (unsigned)m->best->count,
+            m->stop == MZ_STOP_BUDGET ? "budget" : "time", m->cached);
+  }
+  if (m->opt.threads)
+    fprintf(f,
+            "# mode: real threads (--threads): a candidate was kept when any of its %u runs "
+            "crashed with this signature\n",
+            m->opt.runs);
+  else
+    fputs("# mode: deterministic\n", f);
+  ops_print(m->best, f);
+}
+
+/* Writes the result to OUT (or stdout). Returns 0, or 2 after printing why not. */
 static int write_result(const mz_t *m, uint32_t original) {
   FILE *out = stdout;
   if (m->opt.out && strcmp(m->opt.out, "-") != 0) out = fopen(m->opt.out, "w");
@@ -612,18 +614,7 @@ static int write_result(const mz_t *m, uint32_t original) {
     fprintf(stderr, "%s: %s\n", m->opt.out, strerror(errno));
     return 2;
   }
-  fprintf(out, "# minimized: %s %s\n", m->target.id, m->target.signature);
-  fprintf(out, "# ops: %u original, %u minimized (%u candidates run, %u answers cached%s)\n",
-          (unsigned)original, (unsigned)m->best->count, m->candidates, m->cached,
-          m->budget_spent ? "; the budget ran out first" : "");
-  if (m->opt.threads)
-    fprintf(out,
-            "# mode: real threads (--threads): a candidate was kept when any of its %u runs "
-            "crashed with this signature\n",
-            m->opt.runs);
-  else
-    fputs("# mode: deterministic\n", out);
-  ops_print(m->best, out);
+  print_result(m, original, out);
   bool bad = ferror(out) != 0;
   bad = (out == stdout ? fflush(out) : fclose(out)) != 0 || bad;
   if (bad) {
@@ -670,6 +661,7 @@ int hf_cmd_minimize(int argc, char **argv) {
     return rc;
   }
 
+  m.started = now_seconds();
   /* The original's signature: the first crash (of up to --runs runs with --threads). */
   bool crashed = false;
   unsigned runs = m.opt.threads ? m.opt.runs : 1;
@@ -687,18 +679,30 @@ int hf_cmd_minimize(int argc, char **argv) {
     fprintf(stderr, "heapfuzz: minimize: %s: %s %s\n", m.opt.in, m.target.id, m.target.signature);
   uint32_t original = m.best->count;
 
+  /* Rounds of the passes, cheap big wins first (a round that keeps nothing costs few runs: every
+   * answer is cached): the tail and big chunks shrink a long program in a few dozen candidates;
+   * the rewrites of runs and threads act on what is left in a few each; only then single ops,
+   * operands and the config, which cost a candidate per op or per bit of a value. */
   bool changed = true;
-  while (changed && !m.budget_spent) {
+  while (changed && !mz_spent(&m)) {
     changed = pass_tail(&m);
-    changed = pass_chunks(&m) || changed;
-    changed = pass_threads(&m) || changed;
-    changed = pass_operands(&m) || changed;
+    changed = mz_pass_collections(&m) || changed;
+    changed = pass_chunks(&m, MZ_LARGE_CHUNK) || changed;
+    changed = mz_pass_void(&m) || changed;
+    changed = mz_pass_runs(&m) || changed;
+    changed = mz_pass_config(&m) || changed;
+    changed = mz_pass_threads(&m) || changed;
+    changed = pass_chunks(&m, 1) || changed;
+    changed = mz_pass_operands(&m) || changed;
   }
+  if (!mz_spent(&m)) mz_renumber(&m);
+  static const char *const stopped[] = {"", ": the budget ran out, NOT fully minimized",
+                                        ": the time limit was reached, NOT fully minimized"};
   fprintf(stderr,
           "heapfuzz: minimize: %s: %u -> %u ops, %u candidates run in %u children (%u answers "
           "cached)%s: %s %s\n",
           m.opt.in, (unsigned)original, (unsigned)m.best->count, m.candidates, m.children, m.cached,
-          m.budget_spent ? ", the budget ran out first" : "", m.target.id, m.target.signature);
+          stopped[m.stop], m.target.id, m.target.signature);
   rc = write_result(&m, original);
   mz_free(&m);
   return rc;
