@@ -90,3 +90,61 @@ if(TARGET heapfuzz_bug_stale_last_active AND HC_SANITIZE MATCHES "address|thread
     tools_minimize_binary tools_minimize_interleaved PROPERTIES
     TIMEOUT 600 LABELS tools ENVIRONMENT "${HF_TEST_ENVIRONMENT}")
 endif()
+
+# A result the budget stopped says so, in place of `# minimized:` (and on stderr), exit 0:
+# --budget 5 on the padded proof; --max-time so short that no candidate runs.
+if(TARGET heapfuzz_bug_stale_last_active AND HC_SANITIZE MATCHES "address|thread")
+  string(REPLACE "|" "\\|" _hf_uaf_re "${_hf_uaf}")
+  hf_tools_expect(tools_minimize_budget 0
+    "^# budget exhausted after 5 candidates: not fully minimized\n# signature: ${_hf_uaf_re}\n# ops: 78 original, [0-9]+ when the budget ran out .*heapfuzz: minimize: .*, 5 candidates run .*: the budget ran out, NOT fully minimized"
+    $<TARGET_FILE:heapfuzz_bug_stale_last_active> minimize --budget 5
+    ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/minimize/stale_last_active_padded.ops)
+  hf_tools_expect(tools_minimize_max_time 0
+    "^# time limit of 0.001 s reached after 0 candidates: not fully minimized\n# signature: ${_hf_uaf_re}\n# ops: 78 original, 78 when the time ran out"
+    $<TARGET_FILE:heapfuzz_bug_stale_last_active> minimize --max-time 0.001
+    ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/minimize/stale_last_active_padded.ops)
+endif()
+
+# The zoo as the yardstick: a zoo program padded with noise (tests/fixtures/minimize/pad.py:
+# sparse handles, explicit collections turned into the fewest allocations that make the automatic
+# trigger collect in time, noise, threads, ops moved onto threads of their own; about 300 ops)
+# must minimize to at most 1.5 times the zoo program's ops (K), its signature kept
+# (tools_minimize.cmake). Without the rewrites (minimize_rewrite.c) remove-block-order stopped at
+# 180 ops and version-wrap at 187, their 2,000-candidate budget spent; now 7 and 3 in ~100.
+# version_wrap_auto: a crash inside an automatic collection (it names the alloc op), 306 ops,
+# against a hand-written 7.
+# hf_minimize_fixture(<bug> <fixture> <max ops> <id signature>), where the bug build exists.
+function(hf_minimize_fixture bug fixture max expect)
+  if(NOT TARGET heapfuzz_bug_${bug} OR NOT HC_SANITIZE MATCHES "address")
+    return()
+  endif()
+  add_test(NAME tools_minimize_${fixture} COMMAND ${CMAKE_COMMAND}
+    -DBUG=$<TARGET_FILE:heapfuzz_bug_${bug}> -DPLAIN=$<TARGET_FILE:heapfuzz>
+    -DINPUT=${CMAKE_CURRENT_SOURCE_DIR}/fixtures/minimize/${fixture}.ops
+    -DOUT=${CMAKE_CURRENT_BINARY_DIR}/minimized_${fixture}.ops
+    "-DEXPECT=${expect}" -DMAX_OPS=${max}
+    -P ${CMAKE_CURRENT_SOURCE_DIR}/tools_minimize.cmake)
+  set_tests_properties(tools_minimize_${fixture} PROPERTIES
+    TIMEOUT 600 LABELS tools ENVIRONMENT "${HF_TEST_ENVIRONMENT}")
+endfunction()
+hf_minimize_fixture(remove_block_order remove_block_order_padded 21 # K = 14
+  "b15c8fb682d2 oracle:verify|shrink|after a shrink: directory N slot N: live bit N but slot occupied (HC_ERR_VERIFY)")
+hf_minimize_fixture(version_wrap version_wrap_padded 16 # K = 11
+  "471f796ead34 oracle:verify|gc-full|after a collection: block #N: marked empty but has live cells (HC_ERR_VERIFY)")
+hf_minimize_fixture(missing_barrier missing_barrier_padded 15 # K = 10
+  "acffda73fa79 oracle:reachable object lost|gc-eden|object #N is not a live cell")
+hf_minimize_fixture(large_double_release large_double_release_padded 15 # K = 10
+  "deb3d853731a asan:heap-use-after-free|hc_large_sweep|sweep_owner|hc_sweep_some")
+hf_minimize_fixture(version_wrap version_wrap_auto 10 # K = 7
+  "346b502f879a oracle:verify|alloc|after a collection: block #N: marked empty but has live cells (HC_ERR_VERIFY)")
+
+# Same input, same build: same output (a padded program with threads, runs and a probe).
+if(TARGET heapfuzz_bug_remove_block_order AND HC_SANITIZE MATCHES "address")
+  add_test(NAME tools_minimize_deterministic COMMAND sh -c
+    "\"$0\" minimize \"$1\" -o \"$2.1\" && \"$0\" minimize \"$1\" -o \"$2.2\" && cmp \"$2.1\" \"$2.2\""
+    $<TARGET_FILE:heapfuzz_bug_remove_block_order>
+    ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/minimize/remove_block_order_padded.ops
+    ${CMAKE_CURRENT_BINARY_DIR}/minimized_deterministic)
+  set_tests_properties(tools_minimize_deterministic PROPERTIES
+    TIMEOUT 600 LABELS tools ENVIRONMENT "${HF_TEST_ENVIRONMENT}")
+endif()
