@@ -454,20 +454,23 @@ static bool pass_chunks(mz_t *m, uint32_t min_size) {
  * The command
  * ------------------------------------------------------------------------------------------- */
 
-static const char usage_line[] = "usage: heapfuzz minimize [--threads] [--runs N] [--timeout S] "
-                                 "[--budget N] [--max-time S] [-v] INPUT [-o OUT]\n";
+static const char usage_line[] =
+    "usage: heapfuzz minimize [--threads] [--runs N] [--timeout S] [--budget N] [--max-time S]\n"
+    "                         [-v] INPUT [-o OUT]\n";
 
 static const char help_text[] =
     "Shrinks a crashing program (binary or text) to what its crash needs, keeping its crash\n"
     "signature exactly (`heapfuzz signature`). Every candidate runs in a forked child of this\n"
     "build: use the build that crashed (heapfuzz_bug_<name> for an injected bug).\n"
-    "Passes, cheap big wins first, in rounds until a round changes nothing: the tail; chunks\n"
-    "of 8 ops or more; statically void ops; runs of one op (removed, an allocation run\n"
-    "replaced by the explicit gc-full or gc-eden it fed, sweeper ticks merged, else cut to\n"
-    "the shortest prefix); threads (removed whole, else merged into the thread before them;\n"
-    "the sweeper, the collector, each preempt); chunks down to single ops; operands; config\n"
-    "bytes (the trigger lowered). Then handles and weak slots renumbered 0, 1, 2... in\n"
-    "first-use order. Same input, same build: same output.\n"
+    "Passes, cheap big wins first, in rounds until a round changes nothing: the tail; the\n"
+    "automatic collections made explicit, trigger off (found by one traced run, which counts\n"
+    "as a candidate); chunks of 8 ops or more; statically void ops; runs of one op (removed,\n"
+    "an allocation run replaced by the gc-full or gc-eden it fed or by fewer, larger\n"
+    "allocations, sweeper ticks merged, else cut to the shortest prefix or suffix); config\n"
+    "bytes (the trigger lowered); threads (removed whole, else merged into the thread before\n"
+    "them; the sweeper, the collector, each preempt); chunks down to single ops; operands\n"
+    "(ops alike together). Then handles and weak slots renumbered 0, 1, 2... in first-use\n"
+    "order. Same input, same build: same output.\n"
     "  --threads     real-thread mode: a candidate counts if any of its runs crashes so\n"
     "  --runs N      runs per candidate with --threads (default 10; 1..1000)\n"
     "  --timeout S   seconds a run may take (default 10); a run past it is killed and counts\n"
