@@ -45,7 +45,7 @@ static uint32_t below(rng_t *r, uint32_t n) {
 /* Operand values biased toward the small ones the interpreter's modulo maps make meaningful
  * (handles, slots, mutators), with the whole range still reachable. The one two-byte operand is
  * an allocation's size: mostly within the size classes (up to 8 KiB), a large object (up to
- * 64 KiB) about one time in five. A large object costs a program more than any other op (it is
+ * 64 KiB) about one time in six. A large object costs a program more than any other op (it is
  * zeroed, checked zeroed, written and checked a word at a time, and fills the collection trigger
  * fast), and one to three of them in a program reach every large-object path. */
 static uint16_t random_operand(rng_t *r, unsigned width) {
