@@ -462,12 +462,12 @@ def print_program(heapfuzz: Path, file: Path) -> str:
 
 
 def budget_exhausted(program: str) -> bool:
-    """Whether `heapfuzz minimize` stopped at its budget (its header says so) rather than at a
-    program it could not shrink further."""
+    """Whether `heapfuzz minimize` stopped at its budget or time limit (its header says `...:
+    not fully minimized`) rather than at a program it could not shrink further."""
     for line in program.splitlines():
         if not line.startswith("#"):
             break
-        if "budget" in line and ("exhausted" in line or "ran out" in line):
+        if line.rstrip().endswith("not fully minimized"):
             return True
     return False
 

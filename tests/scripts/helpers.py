@@ -29,7 +29,8 @@ HANG_ID = "efc11ec7f3f6"  # timeout|hc_sweep_some|hc_sweeper_run_step
 def run_script(name, *args, env=None, cwd=None):
     """Runs scripts/<name> with args; returns the CompletedProcess (text)."""
     e = dict(os.environ)
-    for k in ("FAKE_HEAPFUZZ_FIXED", "FAKE_HEAPFUZZ_NO_SIGNATURE", "FAKE_HEAPFUZZ_NO_MINIMIZE"):
+    for k in ("FAKE_HEAPFUZZ_FIXED", "FAKE_HEAPFUZZ_NO_SIGNATURE", "FAKE_HEAPFUZZ_NO_MINIMIZE",
+              "FAKE_HEAPFUZZ_BUDGET"):
         e.pop(k, None)
     e.update(env or {})
     return subprocess.run([sys.executable, str(SCRIPTS / name), *map(str, args)],

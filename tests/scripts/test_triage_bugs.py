@@ -114,6 +114,18 @@ class ReplayFidelity(StandInBuilds):
         self.assertEqual(read_meta(self.findings, UAF_ID)["preset"], "asan")
 
 
+class Minimization(StandInBuilds):
+    def test_a_budget_stopped_minimization_is_not_presented_as_minimized(self):
+        self.build("asan")
+        inp = self.fixture("inputs/uaf.ops")
+        p = self.run_triage(inp, env={"FAKE_HEAPFUZZ_BUDGET": "1"})
+        self.assertRc(p, 0)
+        self.assertIn("minimized 5 -> 1 ops (budget exhausted: not fully minimized)", p.stdout)
+        self.assertFalse(read_meta(self.findings, UAF_ID)["minimize_complete"])
+        index = (self.findings / "README.md").read_text()
+        self.assertIn("| 1 (budget ran out) |", index)
+
+
 class OneFindingPerBug(StandInBuilds):
     def inputs(self):
         """Two inputs whose crashes differ (a use-after-free, a race) and whose eager replays
