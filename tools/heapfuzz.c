@@ -127,8 +127,8 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
         "       heapfuzz print FILE [-o OUT]\n"
         "       heapfuzz asm FILE [-o OUT]\n"
         "       heapfuzz signature [--json] [--bug] [--timed-out] REPORT_FILE...\n"
-        "       heapfuzz minimize [--threads] [--runs N] [--timeout S] [--budget N] [--max-time S]\n"
-        "                         FILE [-o OUT]\n"
+        "       heapfuzz minimize [--threads] [--runs N] [--timeout S] [--budget N]\n"
+        "                         [--max-time S] FILE [-o OUT]\n"
         "Run `heapfuzz --help` for details.\n",
         stderr);
   return EXIT_USAGE;
