@@ -5,6 +5,7 @@ import os
 import shlex
 
 from campaign_plan import ROOT, format_duration
+import campaign_findings
 import campaign_stats as stats
 
 
@@ -223,27 +224,15 @@ def section_merge(ctx):
     return L
 
 
-def section_findings(ctx):
-    plan, out, triage = ctx.plan, ctx.out, ctx.triage
-    L = ["", "## Findings", ""]
-    crashes = triage.get("crashes", [])
-    L.append("%d crash, hang and timeout files." % len(crashes))
-    if triage.get("ran") and plan.inject_bug:
-        L.append("Triaged by `%s` (exit %d; its output: `%s`); the findings' index: `%s`."
-                 % (" ".join(shlex.quote(a) for a in plan.triage_command()), triage["rc"],
-                    _rel(triage["log"], out),
-                    _rel(os.path.join(plan.findings_dir(), "README.md"), out)))
-    elif triage.get("ran"):
-        L.append("Triaged by `scripts/triage --campaign %s` (exit %d; its output: `%s`)."
-                 % (out, triage["rc"], _rel(triage["log"], out)))
-    else:
-        L.append("Not triaged: %s." % triage.get("why", "?"))
-    if crashes:
-        L.append("")
-        L += ["- `%s`" % _rel(c, out) for c in crashes[:200]]
-        if len(crashes) > 200:
-            L.append("- ... and %d more" % (len(crashes) - 200))
-    return L
+def section_crash_files(ctx):
+    """Where the raw crash files are (the findings section, first, says what they are)."""
+    crashes = ctx.triage.get("crashes", [])
+    if not crashes:
+        return []
+    dirs = sorted({_rel(os.path.dirname(c), ctx.out) for c in crashes})
+    return ["", "## Crash files", "",
+            "%d crash, hang and timeout files, in: %s." % (len(crashes),
+                                                          ", ".join("`%s/`" % d for d in dirs))]
 
 
 def section_commands(ctx):
@@ -260,8 +249,9 @@ def section_commands(ctx):
 # The report's sections, in order: each takes the Context and returns its markdown lines
 # (starting with a blank line and its heading, or [] to leave the section out). A new section is
 # one more function here (or passed to report_lines by whoever adds it).
-SECTIONS = (section_header, section_instances, section_plots, section_afl_queue, section_merge,
-            section_findings, section_commands)
+SECTIONS = (section_header, campaign_findings.section_findings, section_instances,
+            section_plots, section_afl_queue, section_merge, section_crash_files,
+            section_commands)
 
 
 def report_lines(ctx, sections=SECTIONS):

@@ -508,8 +508,8 @@ class Report(unittest.TestCase):
             lines = campaign_report.report_lines(ctx)
             self.assertEqual(lines[0], "# heapfuzz campaign report")
             heads = [line for line in lines if line.startswith("## ")]
-            self.assertEqual(heads, ["## Instances", "## Plots", "## Corpus merge",
-                                     "## Findings", "## Commands"])
+            self.assertEqual(heads, ["## Findings of this run", "## Instances", "## Plots",
+                                     "## Corpus merge", "## Commands"])
             header = next(line for line in lines if line.startswith("| instance |"))
             cols = [c.strip() for c in header.strip("|").split("|")]
             self.assertEqual(cols[4:7], ["execs", "execs/s", "median ops"])
@@ -526,11 +526,11 @@ class Report(unittest.TestCase):
             def extra(c):
                 return ["", "## Extra", "", "%d runs" % len(c.campaign.runs)]
             sections = list(campaign_report.SECTIONS)
-            sections.insert(sections.index(campaign_report.section_findings), extra)
+            sections.insert(sections.index(campaign_report.section_commands), extra)
             lines = campaign_report.report_lines(ctx, sections)
             heads = [line for line in lines if line.startswith("## ")]
-            self.assertEqual(heads, ["## Instances", "## Plots", "## Corpus merge", "## Extra",
-                                     "## Findings", "## Commands"])
+            self.assertEqual(heads, ["## Findings of this run", "## Instances", "## Plots",
+                                     "## Corpus merge", "## Extra", "## Commands"])
             self.assertIn("2 runs", lines)
 
     def test_write(self):
