@@ -70,12 +70,14 @@ def section_findings(ctx):
     inputs = summary.get("inputs") or {}
     findings_dir = os.path.join(ROOT, summary.get("findings_dir") or "findings")
     new = sum(1 for r in rows if r.get("new"))
+    total = sum(inputs.get(k, 0) for k in ("filed", "not reproduced", "error", "skipped"))
     L.append("**%d finding%s** (one per bug), %d new, %d seen before; %d crash, hang and "
-             "timeout files: %d filed, %d not reproduced, %d errors, %d skipped. Index: [%s](%s)."
-             % (len(rows), "" if len(rows) == 1 else "s", new, len(rows) - new, len(crashes),
-                inputs.get("filed", 0), inputs.get("not reproduced", 0), inputs.get("error", 0),
-                inputs.get("skipped", 0), _rel(os.path.join(findings_dir, "README.md"), ROOT),
-                _rel(os.path.join(findings_dir, "README.md"), out)))
+             "timeout files triaged: %d filed, %d not reproduced, %d errors, %d skipped. Index: "
+             "[%s](%s)." % (len(rows), "" if len(rows) == 1 else "s", new, len(rows) - new,
+                            total, inputs.get("filed", 0), inputs.get("not reproduced", 0),
+                            inputs.get("error", 0), inputs.get("skipped", 0),
+                            _rel(os.path.join(findings_dir, "README.md"), ROOT),
+                            _rel(os.path.join(findings_dir, "README.md"), out)))
     if rows:
         L += ["", "| finding | bug | | inputs | engines | reproducible | ops (minimized of "
               "original) |", "|---|---|---|---:|---|---|---|"]

@@ -77,7 +77,7 @@ class FindingsSection(unittest.TestCase):
         text = "\n".join(cf.section_findings(Ctx(self.out, self.triage)))
         self.assertIn("## Findings of this run", text)
         self.assertIn(f"**2 findings** (one per bug), 1 new, 1 seen before; 214 crash, hang and "
-                      f"timeout files: 212 filed, 1 not reproduced, 1 errors, 0 skipped. Index: "
+                      f"timeout files triaged: 212 filed, 1 not reproduced, 1 errors, 0 skipped. Index: "
                       f"[findings/README.md]({self.up}/findings/README.md).", text)
         rows = [line for line in text.splitlines() if line.startswith("| [")]
         self.assertEqual(len(rows), 2)
