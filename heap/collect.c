@@ -18,6 +18,8 @@
  * collecting thread. */
 #include "internal.h"
 
+#include <stdio.h>
+
 #include <stdlib.h>
 
 /* Next version after v, with a hard reset of every block on wraparound: a block untouched for a
@@ -313,6 +315,17 @@ static void phase(hc_heap_t *heap, hc_phase_t p, hc_collection_kind_t kind, hc_m
   HC_YIELD(heap, HC_YP_COLLECTOR_PHASE, self);
 }
 
+/* config.self_checks: the whole heap verified while the world is still stopped, before any
+ * mutator can allocate into what the collection freed. A collection that frees a reachable
+ * object (a missed write barrier, a root not scanned) is then reported as the dangling reference
+ * it leaves, here, rather than as whatever a later allocation into the freed cell looks like. */
+static void check_collection(hc_heap_t *heap) {
+  char why[384], msg[448];
+  if (hc_verify_stopped(heap, why, sizeof why) == HC_OK) return;
+  snprintf(msg, sizeof msg, "self-check: after a collection: %s", why);
+  hc_fatal(__FILE__, __LINE__, msg);
+}
+
 void hc_collect_stopped(hc_heap_t *heap, hc_collection_kind_t kind, hc_mutator_t *self) {
   bool full = kind == HC_COLLECT_FULL;
   phase(heap, HC_PHASE_STOPPED, kind, self);
@@ -342,6 +355,7 @@ void hc_collect_stopped(hc_heap_t *heap, hc_collection_kind_t kind, hc_mutator_t
   atomic_fetch_add_explicit(full ? &heap->full_collections : &heap->eden_collections, 1,
                             memory_order_relaxed);
 
+  if (heap->config.self_checks) check_collection(heap);
   phase(heap, HC_PHASE_RESUMING, kind, self);
   pthread_mutex_lock(&heap->world_lock);
   heap->sweeper_has_work = true;

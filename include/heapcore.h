@@ -166,11 +166,13 @@ typedef struct hc_config {
                                 empty; otherwise only hc_shrink releases them (which allocation
                                 also runs once when it reaches the heap limit) */
   uint64_t seed;             /* seeds the free-list secrets: determinism, no randomness */
-  bool self_checks;          /* check ownership where a block changes hands: a claim (by a sweep,
-                                a steal, a shrink, an allocator) that would take a block in use or
-                                a stopped allocator's pinned last-active block is a fatal error
-                                there, instead of corrupting the heap for a later use to notice.
-                                Costs a bit test per claim; heapfuzz's eager oracle turns it on */
+  bool self_checks;          /* check invariants where they break, not where a later use notices:
+                                a claim (by a sweep, a steal, a shrink, an allocator) that would
+                                take a block in use or a stopped allocator's pinned last-active
+                                block, and a collection that leaves the heap failing
+                                hc_heap_verify (checked before the world resumes), are fatal
+                                errors there. Costs a bit test per claim and a verification per
+                                collection; heapfuzz's eager oracle turns it on */
   hc_finalizer_fn finalizer;
   void *finalizer_ctx;
 } hc_config_t;
