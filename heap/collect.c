@@ -55,6 +55,37 @@ static uint8_t next_version(hc_heap_t *heap, uint8_t v, bool is_mark) {
   return 1;
 }
 
+/* config.self_checks: right after a wraparound every block's version is 0 (the hard reset), so no
+ * block reads bits a whole cycle old as current; checked where the reset happens, rather than
+ * waiting for whichever stale bit a later collection or sweep trips over first. */
+static void check_version_reset(hc_heap_t *heap, bool is_mark) {
+  bool stale = false;
+  for (uint32_t c = 0; c < HC_SIZE_CLASS_COUNT && !stale; c++) {
+    hc_directory_t *d = &heap->dirs[c];
+    for (uint32_t i = 0; i < d->used && !stale; i++) {
+      hc_block_handle_t *h = d->slots[i];
+      if (h)
+        stale =
+            (is_mark ? h->block->mark_version
+                     : atomic_load_explicit(&h->block->newly_version, memory_order_relaxed)) != 0;
+    }
+  }
+  for (uint32_t i = 0; i < heap->large_dir.used && !stale; i++) {
+    hc_large_t *l = heap->large_dir.slots[i];
+    if (l)
+      stale = (is_mark ? l->mark_version
+                       : atomic_load_explicit(&l->newly_version, memory_order_relaxed)) != 0;
+  }
+  if (stale) HC_FATAL("self-check: a version wraparound left a block's bits current (no reset)");
+}
+
+/* next_version, and on a wraparound the self-check of its reset. */
+static uint8_t advance_version(hc_heap_t *heap, uint8_t v, bool is_mark) {
+  uint8_t next = next_version(heap, v, is_mark);
+  if (heap->config.self_checks && next < v) check_version_reset(heap, is_mark);
+  return next;
+}
+
 bool hc_cell_is_marked(const hc_heap_t *heap, const void *cell) {
   if (hc_is_large_cell(cell)) return hc_large_is_marked(heap, hc_large_of(cell));
   return hc_block_cell_is_marked(heap, hc_block_of(cell), cell);
@@ -245,7 +276,7 @@ static void end_marking_directory(hc_heap_t *heap, hc_directory_t *d, bool full)
 }
 
 static void begin_full_marking(hc_heap_t *heap) {
-  heap->mark_version = next_version(heap, heap->mark_version, true);
+  heap->mark_version = advance_version(heap, heap->mark_version, true);
   for (uint32_t c = 0; c <= HC_SIZE_CLASS_COUNT; c++) {
     hc_directory_t *d = hc_directory_at(heap, c);
     pthread_mutex_lock(&d->lock);
@@ -344,8 +375,8 @@ void hc_collect_stopped(hc_heap_t *heap, hc_collection_kind_t kind, hc_mutator_t
   for (uint32_t c = 0; c < HC_SIZE_CLASS_COUNT; c++)
     end_marking_directory(heap, &heap->dirs[c], full);
   end_marking_directory(heap, &heap->large_dir, full);
-  uint8_t nv =
-      next_version(heap, atomic_load_explicit(&heap->newly_version, memory_order_relaxed), false);
+  uint8_t nv = advance_version(
+      heap, atomic_load_explicit(&heap->newly_version, memory_order_relaxed), false);
   atomic_store_explicit(&heap->newly_version, nv, memory_order_relaxed);
   prepare_for_allocation(heap);
   atomic_store_explicit(&heap->bytes_since_gc, 0, memory_order_relaxed);
