@@ -541,14 +541,15 @@ class Triage:
         return 1 if t["error"] else 0
 
     def summary_json(self) -> dict:
-        """This run's findings, one row per bug, for scripts/fuzz's report.md."""
+        """This run's findings, one row per bug, for scripts/fuzz's report.md: what triage
+        decided, not what promote changes later (status), so a second triage writes the same."""
         rows = []
         for row in self.summary:
             f = self.by_id[row["id"]]
             m = f.meta
             rows.append(dict(row, new=m.get("source") in self.sources, signature=m[
                 "signature"], bug_signature=m.get(
-                "bug_signature") or m["signature"], status=m["status"],
+                "bug_signature") or m["signature"],
                 reproducible=m.get("reproducible"), minimized_ops=m.get("minimized_ops"),
                 original_ops=m.get("original_ops"), minimize_complete=m.get(
                     "minimize_complete"), folder=hf.repo_relative(f.dir),
