@@ -101,7 +101,8 @@ struct interp {
   uint64_t finalized;
   uint32_t *finalized_objs; /* model objects finalized since the last check (finalizers run in */
   uint32_t nfinalized, cap_finalized; /* heap calls, maybe before the model settled a collection) */
-  bool tearing_down; /* hc_heap_destroy finalizes live objects too: that is no finding */
+  bool verify_pending; /* eager oracle: an op ran where it could not verify (no mutator) */
+  bool tearing_down;   /* hc_heap_destroy finalizes live objects too: that is no finding */
   bool failed;
 };
 

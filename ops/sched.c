@@ -142,10 +142,12 @@ static void run_quota_step(interp_t *in, thread_t *t) {
                  t->id == OPS_THREAD_SWEEPER ? "sweeper step"
                  : t->collect_kind           ? "gc-full"
                                              : "gc-eden");
-  if (t->id == OPS_THREAD_SWEEPER)
+  if (t->id == OPS_THREAD_SWEEPER) {
     hc_sweeper_run_step(in->heap, 1);
-  else
+    in->verify_pending = in->opt->eager; /* the eager oracle: judged before the next op */
+  } else {
     collect(in, t);
+  }
 }
 
 static void run_next_op(interp_t *in, thread_t *t) {
@@ -153,6 +155,16 @@ static void run_next_op(interp_t *in, thread_t *t) {
   t->op = k;
   in->started[k] = true;
   if (t->mut) interp_settle(in); /* the op must see the heap's collections (it holds access) */
+  /* The eager oracle: the op that broke an invariant is the one reported. One that ran where
+   * nothing can verify (a sweeper op, a detach: no mutator) is judged before the next op of a
+   * thread with a mutator. Not while another thread is suspended inside an op: verifying stops
+   * the world, which would run that thread to its op's end and so change the schedule the
+   * program asked for (and the heap is legitimately mid-operation then). */
+  bool can_verify = in->opt->eager && t->mut && in->suspended == 0;
+  if (can_verify && in->verify_pending && !in->failed) {
+    in->verify_pending = false;
+    interp_verify_all(in, "the previous op");
+  }
   if (in->opt->verbose) {
     char text[128];
     ops_format_op(&in->prog->ops[k], text, sizeof text);
@@ -162,12 +174,12 @@ static void run_next_op(interp_t *in, thread_t *t) {
   in->res->ops_run += ran;
   in->res->ops_skipped += !ran;
   if (t->mut) interp_settle(in); /* findings name the op that collected */
-  /* The eager oracle: the op that broke an invariant is the one reported. A sweeper op (no
-   * mutator) is judged after the next mutator op. Not while another thread is suspended inside
-   * an op: verifying stops the world, which would run that thread to its op's end and so change
-   * the schedule the program asked for (and the heap is legitimately mid-operation then). */
-  if (in->opt->eager && ran && t->mut && !in->failed && in->suspended == 0)
-    interp_verify_all(in, "an op");
+  if (in->opt->eager && ran && !in->failed) {
+    if (t->mut && in->suspended == 0)
+      interp_verify_all(in, "an op");
+    else
+      in->verify_pending = true;
+  }
   if (t->quota) t->quota--;
 }
 
