@@ -182,8 +182,10 @@ static bool claim_skips_in_use(const hc_directory_t *dir, hc_block_query_t q) {
  * allocator refill claims here, so a path that forgets either fails at its claim rather than at
  * whatever later use of the block it swept or freed. The report names each rule at the grain
  * the code applies it: skipping blocks in use is decided per query (claim_skips_in_use), so an
- * in-use report names the query's wanted bits and the directory; the pin is one mask every
- * release path shares (HC_PROTECTED_BITS), so a pin report names neither. */
+ * in-use report names the query's wanted bits, i.e. which search broke it (a sweep wants
+ * unswept blocks, shrink and steal empty ones, a refill allocatable ones), whichever directory
+ * it searched; the pin is one mask every release path shares (HC_PROTECTED_BITS), so a pin
+ * report names no search. */
 static void check_claim_locked(const hc_directory_t *dir, hc_block_query_t q, uint32_t index) {
   if (hc_bit_get(dir->bits[HC_BIT_PINNED], index))
     HC_FATAL("self-check: a claim took a pinned block (a stopped allocator's last-active block)");
@@ -194,8 +196,7 @@ static void check_claim_locked(const hc_directory_t *dir, hc_block_query_t q, ui
       if (want[0]) strncat(want, ",", sizeof want - strlen(want) - 1);
       strncat(want, bit_kind_names[k], sizeof want - strlen(want) - 1);
     }
-  snprintf(msg, sizeof msg, "self-check: a claim for %s %s took one already in use", want,
-           dir->cell_size ? "blocks" : "large objects");
+  snprintf(msg, sizeof msg, "self-check: a claim for %s blocks took one already in use", want);
   hc_fatal(__FILE__, __LINE__, msg);
 }
 
