@@ -24,6 +24,13 @@ void hc_allocator_init(hc_local_allocator_t *la, hc_directory_t *dir) {
 
 static inline hc_object_t *init_cell(hc_mutator_t *m, hc_local_allocator_t *la, char *p,
                                      size_t size, uint32_t nslots, unsigned flags) {
+#if defined(HC_DEBUG) && HC_DEBUG
+  /* config.self_checks: the object fits the cell its size class gave it, checked where the cell
+   * is handed out rather than where a neighbour's overlapping bytes are noticed. Debug builds
+   * only: the fast path of a release build pays nothing for it. */
+  if (hc_unlikely(m->heap->config.self_checks) && size > la->fl.cell_size)
+    HC_FATAL("self-check: an object was given a cell smaller than its size");
+#endif
   hc_unpoison(p, la->fl.cell_size);
   /* One store: size | nslots | flags | state NEW. Free cells are already zero (freelist.h), except
    * in scribble mode, where allocate_slow zeroes them and the fast path never runs. */

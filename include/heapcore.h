@@ -169,10 +169,12 @@ typedef struct hc_config {
   bool self_checks;          /* check invariants where they break, not where a later use notices:
                                 a claim (by a sweep, a steal, a shrink, an allocator) that would
                                 take a block in use or a stopped allocator's pinned last-active
-                                block, and a collection that leaves the heap failing
-                                hc_heap_verify (checked before the world resumes), are fatal
-                                errors there. Costs a bit test per claim and a verification per
-                                collection; heapfuzz's eager oracle turns it on */
+                                block, a collection that leaves the heap failing hc_heap_verify
+                                (checked before the world resumes), a version wraparound that
+                                left a block's bits current, and (HC_DEBUG builds) an object
+                                given a cell smaller than itself, are fatal errors there. Costs
+                                a bit test per claim and a verification per collection;
+                                heapfuzz's eager oracle turns it on */
   hc_finalizer_fn finalizer;
   void *finalizer_ctx;
 } hc_config_t;
