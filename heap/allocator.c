@@ -28,7 +28,7 @@ static inline hc_object_t *init_cell(hc_mutator_t *m, hc_local_allocator_t *la, 
   /* config.self_checks: the object fits the cell its size class gave it, checked where the cell
    * is handed out rather than where a neighbour's overlapping bytes are noticed. Debug builds
    * only: the fast path of a release build pays nothing for it. */
-  if (hc_unlikely(m->heap->config.self_checks) && size > la->fl.cell_size)
+  if (hc_unlikely(size > la->fl.cell_size) && m->heap->config.self_checks)
     HC_FATAL("self-check: an object was given a cell smaller than its size");
 #endif
   hc_unpoison(p, la->fl.cell_size);

@@ -19,7 +19,6 @@
 #include "internal.h"
 
 #include <stdio.h>
-
 #include <stdlib.h>
 
 /* Next version after v, with a hard reset of every block on wraparound: a block untouched for a

@@ -325,7 +325,7 @@ static bool run(const ops_program_t *p, const ops_run_options_t *options, ops_ru
 
   hc_config_t cfg;
   ops_heap_config(&p->config, &cfg);
-  cfg.self_checks = in->opt->eager; /* the eager oracle: the heap checks every claim too */
+  cfg.self_checks = in->opt->eager; /* the eager oracle: the heap checks itself too */
   cfg.finalizer = on_finalize;
   cfg.finalizer_ctx = in;
   if (hc_heap_create(&cfg, &in->heap) != HC_OK ||

@@ -150,18 +150,22 @@ static void run_quota_step(interp_t *in, thread_t *t) {
   }
 }
 
+/* The eager oracle verifies on a thread with a mutator (hc_heap_verify needs one), and not while
+ * another thread is suspended inside an op: verifying stops the world, which would run that
+ * thread to its op's end and so change the schedule the program asked for (and the heap is
+ * legitimately mid-operation then). */
+static bool eager_can_verify(const interp_t *in, const thread_t *t) {
+  return in->opt->eager && t->mut && in->suspended == 0 && !in->failed;
+}
+
 static void run_next_op(interp_t *in, thread_t *t) {
   uint32_t k = t->ops[t->next++];
   t->op = k;
   in->started[k] = true;
   if (t->mut) interp_settle(in); /* the op must see the heap's collections (it holds access) */
   /* The eager oracle: the op that broke an invariant is the one reported. One that ran where
-   * nothing can verify (a sweeper op, a detach: no mutator) is judged before the next op of a
-   * thread with a mutator. Not while another thread is suspended inside an op: verifying stops
-   * the world, which would run that thread to its op's end and so change the schedule the
-   * program asked for (and the heap is legitimately mid-operation then). */
-  bool can_verify = in->opt->eager && t->mut && in->suspended == 0;
-  if (can_verify && in->verify_pending && !in->failed) {
+   * nothing could verify (a sweeper op, a detach) is judged before the next op that can. */
+  if (in->verify_pending && eager_can_verify(in, t)) {
     in->verify_pending = false;
     interp_verify_all(in, "the previous op");
   }
@@ -174,12 +178,10 @@ static void run_next_op(interp_t *in, thread_t *t) {
   in->res->ops_run += ran;
   in->res->ops_skipped += !ran;
   if (t->mut) interp_settle(in); /* findings name the op that collected */
-  if (in->opt->eager && ran && !in->failed) {
-    if (t->mut && in->suspended == 0)
-      interp_verify_all(in, "an op");
-    else
-      in->verify_pending = true;
-  }
+  if (eager_can_verify(in, t) && ran)
+    interp_verify_all(in, "an op");
+  else if (in->opt->eager && ran)
+    in->verify_pending = true;
   if (t->quota) t->quota--;
 }
 

@@ -13,16 +13,9 @@ import json
 import os
 import shlex
 
-from campaign_plan import ROOT
+from campaign_plan import ROOT, relpath as _rel
 
 MAX_PROBLEMS = 20
-
-
-def _rel(path, base):
-    try:
-        return os.path.relpath(path, base)
-    except ValueError:
-        return path
 
 
 def _cell(v):

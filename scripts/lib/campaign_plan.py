@@ -86,6 +86,14 @@ def bug_slug(name):
     return name.replace("-", "_")
 
 
+def relpath(path, base):
+    """path relative to base, or path itself where there is no relative path (another drive)."""
+    try:
+        return os.path.relpath(path, base)
+    except ValueError:
+        return path
+
+
 def format_duration(seconds):
     seconds = int(seconds)
     h, rest = divmod(seconds, 3600)

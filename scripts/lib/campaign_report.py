@@ -4,7 +4,7 @@ import datetime
 import os
 import shlex
 
-from campaign_plan import ROOT, format_duration
+from campaign_plan import ROOT, format_duration, relpath as _rel
 import campaign_findings
 import campaign_stats as stats
 
@@ -13,13 +13,6 @@ def _utc(t):
     if not t:
         return "-"
     return datetime.datetime.utcfromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def _rel(path, base):
-    try:
-        return os.path.relpath(path, base)
-    except ValueError:
-        return path
 
 
 def _where(path, out):

@@ -156,6 +156,12 @@ class Triage:
     def reindex(self) -> None:
         hf.write_index(self.findings, self.by_id.values())
 
+    def owner_of(self, f: hf.Finding) -> hf.Finding:
+        """The finding that stands for f's bug: f itself, or the one it is merged into."""
+        if f.meta["status"] == "duplicate" and f.meta.get("duplicate_of") in self.by_id:
+            return self.by_id[f.meta["duplicate_of"]]
+        return f
+
     def bug_owner(self, bug_id: str, but: str = "") -> Optional[hf.Finding]:
         """The finding that stands for a bug: the earliest filed one with that bug that is not
         itself a duplicate."""
@@ -314,9 +320,7 @@ class Triage:
     def add_duplicate(self, o: Outcome, f: hf.Finding, src: str) -> None:
         f.inputs[o.sha] = src
         f.meta["count"] = len(f.inputs)
-        owner = f
-        if f.meta["status"] == "duplicate" and f.meta.get("duplicate_of") in self.by_id:
-            owner = self.by_id[f.meta["duplicate_of"]]
+        owner = self.owner_of(f)
         note = self.reopen(owner)
         f.write_inputs()
         f.write_meta()
@@ -410,9 +414,7 @@ class Triage:
         finding's, whether filed by this run or an earlier one (so a second run writes the same
         summary)."""
         crash = self.by_id[self.by_input[o.sha]]
-        owner = crash
-        if crash.meta["status"] == "duplicate" and crash.meta.get("duplicate_of") in self.by_id:
-            owner = self.by_id[crash.meta["duplicate_of"]]
+        owner = self.owner_of(crash)
         for row in self.summary:
             if row["id"] == owner.id:
                 break
@@ -433,10 +435,10 @@ class Triage:
     def sign_old_bugs(self) -> None:
         """Signs the bug of every finding that has none yet (filed by an older triage) and merges
         those of one bug into its earliest finding."""
-        todo = [f for f in self.by_id.values() if not f.meta.get("bug_id")]
-        if not todo:
+        unsigned = [f for f in self.by_id.values() if not f.meta.get("bug_id")]
+        if not unsigned:
             return
-        print(f"{PROG}: signing the bug of {len(todo)} finding(s) filed before bugs were "
+        print(f"{PROG}: signing the bug of {len(unsigned)} finding(s) filed before bugs were "
               f"signed", file=sys.stderr)
 
         def sign(f: hf.Finding):
@@ -449,13 +451,13 @@ class Triage:
                 return f, None, "its report holds no crash"
             return (f,) + self.bug_of(hfz, f.meta["target"], f.dir / "program.ops", sig)
 
-        for f, bug, how in self.parallel(sign, todo):
+        for f, bug, how in self.parallel(sign, unsigned):
             if bug is None:
                 print(f"{PROG}: finding {f.id}: bug not signed ({how})", file=sys.stderr)
                 continue
             f.meta.update({"bug_id": bug.bug_id, "bug_signature": bug.bug_signature,
                            "bug_from": how})
-        for f in sorted(todo, key=lambda f: (str(f.meta.get("first_seen")), f.id)):
+        for f in sorted(unsigned, key=lambda f: (str(f.meta.get("first_seen")), f.id)):
             if not f.meta.get("bug_id"):
                 continue
             owner = self.bug_owner(f.meta["bug_id"], but=f.id)
