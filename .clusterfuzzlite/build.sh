@@ -150,6 +150,11 @@ for f in "$repo"/ops/*.c; do
   compile "$o" "$f" -I"$repo/include" -I"$repo/ops" $cov_ignore
   ops_objs="$ops_objs $o"
 done
+for f in "$repo"/backends/*.c; do # the heaps the interpreter runs on (include/heapbackend.h)
+  o=$build/obj/backend_$(basename "$f" .c).o
+  compile "$o" "$f" -I"$repo/include" $cov_ignore
+  ops_objs="$ops_objs $o"
+done
 targets="fuzz_heap fuzz_heap_threads fuzz_ops_text"
 for t in $targets; do
   # shellcheck disable=SC2086

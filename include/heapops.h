@@ -24,7 +24,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "heapcore.h"
+#include "heapbackend.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -43,38 +43,89 @@ extern "C" {
                                */
 #define OPS_MAX_OBJECT 65536u /* largest object a program allocates */
 #define OPS_HEAP_LIMIT (8u * 1024 * 1024) /* bounds every program's heap */
+/* An object's nominal layout (include/heapbackend.h, "Objects"): an 8-byte header, 8-byte
+ * reference slots, then the payload. An alloc op's size is at least header plus slots. */
+#define OPS_OBJECT_HEADER 8u
+#define OPS_OBJECT_SLOT   8u
 
-typedef enum ops_opcode {
-  OPS_ALLOC = 0,    /* h size(u16) slots flags: allocate into handle h (flags: bit0 finalize) */
-  OPS_STORE,        /* h slot v: h.slot = v (the write barrier runs) */
-  OPS_CLEAR,        /* h slot: h.slot = NULL */
-  OPS_LOAD,         /* dst h slot: handle dst = h.slot */
-  OPS_WRITE,        /* h seed: fill h's payload from seed */
-  OPS_CHECK,        /* h: the payload matches the model */
-  OPS_ROOT,         /* h: the handle becomes a root */
-  OPS_UNROOT,       /* h: the handle stops being a root (its object may die) */
-  OPS_DROP,         /* h: the handle forgets its object */
-  OPS_WEAK_NEW,     /* w h: weak slot w refers weakly to h's object */
-  OPS_WEAK_GET,     /* dst w: handle dst = weak slot w's target (NULL once cleared) */
-  OPS_GC_FULL,      /* a full collection */
-  OPS_GC_EDEN,      /* an eden collection */
-  OPS_SWEEP,        /* n: incremental sweep of up to n blocks */
-  OPS_SWEEP_ALL,    /* sweep everything */
-  OPS_SHRINK,       /* release empty blocks */
-  OPS_STOP_ALLOC,   /* the current mutator stops allocating */
-  OPS_RESUME_ALLOC, /* the current mutator resumes allocating */
-  OPS_ITERATE,      /* heap iteration: every live object visited must be a model object */
-  OPS_ATTACH,       /* start a new mutator thread, which attaches (up to OPS_MAX_MUTATORS) */
-  OPS_DETACH,       /* t: mutator t detaches and its thread ends (never the last one) */
-  OPS_SWITCH,       /* t: the next ops run on mutator t */
-  OPS_SWEEPER_TICK, /* n: the sweeper thread runs one step of its loop, up to n blocks */
-  OPS_FAIL_NEXT,    /* n: the nth block acquisition from now fails */
-  OPS_VERIFY,       /* the heap's verifier and the model's invariants */
-  OPS_PREEMPT,      /* after to n: at this thread's after-th heap yield point from now, hand the
-                       CPU to thread `to` for n ops (a mutator), n sweeper steps, or one
-                       collection (the collector); see "Threads and schedules" below */
-  OPS_OP_COUNT
-} ops_opcode_t;
+/* The op table: one line per op, in opcode order (an opcode is its line's position: the binary
+ * form's numbers, so a new op goes at the end). Each line is
+ *   X(ID, mnemonic, function, needs, operand count, OPS_KEYS(keys...), OPS_WIDTHS(bytes...))
+ * function: the interpreter's ops_exec_<function> (ops/exec.c), run by both schedulers;
+ * needs: the hb_capability_t bits the op needs (0: none): on a backend without one the op is
+ * skipped and counted; and OPS_NEED_MUTATOR, an op of a thread holding a mutator (skipped on a
+ * thread that has none: the sweeper, or one whose attach was skipped). Everything else derives from
+ * this table: ops_opcode_t, ops_op_info(), the interpreter's dispatch, and the fuzzing dictionary
+ * (`heapfuzz dict`). */
+#define OPS_NEED_MUTATOR (1u << 31)
+#define OPS_KEYS(...) \
+  { __VA_ARGS__ }
+#define OPS_WIDTHS(...) \
+  { __VA_ARGS__ }
+#define OPS_OP_TABLE(X)                                                                            \
+  /* h size(u16) slots flags: allocate into handle h (flags: bit0 finalize) */                     \
+  X(ALLOC, "alloc", alloc, OPS_NEED_MUTATOR, 4, OPS_KEYS("h", "size", "slots", "flags"),           \
+    OPS_WIDTHS(1, 2, 1, 1))                                                                        \
+  /* h slot v: h.slot = v (the write barrier runs) */                                              \
+  X(STORE, "store", store, OPS_NEED_MUTATOR, 3, OPS_KEYS("h", "slot", "v"), OPS_WIDTHS(1, 1, 1))   \
+  /* h slot: h.slot = NULL */                                                                      \
+  X(CLEAR, "clear", clear, OPS_NEED_MUTATOR, 2, OPS_KEYS("h", "slot"), OPS_WIDTHS(1, 1))           \
+  /* dst h slot: handle dst = h.slot */                                                            \
+  X(LOAD, "load", load, OPS_NEED_MUTATOR, 3, OPS_KEYS("dst", "h", "slot"), OPS_WIDTHS(1, 1, 1))    \
+  /* h seed: fill h's payload from seed */                                                         \
+  X(WRITE, "write", write, OPS_NEED_MUTATOR, 2, OPS_KEYS("h", "seed"), OPS_WIDTHS(1, 1))           \
+  /* h: the payload matches the model */                                                           \
+  X(CHECK, "check", check, OPS_NEED_MUTATOR, 1, OPS_KEYS("h"), OPS_WIDTHS(1))                      \
+  /* h: the handle becomes a root */                                                               \
+  X(ROOT, "root", root, OPS_NEED_MUTATOR, 1, OPS_KEYS("h"), OPS_WIDTHS(1))                         \
+  /* h: the handle stops being a root (its object may die) */                                      \
+  X(UNROOT, "unroot", unroot, OPS_NEED_MUTATOR, 1, OPS_KEYS("h"), OPS_WIDTHS(1))                   \
+  /* h: the handle forgets its object */                                                           \
+  X(DROP, "drop", drop, 0, 1, OPS_KEYS("h"), OPS_WIDTHS(1))                                        \
+  /* w h: weak slot w refers weakly to h's object */                                               \
+  X(WEAK_NEW, "weak", weak_new, OPS_NEED_MUTATOR, 2, OPS_KEYS("w", "h"), OPS_WIDTHS(1, 1))         \
+  /* dst w: handle dst = weak slot w's target (NULL once cleared) */                               \
+  X(WEAK_GET, "deref", weak_get, OPS_NEED_MUTATOR, 2, OPS_KEYS("dst", "w"), OPS_WIDTHS(1, 1))      \
+  /* a full collection */                                                                          \
+  X(GC_FULL, "gc-full", gc_full, OPS_NEED_MUTATOR, 0, OPS_KEYS(0), OPS_WIDTHS(0))                  \
+  /* an eden collection */                                                                         \
+  X(GC_EDEN, "gc-eden", gc_eden, OPS_NEED_MUTATOR | HB_CAP_EDEN, 0, OPS_KEYS(0), OPS_WIDTHS(0))    \
+  /* n: incremental sweep of up to n blocks */                                                     \
+  X(SWEEP, "sweep", sweep, OPS_NEED_MUTATOR | HB_CAP_SWEEP_STEP, 1, OPS_KEYS("n"), OPS_WIDTHS(1))  \
+  /* sweep everything */                                                                           \
+  X(SWEEP_ALL, "sweep-all", sweep_all, OPS_NEED_MUTATOR | HB_CAP_SWEEP_ALL, 0, OPS_KEYS(0),        \
+    OPS_WIDTHS(0))                                                                                 \
+  /* release empty blocks */                                                                       \
+  X(SHRINK, "shrink", shrink, OPS_NEED_MUTATOR | HB_CAP_SHRINK, 0, OPS_KEYS(0), OPS_WIDTHS(0))     \
+  /* the current mutator stops allocating */                                                       \
+  X(STOP_ALLOC, "stop-alloc", stop_alloc, OPS_NEED_MUTATOR | HB_CAP_STOP_ALLOCATING, 0,            \
+    OPS_KEYS(0), OPS_WIDTHS(0))                                                                    \
+  /* the current mutator resumes allocating */                                                     \
+  X(RESUME_ALLOC, "resume-alloc", resume_alloc, OPS_NEED_MUTATOR | HB_CAP_STOP_ALLOCATING, 0,      \
+    OPS_KEYS(0), OPS_WIDTHS(0))                                                                    \
+  /* heap iteration: every live object visited must be a model object */                           \
+  X(ITERATE, "iterate", iterate, OPS_NEED_MUTATOR | HB_CAP_ITERATE, 0, OPS_KEYS(0), OPS_WIDTHS(0)) \
+  /* start a new mutator thread, which attaches (up to OPS_MAX_MUTATORS) */                        \
+  X(ATTACH, "attach", attach, HB_CAP_MUTATORS, 0, OPS_KEYS(0), OPS_WIDTHS(0))                      \
+  /* t: mutator t detaches and its thread ends (never the last one) */                             \
+  X(DETACH, "detach", detach, OPS_NEED_MUTATOR | HB_CAP_MUTATORS, 1, OPS_KEYS("t"), OPS_WIDTHS(1)) \
+  /* t: the next ops run on mutator t */                                                           \
+  X(SWITCH, "switch", switch, 0, 1, OPS_KEYS("t"), OPS_WIDTHS(1))                                  \
+  /* n: the sweeper thread runs one step of its loop, up to n blocks */                            \
+  X(SWEEPER_TICK, "sweeper", sweeper, HB_CAP_SWEEPER_STEP, 1, OPS_KEYS("n"), OPS_WIDTHS(1))        \
+  /* n: the nth block acquisition from now fails */                                                \
+  X(FAIL_NEXT, "fail-next", fail_next, HB_CAP_FAULT_INJECTION, 1, OPS_KEYS("n"), OPS_WIDTHS(1))    \
+  /* the heap's verifier and the model's invariants */                                             \
+  X(VERIFY, "verify", verify, OPS_NEED_MUTATOR, 0, OPS_KEYS(0), OPS_WIDTHS(0))                     \
+  /* after to n: at this thread's after-th heap yield point from now, hand the CPU to thread `to`  \
+     for n ops (a mutator), n sweeper steps, or one collection (the collector); see "Threads and   \
+     schedules" below */                                                                           \
+  X(PREEMPT, "preempt", preempt, HB_CAP_YIELD_POINTS, 3, OPS_KEYS("after", "to", "n"),             \
+    OPS_WIDTHS(1, 1, 1))
+
+#define OPS_ENUM_ENTRY_(id, ...) OPS_##id,
+typedef enum ops_opcode { OPS_OP_TABLE(OPS_ENUM_ENTRY_) OPS_OP_COUNT } ops_opcode_t;
+#undef OPS_ENUM_ENTRY_
 
 typedef struct ops_op_info {
   const char *name;                            /* text mnemonic */
@@ -85,6 +136,8 @@ typedef struct ops_op_info {
 
 /* NULL for an opcode outside 0..OPS_OP_COUNT-1. */
 const ops_op_info_t *ops_op_info(unsigned opcode);
+/* What the op needs (the op table's `needs`: OPS_NEED_MUTATOR and hb_capability_t bits). */
+uint32_t ops_op_needs(unsigned opcode);
 
 typedef struct ops_op {
   uint8_t opcode;
@@ -129,8 +182,8 @@ bool ops_parse(const char *text, size_t size, const char *name, ops_program_t *o
  *     the last op of the thread of attached mutator t (it detaches itself). `switch t` makes
  *     attached mutator t's thread the one that runs the ops that follow. Mutators are numbered
  *     in attach order among those attached, as `switch` and `detach` count them.
- *   - the sweeper thread (OPS_THREAD_SWEEPER) runs every `sweeper` op: hc_sweeper_run_step, as
- *     the heap's background sweeper would.
+ *   - the sweeper thread (OPS_THREAD_SWEEPER) runs every `sweeper` op: one step of the heap's
+ *     background sweeper loop (the backend's sweeper_step), on a thread without a mutator.
  *   - the collector thread (OPS_THREAD_COLLECTOR) has no ops of its own: a `preempt` to it runs
  *     one collection (full when n is odd) through a mutator of its own.
  *   - `preempt` arms a change point on the thread that runs it (see OPS_PREEMPT).
@@ -164,10 +217,6 @@ typedef struct ops_plan {
   ops_plan_step_t steps[OPS_MAX_OPS];
 } ops_plan_t;
 
-/* The heap configuration a program's config bytes select (both modes; the finalizer is the
- * runner's to set). */
-void ops_heap_config(const ops_config_t *c, hc_config_t *cfg);
-
 /* Assigns every op of p to its thread (see above). Pure: depends on p alone. */
 void ops_plan(const ops_program_t *p, ops_plan_t *out);
 /* "m0".."m15", "sweeper", "collector" (a static string; "?" out of range). */
@@ -197,11 +246,15 @@ typedef struct ops_run_options {
   FILE *out;             /* where verbose, trace and reports go (stderr if NULL) */
   bool abort_on_finding; /* abort() after reporting (what fuzz targets want) */
   /* The oracle at its most eager (also on when HEAPFUZZ_EAGER is set, not to 0): after every op
-   * of a thread that holds a mutator, hc_heap_verify and every object reachable from the rooted
-   * handles checked against the model, as a verify op does. A broken invariant is then reported
-   * right after the op that broke it, whichever later op or sanitizer would have noticed it: what
-   * triage signs a finding's bug by. Deterministic mode only; real-thread mode ignores it. */
+   * of a thread that holds a mutator, the heap's verifier and every object reachable from the
+   * rooted handles checked against the model, as a verify op does. A broken invariant is then
+   * reported right after the op that broke it, whichever later op or sanitizer would have noticed
+   * it: what triage signs a finding's bug by. Deterministic mode only; real-thread mode ignores it.
+   */
   bool eager;
+  /* The heap the program runs on (include/heapbackend.h); NULL: this build's default
+   * (ops_default_backend). */
+  const hb_backend_t *backend;
 } ops_run_options_t;
 
 typedef struct ops_run_result {
@@ -213,6 +266,9 @@ typedef struct ops_run_result {
   uint32_t collections; /* collections observed (explicit and automatic) */
   uint32_t switches;    /* fiber switches (deterministic mode) */
   uint32_t preemptions; /* preemptions that fired at heap yield points (deterministic mode) */
+  /* Ops skipped because the backend lacks what they need (also counted in ops_skipped), by
+   * capability bit: unsupported[b] for hb_capability_t 1u << b. */
+  uint32_t unsupported[HB_CAP_COUNT];
 } ops_run_result_t;
 
 /* Runs the program on a fresh heap in deterministic mode (see "Threads and schedules") and tears
@@ -232,6 +288,22 @@ void ops_warm_up(void);
  * runs and the whole heap at the join. Same result conventions as ops_run. */
 bool ops_run_threads(const ops_program_t *p, const ops_run_options_t *opt,
                      ops_run_result_t *result);
+
+/* ---------------------------------------------------------------------------------------------
+ * Backends
+ * ------------------------------------------------------------------------------------------- */
+
+/* This build's heaps: the default first (the heap core). NULL-terminated. */
+const hb_backend_t *const *ops_backends(void);
+const hb_backend_t *ops_default_backend(void);
+/* The built-in backend named `name`, or NULL. */
+const hb_backend_t *ops_find_backend(const char *name);
+/* The capability's short name ("shrink", "eden collection"), for "skipped: 12 (no shrink)". */
+const char *ops_capability_name(unsigned bit);
+/* Prints what running programs on the backend in the given mode leaves out: the ops it skips
+ * and the oracle's checks that are off for want of a capability (one line each, prefixed with
+ * `prefix`). Prints nothing for a backend with every capability. */
+void ops_describe_backend(const hb_backend_t *b, bool threads, const char *prefix, FILE *out);
 
 #ifdef __cplusplus
 }

@@ -102,7 +102,7 @@ uint32_t model_find(const model_t *m, const void *ptr) {
   return MODEL_NONE;
 }
 
-uint32_t model_add(model_t *m, hc_object_t *ptr, uint32_t size, uint32_t nslots, bool finalizable) {
+uint32_t model_add(model_t *m, hb_object_t *ptr, uint32_t size, uint32_t nslots, bool finalizable) {
   if (m->count == m->capacity) {
     m->capacity = m->capacity ? m->capacity * 2 : 64;
     m->objs = xrealloc(m->objs, m->capacity * sizeof *m->objs);

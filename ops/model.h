@@ -5,7 +5,7 @@
 #ifndef OPS_MODEL_H
 #define OPS_MODEL_H
 
-#include "heapcore.h"
+#include "heapbackend.h"
 #include "heapops.h"
 
 #include <stdbool.h>
@@ -15,7 +15,7 @@
 #define MODEL_NONE UINT32_MAX
 
 typedef struct model_obj {
-  hc_object_t *ptr; /* where the heap put it; meaningful while alive */
+  hb_object_t *ptr; /* where the heap put it; meaningful while alive */
   uint32_t size;    /* requested object size */
   uint32_t nslots;
   uint32_t *slots; /* child object indices, MODEL_NONE for NULL */
@@ -40,7 +40,7 @@ typedef struct model {
 void model_init(model_t *m);
 void model_free(model_t *m);
 /* Adds a freshly allocated, zeroed object; returns its index. */
-uint32_t model_add(model_t *m, hc_object_t *ptr, uint32_t size, uint32_t nslots, bool finalizable);
+uint32_t model_add(model_t *m, hb_object_t *ptr, uint32_t size, uint32_t nslots, bool finalizable);
 /* The live object at ptr, or MODEL_NONE. */
 uint32_t model_find(const model_t *m, const void *ptr);
 void model_kill(model_t *m, uint32_t index);

@@ -81,17 +81,6 @@ void ops_plan(const ops_program_t *p, ops_plan_t *out) {
   }
 }
 
-void ops_heap_config(const ops_config_t *c, hc_config_t *cfg) {
-  hc_config_init(cfg);
-  cfg->heap_limit = OPS_HEAP_LIMIT;
-  cfg->gc_trigger_bytes = (size_t)(c->trigger % 8u) * 64u * 1024u;
-  cfg->full_gc_every = c->full_every % 8u;
-  cfg->version_limit = 2u + c->versions % 254u;
-  cfg->scribble = c->flags & 1u;
-  cfg->release_empty_blocks = (c->flags >> 1) & 1u;
-  cfg->seed = 0x6865617066757a7aull; /* fixed: same program, same execution */
-}
-
 const char *ops_thread_name(unsigned thread) {
   static const char *const names[OPS_THREAD_COUNT] = {
       "m0", "m1",  "m2",  "m3",  "m4",  "m5",  "m6",  "m7",      "m8",

@@ -1,407 +1,241 @@
 /* threads.c: real-thread mode (ops_run_threads, include/heapops.h "Threads and schedules").
  *
  * The plan (ops_plan) gives every op its logical thread; here each mutator thread is a pthread
- * running its ops in program order (m0 on the calling thread, the others started for the run),
- * the sweeper thread is one more pthread running the `sweeper` ops (hc_sweeper_run_step), and
- * nothing orders one thread's ops against another's: collections happen whenever some thread
- * asks, at the others' safepoints. Everything is joined before the call returns.
+ * running its ops in program order through the same op functions as deterministic mode (exec.c;
+ * m0 on the calling thread, the others started for the run), the sweeper thread is one more
+ * pthread running the `sweeper` ops, and nothing orders one thread's ops against another's:
+ * collections happen whenever some thread asks, at the others' safepoints. Everything is joined
+ * before the call returns.
  *
- * The oracle, and why it is sound with free-running threads:
- *   - Each mutator thread owns its handles, weak slots and shadow model (worker_t); only that
- *     thread touches them until the join, and no op can reach another thread's objects (handles
- *     and stores only ever name the thread's own objects).
- *   - Another thread may collect at any of this thread's safepoints, so every handle is a root
- *     all the time: the handle array is pushed on the thread's own root stack once, at attach.
- *     `root` is then a no-op, and `unroot` and `drop` clear the handle. Whatever is reachable from
- *     the handles must be intact at every moment, so `check`, `load`, `verify` and the checks
- *     after a collection compare it with the model whenever they run.
- *   - A collection can only run while this thread is parked inside one of its own heap calls (it
- *     holds heap access from attach to detach). The event hook counts collections (atomically, in
- *     the stopped world), so comparing the count before and after a heap call tells exactly
- *     whether collections ran inside it, with the handles as they were during the call. That lets
- *     the model settle collections precisely, as in ops/interp.c: unreachable objects die,
- *     weak references to reachable objects must hold, and after a full one those to unreachable
- *     objects must be cleared.
- *   - hc_heap_verify stops the world itself, so every thread may run it at any time, and does
- *     after its collections, sweeps and shrinks, as ops/interp.c does.
- *   - Not checked while threads run, because it depends on other threads' objects: the heap's
- *     live bytes, iteration visiting only model objects, and which object a finalizer ran for
- *     (unless the finalizer runs on the owning thread, whose model says whether that object was
- *     still alive).
- *   - At the join, every thread has handed its handles over as global roots (slots owned by the
- *     run) before detaching, so after joining, with only the checker's mutator attached, a full
- *     collection's live set is exactly the union of the threads' reachable sets: objects, live
- *     bytes, iteration, weak references, verify and finalizers are checked exactly.
- * Findings are reported once (the first, by an atomic flag); every thread stops at its next op
- * and still hands over and detaches, so the teardown frees everything. */
-#include "threads.h"
+ * Each thread owns a world (handles, weak slots, shadow model): only it touches it until the
+ * join, and every handle is a root of its mutator (OPS_ROOTS_ALL); oracle.c says why each check
+ * is sound so. At the end of a thread (its detach op, or its last op) the objects its handles
+ * hold become global roots in slots its world owns, and the mutator detaches. At the join, with
+ * only the checker's mutator attached, a full collection's live set is exactly the union of the
+ * threads' reachable sets: objects, live bytes, iteration, weak references, verify and
+ * finalizers are checked exactly (final_check). Findings are reported once (the first); every
+ * thread stops at its next op and still hands over and detaches, so the teardown frees
+ * everything. */
+#include "exec.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define THREAD_STACK_BYTES (256u * 1024) /* see ops_run_threads */
 
-/* ---------------------------------------------------------------------------------------------
- * Ops
- * ------------------------------------------------------------------------------------------- */
+/* One pthread: a mutator thread or the sweeper. */
+typedef struct worker {
+  ops_ctx_t ctx;
+  ops_world_t world;
+  char label[16];  /* "m1 ": how the checker's findings name this thread's objects */
+  uint32_t thread; /* plan thread number (OPS_THREAD_SWEEPER for the sweeper) */
+  uint32_t *ops;   /* indices of this thread's ops, in program order */
+  uint32_t nops;
+  uint32_t ops_run, ops_skipped;
+  pthread_t tid;
+  pthread_barrier_t *start;
+} worker_t;
 
-static uint32_t held(worker_t *w, uint32_t h) {
-  return w->handle_obj[h % OPS_HANDLES];
-}
+typedef struct thr_run {
+  ops_run_t run;
+  ops_plan_t plan;
+  worker_t *workers[OPS_MAX_THREADS + 1]; /* mutator threads, then the sweeper */
+  uint32_t nworkers;
+  ops_ctx_t checker; /* the calling thread at the join */
+  ops_world_t checker_world;
+  pthread_barrier_t start; /* the workers start together, so their ops overlap */
+} thr_run_t;
 
-/* Handles are root slots: the collector reads them only while this thread is parked. */
-static void set_handle(worker_t *w, uint32_t h, uint32_t idx) {
-  h %= OPS_HANDLES;
-  w->handle_obj[h] = idx;
-  w->handles[h] = idx == MODEL_NONE ? NULL : w->model.objs[idx].ptr;
-}
-
-static bool op_alloc(worker_t *w, const uint16_t *a) {
-  uint32_t nslots = a[2] % 33u;
-  size_t size = a[1] % OPS_MAX_OBJECT;
-  size_t min = HC_HEADER_SIZE + (size_t)nslots * HC_SLOT_SIZE;
-  if (size < min) size = min;
-  bool fin = a[3] & 1u;
-  hc_object_t *p = hc_alloc_ex(w->m, size, nslots, fin ? HC_ALLOC_FINALIZE : 0);
-  thr_settle(w); /* collections inside the allocation ran before p existed */
+static void *xcalloc(size_t n, size_t size) {
+  void *p = calloc(n ? n : 1, size);
   if (!p) {
-    /* The limit and injected faults are heap-wide: any thread's allocation may meet them. */
-    hc_status_t st = hc_mutator_last_error(w->m);
-    bool expected = st == HC_ERR_HEAP_LIMIT || st == HC_ERR_INJECTED_FAULT ||
-                    (st == HC_ERR_ALLOCATION_STOPPED && w->stopped);
-    if (!expected)
-      thr_finding(w, "allocation failed", "%s for %zu bytes", hc_status_name(st), size);
-    return expected;
+    fputs("heapfuzz: out of memory\n", stderr);
+    abort();
   }
-  for (uint32_t s = 0; s < nslots; s++)
-    if (hc_load(p, s) != NULL) thr_finding(w, "allocation not zeroed", "slot %u", s);
-  if (!model_payload_apply(hc_object_payload(p), hc_object_payload_size(p), 0, 0, true))
-    thr_finding(w, "allocation not zeroed", "payload of a new %zu-byte object", size);
-  if (model_find(&w->model, p) != MODEL_NONE)
-    thr_finding(w, "allocation returned a live object", "object #%u", model_find(&w->model, p));
-  set_handle(w, a[0], model_add(&w->model, p, (uint32_t)size, nslots, fin));
-  return true;
+  return p;
 }
 
-static bool op_store(worker_t *w, uint32_t h, uint32_t slot, uint32_t value) {
-  uint32_t idx = held(w, h);
-  if (idx == MODEL_NONE || w->model.objs[idx].nslots == 0) return false;
-  model_obj_t *o = &w->model.objs[idx];
-  slot %= o->nslots;
-  hc_store(w->m, o->ptr, slot, value == MODEL_NONE ? NULL : w->model.objs[value].ptr);
-  o->slots[slot] = value;
-  return true;
-}
-
-static bool op_load(worker_t *w, uint32_t dst, uint32_t h, uint32_t slot) {
-  uint32_t idx = held(w, h);
-  if (idx == MODEL_NONE || w->model.objs[idx].nslots == 0) return false;
-  const model_obj_t *o = &w->model.objs[idx];
-  slot %= o->nslots;
-  uint32_t child = o->slots[slot];
-  hc_object_t *want = child == MODEL_NONE ? NULL : w->model.objs[child].ptr;
-  if (hc_load(o->ptr, slot) != want)
-    thr_finding(w, "reference changed", "object #%u slot %u", idx, slot);
-  set_handle(w, dst, child);
-  return true;
-}
-
-static bool op_write(worker_t *w, uint32_t h, uint8_t seed) {
-  uint32_t idx = held(w, h);
-  if (idx == MODEL_NONE) return false;
-  model_obj_t *o = &w->model.objs[idx];
-  model_payload_apply(hc_object_payload(o->ptr), hc_object_payload_size(o->ptr), idx, seed, false);
-  o->seed = seed;
-  return true;
-}
-
-static bool op_weak_new(worker_t *w, uint32_t s, uint32_t h) {
-  s %= OPS_WEAK_SLOTS;
-  uint32_t idx = held(w, h);
-  if (idx == MODEL_NONE) return false;
-  if (w->weak[s]) hc_weak_destroy(w->m, w->weak[s]);
-  w->weak[s] = NULL;
-  hc_status_t st = hc_weak_create(w->m, w->model.objs[idx].ptr, &w->weak[s]);
-  if (st != HC_OK) thr_finding(w, "weak reference creation", "%s", hc_status_name(st));
-  w->weak_obj[s] = st == HC_OK ? idx : MODEL_NONE;
-  return true;
-}
-
-/* No collection can clear the reference between the read and the handle taking the object: this
- * thread holds access and hc_weak_get is no safepoint. */
-static bool op_weak_get(worker_t *w, uint32_t dst, uint32_t s) {
-  s %= OPS_WEAK_SLOTS;
-  if (!w->weak[s]) return false;
-  hc_object_t *t = hc_weak_get(w->weak[s]);
-  uint32_t idx = w->weak_obj[s];
-  if (t == NULL) {
-    if (idx != MODEL_NONE && w->model.objs[idx].alive)
-      thr_finding(w, "weak reference to a live object cleared", "weak %u", s);
-    w->weak_obj[s] = MODEL_NONE;
-    set_handle(w, dst, MODEL_NONE);
-    return true;
-  }
-  if (idx == MODEL_NONE || t != w->model.objs[idx].ptr) {
-    thr_finding(w, "weak reference target changed", "weak %u", s);
-    return true;
-  }
-  uint32_t now = model_find(&w->model, t);
-  if (now != MODEL_NONE && now != idx) {
-    thr_finding(w, "weak reference to a reused cell", "weak %u: object #%u, cell now holds #%u", s,
-                idx, now);
-    return true;
-  }
-  model_revive(&w->model, idx); /* an eden collection left it in place (sticky marks) */
-  set_handle(w, dst, idx);
-  return true;
-}
-
-/* Every object reachable from this thread's handles is visited; so is every object the model
- * still has alive, if no collection ran while the iteration waited for the world. Other threads'
- * objects are visited too, so visits of non-model objects are no finding. */
-static bool op_iterate(worker_t *w) {
-  run_t *r = w->run;
-  uint64_t before = atomic_load_explicit(&r->collections, memory_order_relaxed);
-  visit_buf_t v = {0};
-  if (thr_iterate_into(w, w->m, &v)) {
-    bool quiet = atomic_load_explicit(&r->collections, memory_order_relaxed) == before;
-    thr_reach_from_handles(w);
-    for (uint32_t i = 0; i < w->model.count && !w->failed; i++) {
-      const model_obj_t *o = &w->model.objs[i];
-      if ((o->reachable || (quiet && o->alive)) &&
-          !thr_sorted_contains(v.items, v.count, (uintptr_t)o->ptr))
-        thr_finding(w, "iteration missed a live object", "object #%u (%s)", i,
-                    o->reachable ? "reachable" : "alive");
-    }
-  }
-  free(v.items);
-  return true;
-}
-
-static bool op_stop_allocating(worker_t *w, bool stop) {
-  if (w->stopped == stop) return false;
-  w->stopped = stop;
-  hc_status_t st = stop ? hc_mutator_stop_allocating(w->m) : hc_mutator_resume_allocating(w->m);
-  if (st != HC_OK)
-    thr_finding(w, stop ? "stop-allocating" : "resume-allocating", "%s", hc_status_name(st));
-  return true;
-}
-
-/* Attaches this thread's mutator and makes every handle a root of it, for good. */
-static void attach(worker_t *w) {
-  run_t *r = w->run;
-  hc_status_t st = hc_mutator_attach(r->heap, &w->m);
-  if (st != HC_OK) {
-    w->m = NULL;
-    thr_finding(w, "attach", "%s", hc_status_name(st));
-    return;
-  }
-  for (uint32_t h = 0; h < OPS_HANDLES; h++) {
-    st = hc_root_push(w->m, &w->handles[h]);
-    if (st != HC_OK) {
-      hc_root_pop(w->m, h);
-      thr_finding(w, "root registration", "%s", hc_status_name(st));
-      return;
-    }
-  }
-  w->seen = atomic_load_explicit(&r->collections, memory_order_relaxed);
-  w->seen_full = atomic_load_explicit(&r->full_collections, memory_order_relaxed);
-}
-
-/* The end of the thread (its detach op, or its last op): the objects its handles hold become
- * global roots in slots the run owns, checked at the join; then the mutator detaches. */
-static void hand_over(worker_t *w) {
-  if (!w->m) return;
-  for (uint32_t h = 0; h < OPS_HANDLES; h++) {
-    if (!w->handles[h]) continue;
-    hc_status_t st = hc_global_root_add(w->m, &w->handles[h]);
-    w->global[h] = st == HC_OK;
-    if (st != HC_OK) thr_finding(w, "root registration", "global: %s", hc_status_name(st));
-  }
-  hc_root_pop(w->m, OPS_HANDLES);
-  hc_status_t st = hc_mutator_detach(w->m);
-  w->m = NULL;
-  if (st != HC_OK) thr_finding(w, "detach", "%s", hc_status_name(st));
-}
-
-/* Runs one op of a mutator thread; false when it was skipped for absent state. */
-static bool run_op(worker_t *w, const ops_op_t *op) {
-  const uint16_t *a = op->operand;
-  run_t *r = w->run;
-  switch ((ops_opcode_t)(op->opcode % OPS_OP_COUNT)) {
-    case OPS_ALLOC:
-      return op_alloc(w, a);
-    case OPS_STORE:
-      return held(w, a[2]) != MODEL_NONE && op_store(w, a[0], a[1], held(w, a[2]));
-    case OPS_CLEAR:
-      return op_store(w, a[0], a[1], MODEL_NONE);
-    case OPS_LOAD:
-      return op_load(w, a[0], a[1], a[2]);
-    case OPS_WRITE:
-      return op_write(w, a[0], (uint8_t)a[1]);
-    case OPS_CHECK:
-      if (held(w, a[0]) == MODEL_NONE) return false;
-      thr_check_object(w, w->m, w, held(w, a[0]));
-      return true;
-    case OPS_ROOT: /* every handle is a root already */
-      return held(w, a[0]) != MODEL_NONE;
-    case OPS_UNROOT: /* a root that holds nothing: the same as forgetting the object */
-    case OPS_DROP:
-      if (held(w, a[0]) == MODEL_NONE) return false;
-      set_handle(w, a[0], MODEL_NONE);
-      return true;
-    case OPS_WEAK_NEW:
-      return op_weak_new(w, a[0], a[1]);
-    case OPS_WEAK_GET:
-      return op_weak_get(w, a[0], a[1]);
-    case OPS_GC_FULL:
-    case OPS_GC_EDEN: {
-      bool full = op->opcode % OPS_OP_COUNT == OPS_GC_FULL;
-      hc_status_t st = hc_collect(w->m, full ? HC_COLLECT_FULL : HC_COLLECT_EDEN);
-      if (st != HC_OK) thr_finding(w, "collection", "%s", hc_status_name(st));
-      thr_settle(w);
-      thr_verify(w, w->m, "a collection");
-      return true;
-    }
-    case OPS_SWEEP:
-      hc_sweep_step(w->m, a[0] % 16u + 1);
-      thr_verify(w, w->m, "a sweep");
-      return true;
-    case OPS_SWEEP_ALL:
-      hc_sweep_all(w->m);
-      thr_verify(w, w->m, "a sweep");
-      return true;
-    case OPS_SHRINK:
-      hc_shrink(w->m);
-      thr_verify(w, w->m, "a shrink");
-      return true;
-    case OPS_STOP_ALLOC:
-      return op_stop_allocating(w, true);
-    case OPS_RESUME_ALLOC:
-      return op_stop_allocating(w, false);
-    case OPS_ITERATE:
-      return op_iterate(w);
-    case OPS_ATTACH: /* the plan makes it this thread's first op */
-      attach(w);
-      return true;
-    case OPS_DETACH: /* and this its last */
-      hand_over(w);
-      return true;
-    case OPS_SWITCH:  /* the plan's: from here the program's ops are this thread's */
-    case OPS_PREEMPT: /* the deterministic scheduler's; free-running threads ignore it */
-      return true;
-    case OPS_FAIL_NEXT:
-      hc_heap_fail_block_acquisition(r->heap, a[0] % 8u + 1);
-      return true;
-    case OPS_VERIFY:
-      thr_verify(w, w->m, "a verify op");
-      thr_settle(w);
-      thr_check_reachable(w);
-      return true;
-    case OPS_SWEEPER_TICK: /* the sweeper thread's (ops_plan never gives it to a mutator) */
-    case OPS_OP_COUNT:
-      break;
-  }
-  return false;
-}
-
-static void print_op(worker_t *w) {
-  char text[128], line[192];
-  ops_format_op(w->op, text, sizeof text);
-  snprintf(line, sizeof line, "op %u [%s]: %s\n", w->op_index, w->name, text);
-  fputs(line, w->run->out);
-}
-
-static void *mutator_main(void *arg) {
-  worker_t *w = arg;
-  run_t *r = w->run;
-  thr_current_worker = w;
-  pthread_barrier_wait(&r->start);
-  if (w->thread == 0) attach(w);
+static void run_ops(worker_t *w) {
+  ops_ctx_t *c = &w->ctx;
+  ops_run_t *r = c->run;
+  ops_current_ctx = c;
+  pthread_barrier_wait(w->start);
+  if (w->thread == 0) ops_attach(c);
   for (uint32_t i = 0; i < w->nops; i++) {
     if (atomic_load_explicit(&r->stop, memory_order_relaxed)) break;
-    w->op_index = w->ops[i];
-    w->op = &r->p->ops[w->op_index];
-    if (r->opt->verbose) print_op(w);
-    unsigned code = w->op->opcode % OPS_OP_COUNT;
-    if (!w->m && code != OPS_ATTACH) { /* ops_plan starts every thread but m0 with its attach */
-      fprintf(stderr, "heapfuzz: op %u runs on %s before its attach\n", w->op_index, w->name);
-      abort();
+    uint32_t k = w->ops[i];
+    if (r->opt->verbose) {
+      char text[128];
+      ops_format_op(&r->prog->ops[k], text, sizeof text);
+      ops_printf(r, "op %u [%s]: %s\n", k, c->name, text);
     }
-    bool ran = run_op(w, w->op);
+    bool ran = ops_exec(c, k);
     w->ops_run += ran;
     w->ops_skipped += !ran;
-    if (w->m) thr_settle(w);
-    thr_check_finalized(w);
+    if (c->mut)
+      ops_settle(c);
+    else
+      ops_check_finalized(c);
   }
-  hand_over(w);
-  thr_current_worker = NULL;
+  ops_detach(c);
+  ops_current_ctx = NULL;
+}
+
+static void *thread_main(void *arg) {
+  run_ops(arg);
   return NULL;
 }
 
-static void *sweeper_main(void *arg) {
-  worker_t *w = arg;
-  run_t *r = w->run;
-  thr_current_worker = w;
-  pthread_barrier_wait(&r->start);
-  for (uint32_t i = 0; i < w->nops; i++) {
-    if (atomic_load_explicit(&r->stop, memory_order_relaxed)) break;
-    w->op_index = w->ops[i];
-    w->op = &r->p->ops[w->op_index];
-    if (r->opt->verbose) print_op(w);
-    hc_sweeper_run_step(r->heap, w->op->operand[0] % 16u + 1);
-    w->ops_run++;
-    thr_check_finalized(w);
+/* ---------------------------------------------------------------------------------------------
+ * The join: every thread has handed over and detached; the checker's mutator is the only one
+ * ------------------------------------------------------------------------------------------- */
+
+/* With only global roots left, a full collection's live set is exactly the union of the threads'
+ * reachable sets (no thread can reach another's objects, so the sets are disjoint). */
+static void final_check(thr_run_t *t) {
+  ops_run_t *r = &t->run;
+  const hb_backend_t *be = r->be;
+  ops_ctx_t *c = &t->checker;
+  ops_world_t *cw = c->world;
+  hb_status_t st = be->collect(c->mut, true);
+  if (st != HB_OK) ops_finding(c, "collection", "%s", be->status_name(st));
+  uint64_t reachable_bytes = 0, reachable_objects = 0, finalizable_reachable = 0;
+  uint64_t finalizable = 0;
+  for (uint32_t i = 0; i < t->nworkers && !cw->failed; i++) {
+    ops_world_t *w = &t->workers[i]->world;
+    finalizable += w->model.finalizable_allocated;
+    ops_reach(w);
+    for (uint32_t k = 0; k < w->model.count && !cw->failed; k++) {
+      const model_obj_t *o = &w->model.objs[k];
+      if (!o->reachable) continue;
+      ops_check_object(c, w, k);
+      if (ops_has(r, HB_CAP_EXACT_LIVE_BYTES))
+        reachable_bytes += be->cell_bytes(o->size, o->nslots);
+      reachable_objects++;
+      finalizable_reachable += o->finalizable;
+    }
+    for (uint32_t s = 0; s < OPS_WEAK_SLOTS && !cw->failed; s++) {
+      if (!w->weak[s]) continue;
+      hb_object_t *got = be->weak_get(c->mut, w->weak[s]);
+      uint32_t idx = w->weak_obj[s];
+      bool reachable = idx != MODEL_NONE && w->model.objs[idx].reachable;
+      if (reachable && got != w->model.objs[idx].ptr)
+        ops_finding(c, "weak reference to a reachable object cleared", "%sweak %u", w->label, s);
+      else if (!reachable && got != NULL && ops_has(r, HB_CAP_EXACT_DEATH))
+        ops_finding(c, "weak reference to a dead object survived a full collection", "%sweak %u",
+                    w->label, s);
+    }
   }
-  thr_current_worker = NULL;
-  return NULL;
+  if (cw->failed) return;
+  if (ops_has(r, HB_CAP_EXACT_LIVE_BYTES) && be->live_bytes(r->heap) != reachable_bytes)
+    ops_finding(c, "live bytes", "heap reports %llu after the final full collection, threads %llu",
+                (unsigned long long)be->live_bytes(r->heap), (unsigned long long)reachable_bytes);
+
+  /* Iteration visits exactly the reachable objects now on a precise heap (nothing was
+   * allocated since), at least them on any. */
+  uintptr_t *v = NULL;
+  size_t n = 0;
+  if (!cw->failed && ops_has(r, HB_CAP_ITERATE) && ops_iterate_sorted(c, &v, &n)) {
+    if (ops_has(r, HB_CAP_EXACT_DEATH) && n != reachable_objects)
+      ops_finding(c, "iteration", "visited %zu objects, %llu reachable", n,
+                  (unsigned long long)reachable_objects);
+    for (uint32_t i = 0; i < t->nworkers && !cw->failed; i++) {
+      const ops_world_t *w = &t->workers[i]->world;
+      for (uint32_t k = 0; k < w->model.count && !cw->failed; k++)
+        if (w->model.objs[k].reachable &&
+            !ops_sorted_contains(v, n, (uintptr_t)w->model.objs[k].ptr))
+          ops_finding(c, "iteration missed a live object", "%sobject #%u", w->label, k);
+    }
+  }
+  if (!cw->failed) ops_verify(c, "the final full collection");
+
+  /* Sweeping everything now finalizes exactly the dead finalizable objects, never a reachable
+   * one; destroy finalizes the rest (checked in the teardown). */
+  if (!cw->failed && ops_has(r, HB_CAP_SWEEP_ALL)) {
+    cw->record_finalized = true;
+    be->sweep_all(c->mut);
+    cw->record_finalized = false;
+    ops_check_finalized(c);
+    uint64_t ran = cw->finalized;
+    for (uint32_t i = 0; i < t->nworkers; i++)
+      ran += t->workers[i]->world.finalized;
+    if (!cw->failed && ops_has(r, HB_CAP_EXACT_DEATH | HB_CAP_EXACT_FINALIZERS) &&
+        ran != finalizable - finalizable_reachable)
+      ops_finding(c, "finalizers", "%llu ran for %llu dead finalizable objects before teardown",
+                  (unsigned long long)ran,
+                  (unsigned long long)(finalizable - finalizable_reachable));
+    for (size_t i = 0; i < cw->nrecorded && !cw->failed; i++)
+      if (ops_sorted_contains(v, n, cw->recorded[i]))
+        ops_finding(c, "finalizer ran for a live object", "a reachable object, in the final sweep");
+  }
+  free(v);
+}
+
+/* Removes what the checker can, detaches it, destroys the heap, and (with check) judges that
+ * every finalizable object was finalized exactly once in all. */
+static void teardown(thr_run_t *t, bool check) {
+  ops_run_t *r = &t->run;
+  ops_ctx_t *c = &t->checker;
+  c->stage = "teardown";
+  if (c->mut) {
+    for (uint32_t i = 0; i < t->nworkers; i++) {
+      ops_world_t *w = &t->workers[i]->world;
+      for (uint32_t s = 0; s < OPS_WEAK_SLOTS; s++)
+        if (w->weak[s]) r->be->weak_destroy(c->mut, w->weak[s]);
+      for (uint32_t h = 0; h < OPS_HANDLES; h++)
+        if (w->rooted[h]) r->be->root_remove(c->mut, &w->handles[h]);
+    }
+    r->be->detach(c->mut);
+    c->mut = NULL;
+  }
+  /* Weak references left over after a finding are freed by destroy. */
+  ops_world_t *worlds[OPS_MAX_THREADS + 2];
+  unsigned n = 0;
+  for (uint32_t i = 0; i < t->nworkers; i++)
+    worlds[n++] = &t->workers[i]->world;
+  worlds[n++] = c->world;
+  ops_destroy_heap(c, worlds, n, check);
 }
 
 /* ---------------------------------------------------------------------------------------------
  * Running a program
  * ------------------------------------------------------------------------------------------- */
 
-
-static worker_t *new_worker(run_t *r, uint32_t thread, const char *name) {
-  worker_t *w = thr_xcalloc(1, sizeof *w);
-  w->run = r;
+static worker_t *new_worker(thr_run_t *t, uint32_t thread) {
+  worker_t *w = xcalloc(1, sizeof *w);
   w->thread = thread;
-  w->name = name;
-  w->stage = "setup";
-  for (uint32_t h = 0; h < OPS_HANDLES; h++)
-    w->handle_obj[h] = MODEL_NONE;
-  for (uint32_t s = 0; s < OPS_WEAK_SLOTS; s++)
-    w->weak_obj[s] = MODEL_NONE;
-  model_init(&w->model);
+  w->start = &t->start;
+  ops_world_init(&w->world, OPS_ROOTS_ALL, false, false);
+  snprintf(w->label, sizeof w->label, "%s ", ops_thread_name(thread));
+  w->world.label = w->label;
+  w->ctx = (ops_ctx_t){.run = &t->run,
+                       .world = &w->world,
+                       .name = ops_thread_name(thread),
+                       .stage = "setup",
+                       .is_worker = true};
   return w;
-}
-
-static void free_worker(worker_t *w) {
-  model_free(&w->model);
-  free(w->finalized_objs);
-  free(w->ops);
 }
 
 /* One worker per mutator thread of the plan (workers[0] is m0) and, if the plan uses it, the
  * sweeper; the plan's void steps count as skipped. */
-static void assign_ops(run_t *r) {
-  const ops_plan_t *plan = &r->plan;
+static void assign_ops(thr_run_t *t) {
+  const ops_plan_t *plan = &t->plan;
   worker_t *by_thread[OPS_THREAD_COUNT] = {NULL};
-  for (uint32_t t = 0; t < plan->threads; t++)
-    by_thread[t] = r->workers[r->nworkers++] = new_worker(r, t, ops_thread_name(t));
+  for (uint32_t i = 0; i < plan->threads; i++)
+    by_thread[i] = t->workers[t->nworkers++] = new_worker(t, i);
   if (plan->uses_sweeper)
-    by_thread[OPS_THREAD_SWEEPER] = r->workers[r->nworkers++] =
-        new_worker(r, OPS_THREAD_SWEEPER, ops_thread_name(OPS_THREAD_SWEEPER));
+    by_thread[OPS_THREAD_SWEEPER] = t->workers[t->nworkers++] = new_worker(t, OPS_THREAD_SWEEPER);
   for (uint32_t k = 0; k < plan->count; k++)
     if (!plan->steps[k].skip) by_thread[plan->steps[k].thread]->nops++;
-  for (uint32_t t = 0; t < r->nworkers; t++) {
-    r->workers[t]->ops = thr_xcalloc(r->workers[t]->nops, sizeof(uint32_t));
-    r->workers[t]->nops = 0;
+  for (uint32_t i = 0; i < t->nworkers; i++) {
+    t->workers[i]->ops = xcalloc(t->workers[i]->nops, sizeof(uint32_t));
+    t->workers[i]->nops = 0;
   }
   for (uint32_t k = 0; k < plan->count; k++) {
     const ops_plan_step_t *s = &plan->steps[k];
     if (s->skip) {
-      r->res->ops_skipped++;
+      t->run.res->ops_skipped++;
       continue;
     }
     worker_t *w = by_thread[s->thread];
@@ -411,53 +245,51 @@ static void assign_ops(run_t *r) {
 
 bool ops_run_threads(const ops_program_t *p, const ops_run_options_t *options,
                      ops_run_result_t *result) {
-  ops_run_options_t defaults = {0}, traced;
-  const ops_run_options_t *opt = options ? options : &defaults;
+  ops_run_options_t opt = options ? *options : (ops_run_options_t){0};
   const char *env = getenv("HEAPFUZZ_TRACE");
-  if (env && *env && strcmp(env, "0") != 0 && !opt->trace) {
-    traced = *opt;
-    traced.trace = true;
-    opt = &traced;
-  }
+  if (env && *env && strcmp(env, "0") != 0) opt.trace = true;
   ops_run_result_t scratch;
   ops_run_result_t *res = result ? result : &scratch;
   memset(res, 0, sizeof *res);
-  run_t *r = thr_xcalloc(1, sizeof *r);
-  r->p = p;
-  r->opt = opt;
-  r->out = opt->out ? opt->out : stderr;
+  thr_run_t *t = xcalloc(1, sizeof *t);
+  ops_run_t *r = &t->run;
+  r->be = opt.backend ? opt.backend : ops_default_backend();
+  r->caps = r->be->caps;
+  r->prog = p;
+  r->plan = &t->plan;
+  r->opt = &opt;
+  r->out = opt.out ? opt.out : stderr;
   r->res = res;
-  ops_plan(p, &r->plan);
+  ops_plan(p, &t->plan);
 
-  hc_config_t cfg;
-  ops_heap_config(&p->config, &cfg);
-  cfg.finalizer = thr_on_finalize;
-  cfg.finalizer_ctx = r;
-  if (hc_heap_create(&cfg, &r->heap) != HC_OK) {
-    fputs("heapfuzz: cannot create the heap\n", stderr);
+  hb_settings_t settings = {.heap_limit = OPS_HEAP_LIMIT};
+  memcpy(settings.config, &p->config, sizeof settings.config);
+  hb_hooks_t hooks = ops_hooks(r);
+  if (r->be->create(&settings, &hooks, &r->heap) != HB_OK) {
+    fprintf(stderr, "heapfuzz: cannot create a %s heap\n", r->be->name);
     abort();
   }
-  hc_heap_set_event_hook(r->heap, thr_on_event, r);
-  assign_ops(r);
+  assign_ops(t);
+  r->tracing = opt.trace;
 
-  worker_t *c = &r->checker;
-  c->run = r;
-  c->name = "main";
-  c->stage = "join";
-  c->op_index = r->plan.count;
-  thr_current_worker = c;
+  ops_ctx_t *c = &t->checker;
+  ops_world_init(&t->checker_world, OPS_ROOTS_EXPLICIT, false, false);
+  *c = (ops_ctx_t){.run = r,
+                   .world = &t->checker_world,
+                   .name = "main",
+                   .stage = "join",
+                   .op_index = t->plan.count};
+  ops_current_ctx = c;
 
-  pthread_barrier_init(&r->start, NULL, r->nworkers);
+  pthread_barrier_init(&t->start, NULL, t->nworkers);
   /* Small stacks: thread start and exit cost the sanitizers time in proportion to the stack
    * (ASan and TSan reset its shadow), and a run starts up to 17 threads. The deepest call chains
    * here (a finding's dump, a sanitizer report) need far less. */
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setstacksize(&attr, THREAD_STACK_BYTES);
-  for (uint32_t t = 1; t < r->nworkers; t++) {
-    worker_t *w = r->workers[t];
-    if (pthread_create(&w->tid, &attr,
-                       w->thread == OPS_THREAD_SWEEPER ? sweeper_main : mutator_main, w) != 0) {
+  for (uint32_t i = 1; i < t->nworkers; i++) {
+    if (pthread_create(&t->workers[i]->tid, &attr, thread_main, t->workers[i]) != 0) {
       fputs("heapfuzz: cannot start a thread\n", stderr);
       abort(); /* the others wait at the start barrier for it */
     }
@@ -465,39 +297,41 @@ bool ops_run_threads(const ops_program_t *p, const ops_run_options_t *options,
   pthread_attr_destroy(&attr);
   /* m0 runs on the calling thread (one thread creation fewer per run: thread start-up is most
    * of a short program's time), then waits for the others. */
-  mutator_main(r->workers[0]);
-  for (uint32_t t = 1; t < r->nworkers; t++)
-    pthread_join(r->workers[t]->tid, NULL);
-  pthread_barrier_destroy(&r->start);
-  thr_current_worker = c;
+  run_ops(t->workers[0]);
+  for (uint32_t i = 1; i < t->nworkers; i++)
+    pthread_join(t->workers[i]->tid, NULL);
+  pthread_barrier_destroy(&t->start);
+  ops_current_ctx = c;
 
   if (r->dump_pending) { /* every thread is joined: the unsynchronized dump is safe now */
-    hc_heap_dump(r->heap, NULL, r->out);
-    fflush(r->out);
-    if (opt->abort_on_finding) abort();
+    ops_dump(r, NULL);
+    if (opt.abort_on_finding) abort();
   }
+  if (!atomic_load(&r->reported)) {
+    hb_status_t st = r->be->attach(r->heap, &c->mut);
+    if (st != HB_OK) {
+      c->mut = NULL;
+      ops_finding(c, "attach", "checker: %s", r->be->status_name(st));
+    } else {
+      final_check(t);
+    }
+  }
+  teardown(t, !atomic_load(&r->reported));
   bool clean = !atomic_load(&r->reported);
-  if (clean) {
-    hc_status_t st = hc_mutator_attach(r->heap, &c->m);
-    if (st != HC_OK)
-      thr_finding(c, "attach", "checker: %s", hc_status_name(st));
-    else
-      thr_final_check(r);
-  }
-  clean = !atomic_load(&r->reported);
-  thr_teardown(r, clean);
-  clean = !atomic_load(&r->reported);
 
   res->collections = (uint32_t)atomic_load(&r->collections);
-  for (uint32_t t = 0; t < r->nworkers; t++) {
-    res->ops_run += r->workers[t]->ops_run;
-    res->ops_skipped += r->workers[t]->ops_skipped;
-    free_worker(r->workers[t]);
-    free(r->workers[t]);
+  for (unsigned b = 0; b < HB_CAP_COUNT; b++)
+    res->unsupported[b] = atomic_load(&r->unsupported[b]);
+  for (uint32_t i = 0; i < t->nworkers; i++) {
+    worker_t *w = t->workers[i];
+    res->ops_run += w->ops_run;
+    res->ops_skipped += w->ops_skipped;
+    ops_world_free(&w->world);
+    free(w->ops);
+    free(w);
   }
-  free_worker(c);
-  free(r->finalized_ptrs);
-  free(r);
-  thr_current_worker = NULL;
+  ops_world_free(&t->checker_world);
+  free(t);
+  ops_current_ctx = NULL;
   return clean;
 }

@@ -1,8 +1,8 @@
 /* heapfuzz.c: the heapfuzz command-line tool: run op programs against the heap under the oracle,
  * and convert them between their binary form (what fuzzers mutate) and their text form (what
  * seeds and reports carry); `signature` (signature.c) names a crash, `minimize` (minimize.c)
- * shrinks a crashing program. See include/heapops.h for the language and usage() for the
- * commands.
+ * shrinks a crashing program, `dict` (dict.c) writes the fuzzing dictionary. See
+ * include/heapops.h for the language and usage() for the commands.
  *
  * Exit status: 0 clean, 1 the oracle (or a sanitizer) found something, 2 usage, I/O or parse
  * error (signature and minimize: see usage()). Every file is read whole (at most HF_MAX_FILE
@@ -11,6 +11,7 @@
 #  define _POSIX_C_SOURCE 200809L /* fileno, isatty */
 #endif
 
+#include "dict.h"
 #include "heapops.h"
 #include "hf_file.h"
 #include "minimize.h"
@@ -35,7 +36,7 @@ static const char usage_text[] =
     "them between the binary form fuzzers mutate and the text form seeds and reports carry.\n"
     "\n"
     "Reproduce a fuzzer finding or replay seeds:\n"
-    "  heapfuzz run [-v] [--trace] [--eager] [--threads] [--repeat N] FILE...\n"
+    "  heapfuzz run [-v] [--trace] [--eager] [--threads] [--repeat N] [--backend NAME] FILE...\n"
     "      Run each program (text if it starts with `heapfuzz-ops`, else binary) on a fresh heap\n"
     "      and print `FILE: ok (N ops run, M skipped, K collections)`. On a finding the oracle's\n"
     "      one-line report goes to stderr; the remaining files still run.\n"
@@ -49,6 +50,10 @@ static const char usage_text[] =
     "                   sweeper, free-running (fuzz_heap_threads' mode); not deterministic\n"
     "      --repeat N   run each file N times (1..1000000), stopping that file at its first\n"
     "                   finding: how a real-thread run is replayed until it fails\n"
+    "      --backend NAME  the heap to run on, of those built in (default: the first;\n"
+    "                   include/heapbackend.h). Ops the heap cannot do are skipped and\n"
+    "                   counted (`FILE: skipped: 12 (no shrink)`), and which ops and checks\n"
+    "                   are off is printed first\n"
     "\n"
     "Read a crashing input:\n"
     "  heapfuzz print FILE [-o OUT]\n"
@@ -58,6 +63,12 @@ static const char usage_text[] =
     "  heapfuzz asm FILE [-o OUT]\n"
     "      Write the canonical binary form to OUT (or to stdout when it is not a terminal).\n"
     "\n"
+    "Write the fuzzing dictionary:\n"
+    "  heapfuzz dict [-o OUT]\n"
+    "      Write fuzz_heap's libFuzzer / AFL++ dictionary (dictionaries/fuzz_heap.dict) to\n"
+    "      stdout or OUT: a token per op of the op table (include/heapops.h), then config\n"
+    "      prefixes, operand edges and short op sequences, from text programs in tools/dict.c.\n"
+    "\n"
     "Name a crash (the campaign's deduplication key):\n"
     "  heapfuzz signature [--json] [--bug] [--timed-out] REPORT_FILE...\n"
     "      Read the output of a crashing run (libFuzzer, the replay driver, heapfuzz run, with\n"
@@ -66,9 +77,9 @@ static const char usage_text[] =
     "      lsan:leak, tsan:<kind>, ubsan:<message>, oracle:<invariant>, fatal:<message>,\n"
     "      libc:<glibc's message>, assert:<condition>, timeout, oom, signal:<name>; frames:\n"
     "      the top 3 functions of the first stack trace without sanitizer, libc and harness\n"
-    "      (ops/, targets/, tools/) frames (an oracle finding: the op and its detail); numbers\n"
-    "      read as N; id: 12 hex digits of the signature's FNV-1a hash. --json prints {id,\n"
-    "      signature, type, frames, op, thread}. --bug: the bug signature instead, what broke\n"
+    "      (ops/, backends/, targets/, tools/) frames (an oracle finding: the op and its\n"
+    "      detail); numbers read as N; id: 12 hex digits of the signature's FNV-1a hash.\n"
+    "      --json prints {id, signature, type, frames, op, thread}. --bug: the bug signature instead, what broke\n"
     "      rather than who noticed (an oracle finding without the op and its moment, an\n"
     "      assertion without its callers, a sanitizer report without the sanitizer's name;\n"
     "      with --json, bug_id and bug_signature added). --timed-out: the run was stopped at\n"
@@ -108,6 +119,7 @@ static const char usage_text[] =
     "  heapfuzz run --threads --repeat 20 corpus/fuzz_heap_threads/*.ops\n"
     "  heapfuzz print crash-1234abcd -o crash.ops && heapfuzz run -v --trace crash.ops\n"
     "  heapfuzz asm corpus/fuzz_heap/deep_chain.ops -o deep_chain.bin\n"
+    "  heapfuzz dict -o dictionaries/fuzz_heap.dict\n"
     "  heapfuzz signature crash-1234abcd.log\n"
     "  heapfuzz_bug_stale_last_active minimize crash.ops -o small.ops\n";
 
@@ -123,9 +135,11 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
   vfprintf(stderr, fmt, ap);
   va_end(ap);
   fputs("\n"
-        "usage: heapfuzz run [-v] [--trace] [--eager] [--threads] [--repeat N] FILE...\n"
+        "usage: heapfuzz run [-v] [--trace] [--eager] [--threads] [--repeat N] [--backend NAME]\n"
+        "                    FILE...\n"
         "       heapfuzz print FILE [-o OUT]\n"
         "       heapfuzz asm FILE [-o OUT]\n"
+        "       heapfuzz dict [-o OUT]\n"
         "       heapfuzz signature [--json] [--bug] [--timed-out] REPORT_FILE...\n"
         "       heapfuzz minimize [--threads] [--runs N] [--timeout S] [--budget N]\n"
         "                         [--max-time S] FILE [-o OUT]\n"
@@ -202,6 +216,31 @@ static bool parse_repeat(const char *s, unsigned *out) {
   return true;
 }
 
+/* "heapcore, nogc": the backends built in. */
+static const char *backend_names(void) {
+  static char names[256];
+  size_t used = 0;
+  names[0] = '\0';
+  for (const hb_backend_t *const *b = ops_backends(); *b; b++) {
+    int n = snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "", (*b)->name);
+    if (n > 0 && (size_t)n < sizeof names - used) used += (size_t)n;
+  }
+  return names;
+}
+
+/* `FILE: skipped: 12 (no shrink), 3 (no eden collection)`: ops the backend could not run. */
+static void print_unsupported(const char *path, const ops_run_result_t *result) {
+  bool any = false;
+  for (unsigned b = 0; b < HB_CAP_COUNT; b++) {
+    if (!result->unsupported[b]) continue;
+    if (!any) printf("%s: skipped: ", path);
+    printf("%s%u (no %s)", any ? ", " : "", (unsigned)result->unsupported[b],
+           ops_capability_name(b));
+    any = true;
+  }
+  if (any) putchar('\n');
+}
+
 static int cmd_run(int argc, char **argv, ops_program_t *prog) {
   /* HEAPFUZZ_TRACE=1 and HEAPFUZZ_EAGER=1 also turn those on: ops_run reads them. */
   ops_run_options_t opt = {.verbose = false, .trace = false, .out = NULL};
@@ -231,6 +270,12 @@ static int cmd_run(int argc, char **argv, ops_program_t *prog) {
       if (!v) return usage_error("run: --repeat needs a count");
       if (!parse_repeat(v, &repeat))
         return usage_error("run: bad --repeat count '%s' (1..1000000)", v);
+    } else if (strcmp(a, "--backend") == 0 || strncmp(a, "--backend=", 10) == 0) {
+      const char *v = a[9] == '=' ? a + 10 : (i + 1 < argc ? argv[++i] : NULL);
+      if (!v) return usage_error("run: --backend needs a name");
+      opt.backend = ops_find_backend(v);
+      if (!opt.backend)
+        return usage_error("run: no backend '%s' in this build (%s)", v, backend_names());
     } else if (a[0] == '-' && a[1] != '\0') {
       return usage_error("run: unknown option %s", a);
     } else {
@@ -239,6 +284,8 @@ static int cmd_run(int argc, char **argv, ops_program_t *prog) {
   }
   int first = i;
   if (first == argc) return usage_error("run: no FILE given");
+  ops_describe_backend(opt.backend ? opt.backend : ops_default_backend(), threads,
+                       "heapfuzz: ", stderr);
 
   int status = EXIT_CLEAN;
   for (i = first; i < argc; i++) {
@@ -271,15 +318,18 @@ static int cmd_run(int argc, char **argv, ops_program_t *prog) {
       fprintf(stderr, "%s: %s\n", path, result.message);
       if (status == EXIT_CLEAN) status = EXIT_FINDING;
     }
+    print_unsupported(path, &result);
     fflush(stdout);
   }
   return status;
 }
 
-/* Shared argument parsing of `print` and `asm`: exactly one FILE, optional -o OUT. */
+/* Shared argument parsing of `print`, `asm` and `dict`: exactly one FILE (none with in NULL:
+ * `dict`), optional -o OUT. Returns -1 after printing the help. */
 static int parse_convert_args(const char *cmd, int argc, char **argv, const char **in,
                               const char **out) {
-  *in = NULL;
+  bool takes_file = in != NULL;
+  const char *file = NULL;
   *out = NULL;
   bool options = true;
   for (int i = 0; i < argc; i++) {
@@ -296,13 +346,17 @@ static int parse_convert_args(const char *cmd, int argc, char **argv, const char
       *out = a + 2;
     } else if (options && a[0] == '-' && a[1] != '\0') {
       return usage_error("%s: unknown option %s", cmd, a);
-    } else if (*in) {
+    } else if (!takes_file) {
+      return usage_error("%s: takes no FILE", cmd);
+    } else if (file) {
       return usage_error("%s: takes one FILE", cmd);
     } else {
-      *in = a;
+      file = a;
     }
   }
-  if (!*in) return usage_error("%s: no FILE given", cmd);
+  if (!takes_file) return EXIT_CLEAN;
+  if (!file) return usage_error("%s: no FILE given", cmd);
+  *in = file;
   return EXIT_CLEAN;
 }
 
@@ -345,6 +399,23 @@ static int cmd_asm(int argc, char **argv, ops_program_t *prog) {
   return close_output(out, out_path);
 }
 
+/* The dictionary is checked before OUT is opened, so a bad token program leaves OUT as it was. */
+static int cmd_dict(int argc, char **argv, ops_program_t *prog) {
+  const char *out_path;
+  int rc = parse_convert_args("dict", argc, argv, NULL, &out_path);
+  if (rc < 0) return EXIT_CLEAN;
+  if (rc != EXIT_CLEAN) return rc;
+  char err[512];
+  if (!hf_dict_write(NULL, prog, err, sizeof err)) {
+    fprintf(stderr, "heapfuzz: %s\n", err);
+    return EXIT_USAGE;
+  }
+  FILE *out = open_output(out_path, "w");
+  if (!out) return EXIT_USAGE;
+  hf_dict_write(out, prog, err, sizeof err);
+  return close_output(out, out_path);
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     usage(stderr);
@@ -364,6 +435,8 @@ int main(int argc, char **argv) {
     fn = cmd_print;
   } else if (strcmp(cmd, "asm") == 0) {
     fn = cmd_asm;
+  } else if (strcmp(cmd, "dict") == 0) {
+    fn = cmd_dict;
   } else {
     fprintf(stderr, "heapfuzz: unknown command %s\n\n", cmd);
     usage(stderr);

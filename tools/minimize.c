@@ -43,6 +43,7 @@
 
 #include "minimize.h"
 
+#include "heapcore.h" /* the heap core's event trace: which collections were automatic */
 #include "hf_file.h"
 #include "minimize_internal.h"
 #include "program.h"

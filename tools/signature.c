@@ -3,10 +3,10 @@
  * The text is read line by line. The first line that opens a report decides the type; the first
  * stack trace after it (lines `#0 ...`, `#1 ...`, before the next report opens) gives the frames.
  * signature_frames.c reads the frames and has the two filters: the runtime (sanitizers,
- * libFuzzer, libc, the loader) and the harness (ops/, targets/, tools/). The top 3 frames after
- * both, or after the runtime filter alone when the harness filter leaves none (a bug in the
- * harness itself). A frame is its function name only, so a signature survives edits that move
- * lines. */
+ * libFuzzer, libc, the loader) and the harness (ops/, backends/, targets/, tools/). The top 3
+ * frames after both, or after the runtime filter alone when the harness filter leaves none (a bug
+ * in the harness itself). A frame is its function name only, so a signature survives edits that
+ * move lines. */
 #include "signature.h"
 
 #include "hf_file.h"

@@ -14,12 +14,12 @@
  *              abort of a run stopped at its time limit is a `timeout` too (--timed-out);
  *   frames     function names of the top 3 frames of the report's first stack trace (a
  *              sanitizer's, libFuzzer's, gdb's backtrace), dropping the sanitizer runtimes, libc,
- *              libFuzzer and the harness (files under ops/, targets/, tools/); if that leaves
- *              none, the top 3 without the harness rule. A report without a stack (the heap's
- *              fatal error, glibc's message, assert(3)'s) takes that of the abort that follows.
- *              An oracle finding's frames are the op's mnemonic and its detail with numbers as N;
- *   signature  type, then `|` and each frame (just the type when there is no frame);
- *   id         the first 12 hex digits of the signature's 64-bit FNV-1a hash.
+ *              libFuzzer and the harness (files under ops/, backends/, targets/, tools/); if that
+ * leaves none, the top 3 without the harness rule. A report without a stack (the heap's fatal
+ * error, glibc's message, assert(3)'s) takes that of the abort that follows. An oracle finding's
+ * frames are the op's mnemonic and its detail with numbers as N; signature  type, then `|` and each
+ * frame (just the type when there is no frame); id         the first 12 hex digits of the
+ * signature's 64-bit FNV-1a hash.
  *
  * The bug signature names the bug rather than whoever noticed it (`heapfuzz signature --bug`):
  *   oracle     oracle:<invariant>|<detail>: no op, and the detail without verify's

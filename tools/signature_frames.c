@@ -24,8 +24,8 @@
  * libc, libstdc++ and the dynamic loader (their module, glibc's relative source paths such as
  *      `./stdlib/abort.c` or `../sysdeps/...`, and the libc entry points and signal frames:
  *      `abort`, `raise`, `__libc_*`, `__GI_*`, `__pthread_*`, `start_thread`, `clone`, `_start`);
- *   2. harness: a frame whose file is under ops/, targets/ or tools/ (any directory of that name
- *      in the path), or LLVMFuzzer* without a file. */
+ *   2. harness: a frame whose file is under ops/, backends/ (the heap adapters), targets/ or tools/
+ * (any directory of that name in the path), or LLVMFuzzer* without a file. */
 #include "signature_frames.h"
 
 #include <ctype.h>
@@ -242,7 +242,7 @@ bool hf_frame_is_runtime(const hf_frame_t *f) {
 }
 
 bool hf_frame_is_harness(const hf_frame_t *f) {
-  static const char *const dirs[] = {"ops/", "targets/", "tools/"};
+  static const char *const dirs[] = {"ops/", "backends/", "targets/", "tools/"};
   for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
     if (hf_sig_starts_with(f->file, dirs[i])) return true;
     char inner[16];

@@ -21,7 +21,8 @@ bool hf_frame_parse(const char *line, hf_frame_t *f);
 /* The signature's first filter: the sanitizer runtimes, libFuzzer, libc and the loader. */
 bool hf_frame_is_runtime(const hf_frame_t *f);
 
-/* The second: the harness (files under ops/, targets/, tools/; LLVMFuzzer* without a file). */
+/* The second: the harness (files under ops/, backends/, targets/, tools/; LLVMFuzzer* without a
+ * file). */
 bool hf_frame_is_harness(const hf_frame_t *f);
 
 /* ---- strings (signature_frames.c) ---------------------------------------------------------- */

@@ -1,0 +1,446 @@
+/* exec.c: the ops (include/heapops.h's op table), each written once against the backend and the
+ * running thread's context (exec.h), and run by both schedulers: the deterministic one (sched.c)
+ * and the real-thread one (threads.c).
+ *
+ * An op whose state is absent (no object in the handle, no slot) is skipped, deterministically.
+ * A heap call may collect, and in deterministic mode may yield to other threads; an op reads the
+ * model before such a call and settles it after (ops_settle), before it changes any handle: the
+ * model's roots must be the ones the collector saw. In deterministic mode the scheduler starts no
+ * op while another is suspended inside one, so what an op read stays true across its heap call
+ * except for collections. */
+#include "exec.h"
+
+#include <stdlib.h>
+
+typedef bool (*exec_fn)(ops_ctx_t *c, const uint16_t *a);
+
+#define EXEC_ENTRY_(id, mn, fn, ...) [OPS_##id] = ops_exec_##fn,
+static const exec_fn exec_table[OPS_OP_COUNT] = {OPS_OP_TABLE(EXEC_ENTRY_)};
+#undef EXEC_ENTRY_
+
+bool ops_exec(ops_ctx_t *c, uint32_t k) {
+  ops_run_t *r = c->run;
+  c->op_index = k;
+  c->op = &r->prog->ops[k];
+  unsigned code = c->op->opcode % OPS_OP_COUNT;
+  uint32_t needs = ops_op_needs(code), caps = needs & ~OPS_NEED_MUTATOR;
+  if (r->plan->steps[k].skip || ((needs & OPS_NEED_MUTATOR) && !c->mut)) return false;
+  if (!ops_has(r, caps)) {
+    for (unsigned b = 0; b < HB_CAP_COUNT; b++)
+      if ((caps & ~r->caps) & (1u << b)) {
+        atomic_fetch_add_explicit(&r->unsupported[b], 1, memory_order_relaxed);
+        break; /* counted once, under the first capability missing */
+      }
+    return false;
+  }
+  return exec_table[code](c, c->op->operand);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Handles
+ * ------------------------------------------------------------------------------------------- */
+
+/* The object in handle h, or MODEL_NONE. */
+static uint32_t held(ops_ctx_t *c, uint32_t h) {
+  ops_world_t *w = c->world;
+  uint32_t idx = w->handle_obj[h % OPS_HANDLES];
+  if (idx != MODEL_NONE) ops_use(w, w->model.objs[idx].ptr); /* maybe another thread's object */
+  return idx;
+}
+
+/* A handle may be a root slot: the collector reads it while this thread is parked. */
+static void set_handle(ops_ctx_t *c, uint32_t h, uint32_t idx) {
+  ops_world_t *w = c->world;
+  h %= OPS_HANDLES;
+  w->handle_obj[h] = idx;
+  w->handles[h] = idx == MODEL_NONE ? NULL : w->model.objs[idx].ptr;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Objects
+ * ------------------------------------------------------------------------------------------- */
+
+bool ops_exec_alloc(ops_ctx_t *c, const uint16_t *a) {
+  ops_world_t *w = c->world;
+  const hb_backend_t *be = c->run->be;
+  uint32_t nslots = a[2] % 33u;
+  size_t size = a[1] % OPS_MAX_OBJECT;
+  size_t min = OPS_OBJECT_HEADER + (size_t)nslots * OPS_OBJECT_SLOT;
+  if (size < min) size = min;
+  bool fin = a[3] & 1u;
+  hb_status_t st = HB_OK;
+  hb_object_t *p = be->alloc(c->mut, size, nslots, fin ? HB_ALLOC_FINALIZE : 0, &st);
+  ops_settle(c); /* collections inside the allocation ran before p existed */
+  if (!p) {
+    /* The limit and injected faults are heap-wide: any thread's allocation may meet them. */
+    bool expected =
+        st == HB_ERR_LIMIT || st == HB_ERR_INJECTED || (st == HB_ERR_STOPPED && c->stopped);
+    if (!expected)
+      ops_finding(c, "allocation failed", "%s for %zu bytes", be->status_name(st), size);
+    return expected;
+  }
+  for (uint32_t s = 0; s < nslots; s++)
+    if (be->load(c->mut, p, s) != NULL) ops_finding(c, "allocation not zeroed", "slot %u", s);
+  if (!ops_payload_check(p, be, 0, 0))
+    ops_finding(c, "allocation not zeroed", "payload of a new %zu-byte object", size);
+  uint32_t other = model_find(&w->model, p);
+  if (other != MODEL_NONE) ops_finding(c, "allocation returned a live object", "object #%u", other);
+  set_handle(c, a[0], model_add(&w->model, p, (uint32_t)size, nslots, fin));
+  ops_share(w, p);
+  return true;
+}
+
+static bool store(ops_ctx_t *c, uint32_t h, uint32_t slot, uint32_t value) {
+  ops_world_t *w = c->world;
+  uint32_t idx = held(c, h);
+  if (idx == MODEL_NONE || w->model.objs[idx].nslots == 0) return false;
+  model_obj_t *o = &w->model.objs[idx];
+  slot %= o->nslots;
+  hb_object_t *v = value == MODEL_NONE ? NULL : w->model.objs[value].ptr;
+  ops_use(w, v);
+  c->run->be->store(c->mut, o->ptr, slot, v);
+  ops_share(w, o->ptr);
+  o->slots[slot] = value;
+  return true;
+}
+
+bool ops_exec_store(ops_ctx_t *c, const uint16_t *a) {
+  uint32_t value = held(c, a[2]);
+  return value != MODEL_NONE && store(c, a[0], a[1], value);
+}
+
+bool ops_exec_clear(ops_ctx_t *c, const uint16_t *a) {
+  return store(c, a[0], a[1], MODEL_NONE);
+}
+
+bool ops_exec_load(ops_ctx_t *c, const uint16_t *a) {
+  ops_world_t *w = c->world;
+  uint32_t idx = held(c, a[1]);
+  if (idx == MODEL_NONE || w->model.objs[idx].nslots == 0) return false;
+  const model_obj_t *o = &w->model.objs[idx];
+  uint32_t slot = a[2] % o->nslots;
+  uint32_t child = o->slots[slot];
+  hb_object_t *want = child == MODEL_NONE ? NULL : w->model.objs[child].ptr;
+  if (c->run->be->load(c->mut, o->ptr, slot) != want)
+    ops_finding(c, "reference changed", "object #%u slot %u", idx, slot);
+  ops_share(w, o->ptr);
+  set_handle(c, a[0], child);
+  return true;
+}
+
+bool ops_exec_write(ops_ctx_t *c, const uint16_t *a) {
+  uint32_t idx = held(c, a[0]);
+  if (idx == MODEL_NONE) return false;
+  model_obj_t *o = &c->world->model.objs[idx];
+  ops_payload_write(o->ptr, c->run->be, idx, (uint8_t)a[1]);
+  ops_share(c->world, o->ptr);
+  o->seed = (uint8_t)a[1];
+  return true;
+}
+
+bool ops_exec_check(ops_ctx_t *c, const uint16_t *a) {
+  uint32_t idx = held(c, a[0]);
+  if (idx == MODEL_NONE) return false;
+  ops_check_object(c, c->world, idx);
+  return true;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Roots and handles
+ * ------------------------------------------------------------------------------------------- */
+
+static bool set_rooted(ops_ctx_t *c, uint32_t h, bool root) {
+  ops_world_t *w = c->world;
+  h %= OPS_HANDLES;
+  if (w->rooted[h] == root) return false;
+  const hb_backend_t *be = c->run->be;
+  hb_status_t st =
+      root ? be->root_add(c->mut, &w->handles[h]) : be->root_remove(c->mut, &w->handles[h]);
+  if (st != HB_OK) ops_finding(c, "root registration", "%s", be->status_name(st));
+  w->rooted[h] = root;
+  return true;
+}
+
+bool ops_exec_drop(ops_ctx_t *c, const uint16_t *a) {
+  if (held(c, a[0]) == MODEL_NONE) return false;
+  set_handle(c, a[0], MODEL_NONE);
+  return true;
+}
+
+/* With every handle a root already, `root` only says whether the handle holds something, and
+ * `unroot` (a root that holds nothing) is the same as forgetting the object. */
+bool ops_exec_root(ops_ctx_t *c, const uint16_t *a) {
+  if (c->world->roots == OPS_ROOTS_ALL) return held(c, a[0]) != MODEL_NONE;
+  return set_rooted(c, a[0], true);
+}
+
+bool ops_exec_unroot(ops_ctx_t *c, const uint16_t *a) {
+  if (c->world->roots == OPS_ROOTS_ALL) return ops_exec_drop(c, a);
+  return set_rooted(c, a[0], false);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Weak references
+ * ------------------------------------------------------------------------------------------- */
+
+bool ops_exec_weak_new(ops_ctx_t *c, const uint16_t *a) {
+  ops_world_t *w = c->world;
+  const hb_backend_t *be = c->run->be;
+  uint32_t s = a[0] % OPS_WEAK_SLOTS;
+  uint32_t idx = held(c, a[1]);
+  if (idx == MODEL_NONE) return false;
+  if (w->weak[s]) {
+    ops_use(w, w->weak[s]); /* maybe made and read by other threads: see ops_share */
+    be->weak_destroy(c->mut, w->weak[s]);
+  }
+  w->weak[s] = NULL;
+  hb_status_t st = be->weak_create(c->mut, w->model.objs[idx].ptr, &w->weak[s]);
+  if (st == HB_OK) ops_share(w, w->weak[s]);
+  if (st != HB_OK) ops_finding(c, "weak reference creation", "%s", be->status_name(st));
+  w->weak_obj[s] = st == HB_OK ? idx : MODEL_NONE;
+  return true;
+}
+
+/* No collection can clear the reference between the read and the handle taking the object: this
+ * thread holds access and reading a weak reference is no safepoint. */
+bool ops_exec_weak_get(ops_ctx_t *c, const uint16_t *a) {
+  ops_world_t *w = c->world;
+  uint32_t s = a[1] % OPS_WEAK_SLOTS;
+  if (!w->weak[s]) return false;
+  ops_use(w, w->weak[s]);
+  hb_object_t *t = c->run->be->weak_get(c->mut, w->weak[s]);
+  ops_share(w, w->weak[s]);
+  uint32_t idx = w->weak_obj[s];
+  if (t == NULL) {
+    if (idx != MODEL_NONE && w->model.objs[idx].alive)
+      ops_finding(c, "weak reference to a live object cleared", "weak %u", s);
+    w->weak_obj[s] = MODEL_NONE;
+    set_handle(c, a[0], MODEL_NONE);
+    return true;
+  }
+  if (idx == MODEL_NONE || t != w->model.objs[idx].ptr) {
+    ops_finding(c, "weak reference target changed", "weak %u", s);
+    return true;
+  }
+  uint32_t now = model_find(&w->model, t);
+  if (now != MODEL_NONE && now != idx) {
+    ops_finding(c, "weak reference to a reused cell", "weak %u: object #%u, cell now holds #%u", s,
+                idx, now);
+    return true;
+  }
+  /* An object a collection left in place (an eden collection's sticky marks, a conservative
+   * heap) may be handed back: alive again. */
+  model_revive(&w->model, idx);
+  set_handle(c, a[0], idx);
+  return true;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Collection, sweeping, allocation state
+ * ------------------------------------------------------------------------------------------- */
+
+static bool collect(ops_ctx_t *c, bool full) {
+  const hb_backend_t *be = c->run->be;
+  hb_status_t st = be->collect(c->mut, full);
+  if (st != HB_OK) ops_finding(c, "collection", "%s", be->status_name(st));
+  ops_settle(c); /* verifies, in deterministic mode */
+  if (!c->run->serial) ops_verify(c, "a collection");
+  return true;
+}
+
+bool ops_exec_gc_full(ops_ctx_t *c, const uint16_t *a) {
+  (void)a;
+  return collect(c, true);
+}
+
+bool ops_exec_gc_eden(ops_ctx_t *c, const uint16_t *a) {
+  (void)a;
+  return collect(c, false);
+}
+
+bool ops_exec_sweep(ops_ctx_t *c, const uint16_t *a) {
+  c->run->be->sweep_step(c->mut, a[0] % 16u + 1);
+  ops_verify(c, "a sweep");
+  return true;
+}
+
+bool ops_exec_sweep_all(ops_ctx_t *c, const uint16_t *a) {
+  (void)a;
+  c->run->be->sweep_all(c->mut);
+  ops_verify(c, "a sweep");
+  return true;
+}
+
+bool ops_exec_shrink(ops_ctx_t *c, const uint16_t *a) {
+  (void)a;
+  c->run->be->shrink(c->mut);
+  ops_verify(c, "a shrink");
+  return true;
+}
+
+/* The background sweeper's loop, one step, on a thread without a mutator. */
+bool ops_exec_sweeper(ops_ctx_t *c, const uint16_t *a) {
+  c->run->be->sweeper_step(c->run->heap, a[0] % 16u + 1);
+  return true;
+}
+
+bool ops_exec_fail_next(ops_ctx_t *c, const uint16_t *a) {
+  c->run->be->fail_next(c->run->heap, a[0] % 8u + 1);
+  return true;
+}
+
+/* Stops (or resumes) the thread's allocation; skipped when it already is in that state. */
+static bool set_stopped(ops_ctx_t *c, bool stop) {
+  if (c->stopped == stop) return false;
+  c->stopped = stop;
+  const hb_backend_t *be = c->run->be;
+  hb_status_t st = stop ? be->stop_allocating(c->mut) : be->resume_allocating(c->mut);
+  if (st != HB_OK)
+    ops_finding(c, stop ? "stop-allocating" : "resume-allocating", "%s", be->status_name(st));
+  return true;
+}
+
+bool ops_exec_stop_alloc(ops_ctx_t *c, const uint16_t *a) {
+  (void)a;
+  return set_stopped(c, true);
+}
+
+bool ops_exec_resume_alloc(ops_ctx_t *c, const uint16_t *a) {
+  (void)a;
+  return set_stopped(c, false);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Inspection
+ * ------------------------------------------------------------------------------------------- */
+
+static int compare_uintptr(const void *a, const void *b) {
+  uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Every object reachable from the root handles is visited; so is every object the model has
+ * alive, if no collection ran while the iteration waited for the world (in deterministic mode a
+ * thread preempted inside an allocation may finish it first). A world that holds the whole heap
+ * also knows that nothing else may be visited (objects a collection left in place may be: they
+ * are model objects, just dead ones); a thread's own world cannot tell another thread's objects
+ * from garbage, so there only a visit without an object's header is a finding. */
+bool ops_exec_iterate(ops_ctx_t *c, const uint16_t *a) {
+  (void)a;
+  ops_world_t *w = c->world;
+  const model_t *m = &w->model;
+  uint64_t before = atomic_load_explicit(&c->run->collections, memory_order_relaxed);
+  uintptr_t *v = NULL;
+  size_t n = 0;
+  if (ops_iterate_sorted(c, &v, &n)) {
+    bool quiet = atomic_load_explicit(&c->run->collections, memory_order_relaxed) == before;
+    if (w->whole_heap) {
+      uintptr_t *all = calloc(m->count + 1, sizeof *all);
+      if (!all) abort();
+      for (uint32_t i = 0; i < m->count; i++)
+        all[i] = (uintptr_t)m->objs[i].ptr;
+      qsort(all, m->count, sizeof *all, compare_uintptr);
+      for (size_t i = 0; i < n && !w->failed; i++)
+        if (!ops_sorted_contains(all, m->count, v[i]))
+          ops_finding(c, "iteration visited a non-object", "visit %zu", i);
+      free(all);
+    }
+    ops_reach(w);
+    for (uint32_t i = 0; i < m->count && !w->failed; i++) {
+      const model_obj_t *o = &m->objs[i];
+      if ((o->reachable || (quiet && o->alive)) && !ops_sorted_contains(v, n, (uintptr_t)o->ptr))
+        ops_finding(c, "iteration missed a live object", "object #%u (%s)", i,
+                    o->reachable ? "reachable" : "alive");
+    }
+  }
+  free(v);
+  return true;
+}
+
+bool ops_exec_verify(ops_ctx_t *c, const uint16_t *a) {
+  (void)a;
+  ops_verify_all(c, "a verify op");
+  return true;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Threads (the scheduler reads what these leave in the context)
+ * ------------------------------------------------------------------------------------------- */
+
+/* The first op of a new mutator thread: it attaches its own mutator. */
+bool ops_exec_attach(ops_ctx_t *c, const uint16_t *a) {
+  (void)a;
+  ops_attach(c);
+  return true;
+}
+
+/* The last op of a mutator thread: it detaches its own mutator (giving back its blocks, pins
+ * included, and its remembered objects). */
+bool ops_exec_detach(ops_ctx_t *c, const uint16_t *a) {
+  (void)a;
+  ops_detach(c);
+  return true;
+}
+
+/* The plan already moved the ops that follow to the other thread. */
+bool ops_exec_switch(ops_ctx_t *c, const uint16_t *a) {
+  (void)c, (void)a;
+  return true;
+}
+
+/* A change point for the deterministic scheduler, which arms it after the op (the op reads its
+ * operands); free-running threads have none. */
+bool ops_exec_preempt(ops_ctx_t *c, const uint16_t *a) {
+  (void)a;
+  c->preempt = true;
+  return true;
+}
+
+void ops_attach(ops_ctx_t *c) {
+  ops_run_t *r = c->run;
+  ops_world_t *w = c->world;
+  const hb_backend_t *be = r->be;
+  hb_status_t st = be->attach(r->heap, &c->mut);
+  if (st != HB_OK) {
+    c->mut = NULL;
+    ops_finding(c, "attach", "%s", be->status_name(st));
+    return;
+  }
+  if (w->roots != OPS_ROOTS_ALL) return;
+  /* Every handle becomes a root of this mutator, for good: on its local root stack where the
+   * heap has one, else a global root slot. */
+  bool local = ops_has(r, HB_CAP_LOCAL_ROOTS);
+  for (uint32_t h = 0; h < OPS_HANDLES; h++) {
+    st = local ? be->root_push(c->mut, &w->handles[h]) : be->root_add(c->mut, &w->handles[h]);
+    if (st != HB_OK) {
+      if (local) be->root_pop(c->mut, h);
+      ops_finding(c, "root registration", "%s", be->status_name(st));
+      return;
+    }
+    w->rooted[h] = !local;
+  }
+  /* Collections before this thread attached concern no object of its (private) world. */
+  w->settled = atomic_load_explicit(&r->collections, memory_order_relaxed);
+  w->settled_full = atomic_load_explicit(&r->full_collections, memory_order_relaxed);
+}
+
+void ops_detach(ops_ctx_t *c) {
+  if (!c->mut) return;
+  ops_run_t *r = c->run;
+  ops_world_t *w = c->world;
+  const hb_backend_t *be = r->be;
+  if (w->roots == OPS_ROOTS_ALL) {
+    /* The objects the handles hold outlive the thread as global roots, checked at the join. */
+    bool local = ops_has(r, HB_CAP_LOCAL_ROOTS);
+    for (uint32_t h = 0; h < OPS_HANDLES && local; h++) {
+      if (!w->handles[h]) continue;
+      hb_status_t st = be->root_add(c->mut, &w->handles[h]);
+      w->rooted[h] = st == HB_OK;
+      if (st != HB_OK) ops_finding(c, "root registration", "global: %s", be->status_name(st));
+    }
+    if (local) be->root_pop(c->mut, OPS_HANDLES);
+  }
+  hb_status_t st = be->detach(c->mut);
+  c->mut = NULL;
+  if (st != HB_OK) ops_finding(c, "detach", "%s", be->status_name(st));
+}
