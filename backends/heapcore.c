@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+_Static_assert(HC_HEADER_SIZE == HB_OBJECT_HEADER && HC_SLOT_SIZE == HB_OBJECT_SLOT,
+               "the heap core's layout is the op language's nominal one");
+
 /* The backend's per-heap state: the hooks, and the heap. Only create and destroy write it. */
 typedef struct hcb_heap {
   hc_heap_t *heap;

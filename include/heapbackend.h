@@ -24,17 +24,25 @@
  * Threads. A mutator (hb_mutator_t) is one thread's access to the heap. Every entry taking a
  * mutator is called on the thread that attached it, holding heap access (HB_CAP_ACCESS: between
  * acquire and release; otherwise from attach to detach). In deterministic mode every logical
- * thread is a fiber on one OS thread, switched only inside hooks.yield or between ops; in
- * real-thread mode (HB_CAP_MUTATORS) each is a pthread and entries are called concurrently.
- * Entries taking only the heap (sweeper_step, fail_next, live_bytes) may be called from any
- * thread, with or without a mutator.
+ * thread is a fiber on one OS thread, switched only inside hooks.yield or between ops: a heap
+ * that knows its mutators by OS thread (thread-local state) or scans native stacks
+ * conservatively cannot run several mutators there, and should not claim HB_CAP_YIELD_POINTS.
+ * In real-thread mode (HB_CAP_MUTATORS) each logical thread is a pthread and entries are called
+ * concurrently. Entries taking only the heap (sweeper_step, fail_next, live_bytes) may be called
+ * from any thread, with or without a mutator.
  *
- * Objects. An object is allocated as `size` bytes of the op language's nominal layout: an 8-byte
- * header, nslots 8-byte reference slots, then size - 8 - 8 * nslots payload bytes (the op
- * language guarantees size >= 8 + 8 * nslots, nslots <= 32, size < 65536). The layout is
- * nominal: a backend may store objects however it likes, as long as payload() hands back
- * payload_size writable bytes that keep what was written while the object lives, and slots hold
- * references the collector traces. A fresh object's slots read NULL and its payload reads zero.
+ * Lifetimes. create copies what it keeps of settings and hooks (both are the caller's stack).
+ * The interpreter removes its roots and destroys its weak references before destroy, except
+ * after a finding, when destroy must free whatever is left. It never registers one slot twice.
+ *
+ * Objects. An object is allocated as `size` bytes of the op language's nominal layout: an
+ * HB_OBJECT_HEADER-byte header, nslots HB_OBJECT_SLOT-byte reference slots, then the payload
+ * (the op language guarantees size >= HB_OBJECT_HEADER + HB_OBJECT_SLOT * nslots, nslots <= 32,
+ * size < 65536). The layout is nominal: a backend may store objects however it likes, as long as
+ * payload() hands back the payload's bytes, writable, keeping what was written while the object
+ * lives, and slots hold references the collector traces. A fresh object's slots read NULL and its
+ * payload reads zero. Objects never move: the model knows an object by the address alloc
+ * returned, so a copying or compacting collector needs a backend that hands out stable handles.
  *
  * Roots. A root is a slot (an hb_object_t * variable) owned by the interpreter: whatever the
  * slot holds when a collection runs is live. The interpreter writes the slot directly; the heap
@@ -69,6 +77,10 @@ typedef struct hb_heap hb_heap_t;       /* the backend's heap (its own type, cas
 typedef struct hb_mutator hb_mutator_t; /* one thread's access to a heap */
 typedef struct hb_object hb_object_t;   /* an object: the address alloc returned */
 typedef struct hb_weak hb_weak_t;       /* a weak reference */
+
+/* The nominal object layout (see "Objects"). */
+#define HB_OBJECT_HEADER 8u
+#define HB_OBJECT_SLOT   8u
 
 typedef int hb_status_t;
 enum {
@@ -123,10 +135,11 @@ typedef struct hb_hooks {
   void (*finalized)(void *ctx, hb_object_t *obj);
   /* A collection ended (full or eden), called in the stopped world, before mutators resume. The
    * oracle settles its model on the count of these, so it must be called exactly once per
-   * collection, explicit or automatic. */
+   * collection, explicit or automatic (a collect that returns HB_OK without it is a finding). */
   void (*collected)(void *ctx, bool full);
-  /* Optional trace: one line (no newline) per heap event, for `heapfuzz run --trace`. NULL when
-   * not tracing, so the backend can skip formatting. */
+  /* Optional trace: one line (no newline) per heap event, for `heapfuzz run --trace`, by
+   * convention "  event NAME key=value ...". NULL when not tracing, so the backend can skip
+   * formatting. */
   void (*trace)(void *ctx, const char *line);
   /* HB_CAP_YIELD_POINTS: an interleaving point named `point`, or (wait) a place where this
    * thread cannot go on until another runs (a collector waiting for safepoints, a mutator

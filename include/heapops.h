@@ -43,10 +43,7 @@ extern "C" {
                                */
 #define OPS_MAX_OBJECT 65536u /* largest object a program allocates */
 #define OPS_HEAP_LIMIT (8u * 1024 * 1024) /* bounds every program's heap */
-/* An object's nominal layout (include/heapbackend.h, "Objects"): an 8-byte header, 8-byte
- * reference slots, then the payload. An alloc op's size is at least header plus slots. */
-#define OPS_OBJECT_HEADER 8u
-#define OPS_OBJECT_SLOT   8u
+
 
 /* The op table: one line per op, in opcode order (an opcode is its line's position: the binary
  * form's numbers, so a new op goes at the end). Each line is

@@ -24,7 +24,15 @@ bool ops_exec(ops_ctx_t *c, uint32_t k) {
   c->op = &r->prog->ops[k];
   unsigned code = c->op->opcode % OPS_OP_COUNT;
   uint32_t needs = ops_op_needs(code), caps = needs & ~OPS_NEED_MUTATOR;
-  if (r->plan->steps[k].skip || ((needs & OPS_NEED_MUTATOR) && !c->mut)) return false;
+  if (r->plan->steps[k].skip) return false;
+  if ((needs & OPS_NEED_MUTATOR) && !c->mut) {
+    /* On a heap of one mutator, a thread past the first never attached: its ops count as what
+     * the heap lacks. Otherwise a thread without one is the sweeper, or past its end. */
+    if (!ops_has(r, HB_CAP_MUTATORS))
+      atomic_fetch_add_explicit(&r->unsupported[__builtin_ctz(HB_CAP_MUTATORS)], 1,
+                                memory_order_relaxed);
+    return false;
+  }
   if (!ops_has(r, caps)) {
     for (unsigned b = 0; b < HB_CAP_COUNT; b++)
       if ((caps & ~r->caps) & (1u << b)) {
@@ -65,7 +73,7 @@ bool ops_exec_alloc(ops_ctx_t *c, const uint16_t *a) {
   const hb_backend_t *be = c->run->be;
   uint32_t nslots = a[2] % 33u;
   size_t size = a[1] % OPS_MAX_OBJECT;
-  size_t min = OPS_OBJECT_HEADER + (size_t)nslots * OPS_OBJECT_SLOT;
+  size_t min = HB_OBJECT_HEADER + (size_t)nslots * HB_OBJECT_SLOT;
   if (size < min) size = min;
   bool fin = a[3] & 1u;
   hb_status_t st = HB_OK;
@@ -240,9 +248,13 @@ bool ops_exec_weak_get(ops_ctx_t *c, const uint16_t *a) {
  * ------------------------------------------------------------------------------------------- */
 
 static bool collect(ops_ctx_t *c, bool full) {
-  const hb_backend_t *be = c->run->be;
-  hb_status_t st = be->collect(c->mut, full);
-  if (st != HB_OK) ops_finding(c, "collection", "%s", be->status_name(st));
+  ops_run_t *r = c->run;
+  uint64_t before = atomic_load_explicit(&r->collections, memory_order_relaxed);
+  hb_status_t st = r->be->collect(c->mut, full);
+  if (st != HB_OK)
+    ops_finding(c, "collection", "%s", r->be->status_name(st));
+  else if (atomic_load_explicit(&r->collections, memory_order_relaxed) == before)
+    ops_finding(c, "collection", "collect returned without a collected hook");
   ops_settle(c); /* verifies, in deterministic mode */
   if (!c->run->serial) ops_verify(c, "a collection");
   return true;

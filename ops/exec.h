@@ -146,8 +146,9 @@ static inline bool ops_has(const ops_run_t *r, uint32_t cap) {
 #define OPS_EXEC_DECLARE_(id, mn, fn, ...) bool ops_exec_##fn(ops_ctx_t *c, const uint16_t *a);
 OPS_OP_TABLE(OPS_EXEC_DECLARE_)
 #undef OPS_EXEC_DECLARE_
-/* Runs program op k on c (sets c->op and c->op_index): skipped when the plan voids it, when the
- * backend lacks its capability (counted) or for absent state. Counts it in the result. */
+/* Runs program op k on c (sets c->op and c->op_index); false when skipped: the plan voids it,
+ * the backend lacks a capability it needs (counted in the run's unsupported[]), the thread has
+ * no mutator, or its state is absent. */
 bool ops_exec(ops_ctx_t *c, uint32_t k);
 /* The attach op's work, and the end of a mutator thread (the detach op, or real-thread mode's
  * end of thread). */

@@ -129,7 +129,7 @@ static bool plausible_shape(const ops_run_t *r, const hb_object_t *obj, char *wh
   size_t bytes;
   uint32_t nslots;
   r->be->shape(obj, &bytes, &nslots);
-  if (nslots <= 32 && bytes >= OPS_OBJECT_HEADER + (size_t)nslots * OPS_OBJECT_SLOT &&
+  if (nslots <= 32 && bytes >= HB_OBJECT_HEADER + (size_t)nslots * HB_OBJECT_SLOT &&
       bytes < OPS_MAX_OBJECT)
     return true;
   snprintf(why, size, "header size %zu slots %u", bytes, nslots);

@@ -117,6 +117,7 @@ static void transfer(sched_t *s, sched_thread_t *self, sched_thread_t *to) {
  * while it collects. */
 static void collect(sched_t *s, sched_thread_t *t) {
   const hb_backend_t *be = s->run->be;
+  if (!ops_has(s->run, HB_CAP_MUTATORS)) return; /* a heap of one mutator has no collector */
   if (!t->ctx.mut) {
     hb_status_t st = be->attach(s->run->heap, &t->ctx.mut);
     if (st != HB_OK) {
@@ -125,12 +126,13 @@ static void collect(sched_t *s, sched_thread_t *t) {
       return;
     }
   } else {
-    be->acquire_access(t->ctx.mut);
+    if (ops_has(s->run, HB_CAP_ACCESS)) be->acquire_access(t->ctx.mut);
   }
   ops_settle(&t->ctx);
-  be->collect(t->ctx.mut, t->collect_kind || !ops_has(s->run, HB_CAP_EDEN));
+  hb_status_t st = be->collect(t->ctx.mut, t->collect_kind || !ops_has(s->run, HB_CAP_EDEN));
+  if (st != HB_OK) ops_finding(&t->ctx, "collection", "collector: %s", be->status_name(st));
   ops_settle(&t->ctx);
-  be->release_access(t->ctx.mut);
+  if (ops_has(s->run, HB_CAP_ACCESS)) be->release_access(t->ctx.mut);
 }
 
 static void run_quota_step(sched_t *s, sched_thread_t *t) {
@@ -193,7 +195,7 @@ static void thread_main(void *arg) {
   while (!t->quit) {
     if (t->ctx.mut) { /* a mutator polls between ops */
       t->between_ops = true;
-      s->run->be->safepoint(t->ctx.mut);
+      if (ops_has(s->run, HB_CAP_ACCESS)) s->run->be->safepoint(t->ctx.mut);
       t->between_ops = false;
       if (t->quit) break; /* the program ended while it waited in the poll */
     }
@@ -215,7 +217,7 @@ static void thread_main(void *arg) {
   }
   /* The end: a mutator gives its access back, so no collection waits for it (its mutator stays
    * attached, as a thread that finished its work, until teardown). */
-  if (t->ctx.mut) s->run->be->release_access(t->ctx.mut);
+  if (t->ctx.mut && ops_has(s->run, HB_CAP_ACCESS)) s->run->be->release_access(t->ctx.mut);
   t->state = TS_DONE;
   sched_thread_t *next = t->quit ? NULL : choose(s, t);
   if (s->run->opt->verbose && !t->quit)
@@ -359,7 +361,8 @@ void ops_sched_run(sched_t *s) {
       t->quit = true;
       transfer(s, NULL, t);
     }
-    if (t->state == TS_NEW && t->ctx.mut) s->run->be->release_access(t->ctx.mut); /* never ran */
+    if (t->state == TS_NEW && t->ctx.mut && ops_has(s->run, HB_CAP_ACCESS))
+      s->run->be->release_access(t->ctx.mut); /* never ran */
   }
   for (uint32_t i = 0; i < OPS_THREAD_COUNT; i++)
     if (s->threads[i].has_fiber) fiber_join(s->fibers[i]); /* before the teardown */
