@@ -71,8 +71,8 @@ static void check_unsupported(const char *name, const ops_run_result_t *r) {
   uint64_t total = 0;
   for (unsigned b = 0; b < HB_CAP_COUNT; b++) {
     if (r->unsupported[b] != want[b])
-      fprintf(stderr, "%s: %s: %u ops need it, %u counted\n", name, ops_capability_name(b),
-              want[b], r->unsupported[b]);
+      fprintf(stderr, "%s: %s: %u ops need it, %u counted\n", name, ops_capability_name(b), want[b],
+              r->unsupported[b]);
     CHECK_EQ_U64(r->unsupported[b], want[b]);
     total += r->unsupported[b];
   }
