@@ -197,6 +197,14 @@ static bool is_live(hb_mutator_t *m, const void *p) {
   return hc_is_live_object(mut(m), p);
 }
 
+static hb_status_t load_checked(hb_mutator_t *m, hb_object_t *o, uint32_t slot, hb_object_t **out) {
+  return status_of(hc_load_checked(mut(m), obj(o), slot, (hc_object_t **)out));
+}
+static hb_status_t store_checked(hb_mutator_t *m, hb_object_t *o, uint32_t slot,
+                                 hb_object_t *value) {
+  return status_of(hc_store_checked(mut(m), obj(o), slot, obj(value)));
+}
+
 static hb_status_t root_add(hb_mutator_t *m, hb_object_t **slot) {
   return status_of(hc_global_root_add(mut(m), (hc_object_t **)slot));
 }
@@ -236,6 +244,12 @@ static void shrink(hb_mutator_t *m) {
 static void sweeper_step(hb_heap_t *heap, size_t max_blocks) {
   hc_sweeper_run_step(hcb(heap)->heap, max_blocks);
 }
+static hb_status_t sweeper_start(hb_heap_t *heap) {
+  return status_of(hc_sweeper_start(hcb(heap)->heap));
+}
+static hb_status_t sweeper_stop(hb_heap_t *heap) {
+  return status_of(hc_sweeper_stop(hcb(heap)->heap));
+}
 static hb_status_t stop_allocating(hb_mutator_t *m) {
   return status_of(hc_mutator_stop_allocating(mut(m)));
 }
@@ -274,7 +288,8 @@ const hb_backend_t hb_heapcore_backend = {
             HB_CAP_YIELD_POINTS |
 #endif
             HB_CAP_EXACT_DEATH | HB_CAP_EXACT_LIVE_BYTES | HB_CAP_EXACT_FINALIZERS |
-            HB_CAP_LIVENESS | HB_CAP_SHAPE | HB_CAP_LOCAL_ROOTS | HB_CAP_DUMP,
+            HB_CAP_LIVENESS | HB_CAP_SHAPE | HB_CAP_LOCAL_ROOTS | HB_CAP_DUMP | HB_CAP_CHECKED |
+            HB_CAP_BACKGROUND_SWEEPER,
     .status_name = status_name,
     .create = create,
     .destroy = destroy,
@@ -289,6 +304,8 @@ const hb_backend_t hb_heapcore_backend = {
     .payload = payload,
     .shape = shape,
     .is_live = is_live,
+    .load_checked = load_checked,
+    .store_checked = store_checked,
     .root_add = root_add,
     .root_remove = root_remove,
     .root_push = root_push,
@@ -301,6 +318,8 @@ const hb_backend_t hb_heapcore_backend = {
     .sweep_all = sweep_all,
     .shrink = shrink,
     .sweeper_step = sweeper_step,
+    .sweeper_start = sweeper_start,
+    .sweeper_stop = sweeper_stop,
     .stop_allocating = stop_allocating,
     .resume_allocating = resume_allocating,
     .iterate = iterate,

@@ -105,7 +105,10 @@ typedef enum hb_capability {
   HB_CAP_SWEEPER_STEP = 1u << 8,      /* sweeper_step: one step of a background sweeper's loop,
                                          run on a thread without a mutator */
   HB_CAP_MUTATORS = 1u << 9,          /* attach / detach of further mutators, on other threads */
-  HB_CAP_ACCESS = 1u << 10,           /* release_access / acquire_access / safepoint */
+  HB_CAP_ACCESS = 1u << 10,           /* release_access / acquire_access / safepoint. Without
+                                         access a mutator touches no object: alloc fails, is_live
+                                         answers false, checked calls and weak_create/destroy
+                                         return an error; none of them races with a collection */
   HB_CAP_YIELD_POINTS = 1u << 11,     /* hooks.yield at interleaving points and waits: what the
                                          deterministic scheduler's fibers need (with MUTATORS and
                                          ACCESS) to run several mutators */
@@ -120,7 +123,10 @@ typedef enum hb_capability {
   HB_CAP_SHAPE = 1u << 16,            /* shape: an object's size and slot count, from the heap */
   HB_CAP_LOCAL_ROOTS = 1u << 17,      /* root_push / root_pop */
   HB_CAP_DUMP = 1u << 18,             /* dump: the heap's state, printed after a finding */
-  HB_CAP_COUNT = 19                   /* number of capability bits */
+  HB_CAP_CHECKED = 1u << 19,          /* load_checked / store_checked: any pointer may be passed */
+  HB_CAP_BACKGROUND_SWEEPER = 1u << 20, /* sweeper_start / sweeper_stop: the heap's own sweeping
+                                           thread (real-thread mode only: it runs free) */
+  HB_CAP_COUNT = 21                     /* number of capability bits */
 } hb_capability_t;
 
 enum { HB_ALLOC_FINALIZE = 1u }; /* alloc flags: call hooks.finalized when the object dies */
@@ -187,8 +193,14 @@ typedef struct hb_backend {
   uint8_t *(*payload)(hb_object_t *obj, size_t *size); /* payload_size bytes, see "Objects" */
   /* HB_CAP_SHAPE: the size and slot count the heap keeps for obj (checked against the model). */
   void (*shape)(const hb_object_t *obj, size_t *size, uint32_t *nslots);
-  /* HB_CAP_LIVENESS: p is the address of a live object (any pointer may be asked about). */
+  /* HB_CAP_LIVENESS: p is the address of a live object (any pointer may be asked about: a
+   * dropped or dead object's, an interior pointer, one into memory the heap gave back). */
   bool (*is_live)(hb_mutator_t *m, const void *p);
+  /* HB_CAP_CHECKED: load and store that validate obj (any pointer, as for is_live), slot and
+   * value first, and return an error instead of touching what is not a live object's slot. */
+  hb_status_t (*load_checked)(hb_mutator_t *m, hb_object_t *obj, uint32_t slot, hb_object_t **out);
+  hb_status_t (*store_checked)(hb_mutator_t *m, hb_object_t *obj, uint32_t slot,
+                               hb_object_t *value);
 
   /* Roots (see "Roots"). */
   hb_status_t (*root_add)(hb_mutator_t *m, hb_object_t **slot);
@@ -209,8 +221,13 @@ typedef struct hb_backend {
   void (*sweep_all)(hb_mutator_t *m);                       /* HB_CAP_SWEEP_ALL */
   void (*shrink)(hb_mutator_t *m);                          /* HB_CAP_SHRINK */
   void (*sweeper_step)(hb_heap_t *heap, size_t max_blocks); /* HB_CAP_SWEEPER_STEP */
-  hb_status_t (*stop_allocating)(hb_mutator_t *m);          /* HB_CAP_STOP_ALLOCATING */
-  hb_status_t (*resume_allocating)(hb_mutator_t *m);        /* HB_CAP_STOP_ALLOCATING */
+  /* HB_CAP_BACKGROUND_SWEEPER: the heap's own sweeper thread, started and stopped from any
+   * mutator's thread (an error when already in that state); stopped before destroy. Its
+   * finalizers run on that thread. */
+  hb_status_t (*sweeper_start)(hb_heap_t *heap);
+  hb_status_t (*sweeper_stop)(hb_heap_t *heap);
+  hb_status_t (*stop_allocating)(hb_mutator_t *m);   /* HB_CAP_STOP_ALLOCATING */
+  hb_status_t (*resume_allocating)(hb_mutator_t *m); /* HB_CAP_STOP_ALLOCATING */
 
   /* Inspection. */
   hb_status_t (*iterate)(hb_mutator_t *m, hb_visit_fn visit, void *ctx); /* HB_CAP_ITERATE */

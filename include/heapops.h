@@ -50,19 +50,25 @@ extern "C" {
  *   X(ID, mnemonic, function, needs, operand count, OPS_KEYS(keys...), OPS_WIDTHS(bytes...))
  * function: the interpreter's ops_exec_<function> (ops/exec.c), run by both schedulers;
  * needs: the hb_capability_t bits the op needs (0: none): on a backend without one the op is
- * skipped and counted; and OPS_NEED_MUTATOR, an op of a thread holding a mutator (skipped on a
- * thread that has none: the sweeper, or one whose attach was skipped). Everything else derives from
- * this table: ops_opcode_t, ops_op_info(), the interpreter's dispatch, and the fuzzing dictionary
+ * skipped and counted; OPS_NEED_MUTATOR, an op of a thread holding a mutator (skipped on a
+ * thread that has none: the sweeper, or one whose attach was skipped); OPS_RUNS_RELEASED, an op
+ * that also runs while its thread has released heap access (release-access), checking that the
+ * heap refuses what needs access; every other op of such a thread is skipped. Everything else
+ * derives from this table: ops_opcode_t, ops_op_info(), the interpreter's dispatch, and the fuzzing
+ * dictionary
  * (`heapfuzz dict`). */
-#define OPS_NEED_MUTATOR (1u << 31)
+#define OPS_NEED_MUTATOR  (1u << 31)
+#define OPS_RUNS_RELEASED (1u << 30)
+#define OPS_NEED_FLAGS    (OPS_NEED_MUTATOR | OPS_RUNS_RELEASED) /* the bits that are no capability \
+                                                                  */
 #define OPS_KEYS(...) \
   { __VA_ARGS__ }
 #define OPS_WIDTHS(...) \
   { __VA_ARGS__ }
 #define OPS_OP_TABLE(X)                                                                            \
   /* h size(u16) slots flags: allocate into handle h (flags: bit0 finalize) */                     \
-  X(ALLOC, "alloc", alloc, OPS_NEED_MUTATOR, 4, OPS_KEYS("h", "size", "slots", "flags"),           \
-    OPS_WIDTHS(1, 2, 1, 1))                                                                        \
+  X(ALLOC, "alloc", alloc, OPS_NEED_MUTATOR | OPS_RUNS_RELEASED, 4,                                \
+    OPS_KEYS("h", "size", "slots", "flags"), OPS_WIDTHS(1, 2, 1, 1))                               \
   /* h slot v: h.slot = v (the write barrier runs) */                                              \
   X(STORE, "store", store, OPS_NEED_MUTATOR, 3, OPS_KEYS("h", "slot", "v"), OPS_WIDTHS(1, 1, 1))   \
   /* h slot: h.slot = NULL */                                                                      \
@@ -80,7 +86,8 @@ extern "C" {
   /* h: the handle forgets its object */                                                           \
   X(DROP, "drop", drop, 0, 1, OPS_KEYS("h"), OPS_WIDTHS(1))                                        \
   /* w h: weak slot w refers weakly to h's object */                                               \
-  X(WEAK_NEW, "weak", weak_new, OPS_NEED_MUTATOR, 2, OPS_KEYS("w", "h"), OPS_WIDTHS(1, 1))         \
+  X(WEAK_NEW, "weak", weak_new, OPS_NEED_MUTATOR | OPS_RUNS_RELEASED, 2, OPS_KEYS("w", "h"),       \
+    OPS_WIDTHS(1, 1))                                                                              \
   /* dst w: handle dst = weak slot w's target (NULL once cleared) */                               \
   X(WEAK_GET, "deref", weak_get, OPS_NEED_MUTATOR, 2, OPS_KEYS("dst", "w"), OPS_WIDTHS(1, 1))      \
   /* a full collection */                                                                          \
@@ -105,7 +112,8 @@ extern "C" {
   /* start a new mutator thread, which attaches (up to OPS_MAX_MUTATORS) */                        \
   X(ATTACH, "attach", attach, HB_CAP_MUTATORS, 0, OPS_KEYS(0), OPS_WIDTHS(0))                      \
   /* t: mutator t detaches and its thread ends (never the last one) */                             \
-  X(DETACH, "detach", detach, OPS_NEED_MUTATOR | HB_CAP_MUTATORS, 1, OPS_KEYS("t"), OPS_WIDTHS(1)) \
+  X(DETACH, "detach", detach, OPS_NEED_MUTATOR | OPS_RUNS_RELEASED | HB_CAP_MUTATORS, 1,           \
+    OPS_KEYS("t"), OPS_WIDTHS(1))                                                                  \
   /* t: the next ops run on mutator t */                                                           \
   X(SWITCH, "switch", switch, 0, 1, OPS_KEYS("t"), OPS_WIDTHS(1))                                  \
   /* n: the sweeper thread runs one step of its loop, up to n blocks */                            \
@@ -118,7 +126,32 @@ extern "C" {
      for n ops (a mutator), n sweeper steps, or one collection (the collector); see "Threads and   \
      schedules" below */                                                                           \
   X(PREEMPT, "preempt", preempt, HB_CAP_YIELD_POINTS, 3, OPS_KEYS("after", "to", "n"),             \
-    OPS_WIDTHS(1, 1, 1))
+    OPS_WIDTHS(1, 1, 1))                                                                           \
+  /* o off: is the pointer off*8 bytes into object o (any object the program ever made, dead or    \
+     alive) a live object? */                                                                      \
+  X(IS_LIVE, "is-live", is_live, OPS_NEED_MUTATOR | OPS_RUNS_RELEASED | HB_CAP_LIVENESS, 2,        \
+    OPS_KEYS("o", "off"), OPS_WIDTHS(1, 1))                                                        \
+  /* dst o off slot: checked load through that pointer into handle dst */                          \
+  X(LOAD_CHECKED, "load-checked", load_checked,                                                    \
+    OPS_NEED_MUTATOR | OPS_RUNS_RELEASED | HB_CAP_CHECKED, 4, OPS_KEYS("dst", "o", "off", "slot"), \
+    OPS_WIDTHS(1, 1, 1, 1))                                                                        \
+  /* o off slot v: checked store of handle v's object through that pointer */                      \
+  X(STORE_CHECKED, "store-checked", store_checked,                                                 \
+    OPS_NEED_MUTATOR | OPS_RUNS_RELEASED | HB_CAP_CHECKED, 4, OPS_KEYS("o", "off", "slot", "v"),   \
+    OPS_WIDTHS(1, 1, 1, 1))                                                                        \
+  /* the current mutator gives back its heap access (until acquire-access): meanwhile it touches   \
+     no object, and the calls that may be made without access must fail as documented */           \
+  X(RELEASE_ACCESS, "release-access", release_access, OPS_NEED_MUTATOR | HB_CAP_ACCESS, 0,         \
+    OPS_KEYS(0), OPS_WIDTHS(0))                                                                    \
+  /* the current mutator takes its heap access back (waiting out a collection) */                  \
+  X(ACQUIRE_ACCESS, "acquire-access", acquire_access,                                              \
+    OPS_NEED_MUTATOR | OPS_RUNS_RELEASED | HB_CAP_ACCESS, 0, OPS_KEYS(0), OPS_WIDTHS(0))           \
+  /* the heap's own background sweeper thread starts (real-thread mode) */                         \
+  X(SWEEPER_START, "sweeper-start", sweeper_start, HB_CAP_BACKGROUND_SWEEPER, 0, OPS_KEYS(0),      \
+    OPS_WIDTHS(0))                                                                                 \
+  /* and stops */                                                                                  \
+  X(SWEEPER_STOP, "sweeper-stop", sweeper_stop, HB_CAP_BACKGROUND_SWEEPER, 0, OPS_KEYS(0),         \
+    OPS_WIDTHS(0))
 
 #define OPS_ENUM_ENTRY_(id, ...) OPS_##id,
 typedef enum ops_opcode { OPS_OP_TABLE(OPS_ENUM_ENTRY_) OPS_OP_COUNT } ops_opcode_t;

@@ -41,6 +41,8 @@ const char *ops_capability_name(unsigned bit) {
       "object shape",
       "local roots",
       "dump",
+      "checked access",
+      "background sweeper",
   };
   return bit < HB_CAP_COUNT ? names[bit] : "?";
 }
@@ -63,10 +65,11 @@ void ops_describe_backend(const hb_backend_t *b, bool threads, const char *prefi
   if (!threads &&
       (caps & (HB_CAP_YIELD_POINTS | HB_CAP_ACCESS)) != (HB_CAP_YIELD_POINTS | HB_CAP_ACCESS))
     caps &= ~(uint32_t)HB_CAP_MUTATORS; /* as ops_run: fibers need the heap to yield */
+  if (!threads) caps &= ~(uint32_t)HB_CAP_BACKGROUND_SWEEPER; /* as ops_run: it runs free */
   char ops[512] = "";
   size_t used = 0;
   for (unsigned op = 0; op < OPS_OP_COUNT; op++) {
-    uint32_t need = ops_op_needs(op) & ~OPS_NEED_MUTATOR;
+    uint32_t need = ops_op_needs(op) & ~OPS_NEED_FLAGS;
     if ((caps & need) == need) continue;
     int n =
         snprintf(ops + used, sizeof ops - used, "%s%s", used ? ", " : "", ops_op_info(op)->name);

@@ -23,7 +23,7 @@ bool ops_exec(ops_ctx_t *c, uint32_t k) {
   c->op_index = k;
   c->op = &r->prog->ops[k];
   unsigned code = c->op->opcode % OPS_OP_COUNT;
-  uint32_t needs = ops_op_needs(code), caps = needs & ~OPS_NEED_MUTATOR;
+  uint32_t needs = ops_op_needs(code), caps = needs & ~OPS_NEED_FLAGS;
   if (r->plan->steps[k].skip) return false;
   if ((needs & OPS_NEED_MUTATOR) && !c->mut) {
     /* On a heap of one mutator, a thread past the first never attached: its ops count as what
@@ -33,6 +33,7 @@ bool ops_exec(ops_ctx_t *c, uint32_t k) {
                                 memory_order_relaxed);
     return false;
   }
+  if (c->released && !(needs & OPS_RUNS_RELEASED)) return false; /* it touches no object now */
   if (!ops_has(r, caps)) {
     for (unsigned b = 0; b < HB_CAP_COUNT; b++)
       if ((caps & ~r->caps) & (1u << b)) {
@@ -78,7 +79,11 @@ bool ops_exec_alloc(ops_ctx_t *c, const uint16_t *a) {
   bool fin = a[3] & 1u;
   hb_status_t st = HB_OK;
   hb_object_t *p = be->alloc(c->mut, size, nslots, fin ? HB_ALLOC_FINALIZE : 0, &st);
-  ops_settle(c); /* collections inside the allocation ran before p existed */
+  ops_settle(c);     /* collections inside the allocation ran before p existed */
+  if (c->released) { /* without access: refused, as documented */
+    if (p) ops_finding(c, "heap access", "alloc without heap access returned an object");
+    return true;
+  }
   if (!p) {
     /* The limit and injected faults are heap-wide: any thread's allocation may meet them. */
     bool expected =
@@ -197,6 +202,16 @@ bool ops_exec_weak_new(ops_ctx_t *c, const uint16_t *a) {
   uint32_t s = a[0] % OPS_WEAK_SLOTS;
   uint32_t idx = held(c, a[1]);
   if (idx == MODEL_NONE) return false;
+  if (c->released) { /* without access both are refused, as documented */
+    if (w->weak[s] && be->weak_destroy(c->mut, w->weak[s]) == HB_OK) {
+      w->weak[s] = NULL;
+      ops_finding(c, "heap access", "weak_destroy without heap access succeeded");
+    }
+    hb_weak_t *made = NULL;
+    if (be->weak_create(c->mut, w->model.objs[idx].ptr, &made) == HB_OK)
+      ops_finding(c, "heap access", "weak_create without heap access succeeded");
+    return true;
+  }
   if (w->weak[s]) {
     ops_use(w, w->weak[s]); /* maybe made and read by other threads: see ops_share */
     be->weak_destroy(c->mut, w->weak[s]);
@@ -376,6 +391,185 @@ bool ops_exec_verify(ops_ctx_t *c, const uint16_t *a) {
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * The checked API on pointers the program may no longer hold
+ * ------------------------------------------------------------------------------------------- */
+
+/* What the heap must answer about a pointer. */
+typedef enum probe_want {
+  PROBE_LIVE,     /* the start of an object the model has alive */
+  PROBE_NOT_LIVE, /* inside a live object, not its start; or any pointer without heap access */
+  PROBE_ANY       /* a dead object's memory, or past an object's end: the heap may have reused
+                     it (another thread's object, one a collection left in place), so any answer
+                     is right as long as the heap does not touch what it does not own */
+} probe_want_t;
+
+/* The pointer operands o and off name: off % 4 words into object o % count of this world's
+ * model, any object the program ever made, alive or dead (a dropped handle's, a collected
+ * one's, one in memory the heap gave back). NULL before the first allocation. */
+static hb_object_t *probe_pointer(ops_ctx_t *c, uint16_t o, uint16_t off, uint32_t *idx,
+                                  probe_want_t *want) {
+  const model_t *m = &c->world->model;
+  if (m->count == 0) return NULL;
+  *idx = o % m->count;
+  const model_obj_t *obj = &m->objs[*idx];
+  size_t offset = (off % 4u) * 8u;
+  hb_object_t *p = (hb_object_t *)((uintptr_t)obj->ptr + offset);
+  if (c->released)
+    *want = PROBE_NOT_LIVE;
+  else if (model_find(m, p) != MODEL_NONE)
+    *want = PROBE_LIVE;
+  else if (obj->alive && offset < obj->size)
+    *want = PROBE_NOT_LIVE;
+  else
+    *want = PROBE_ANY;
+  return p;
+}
+
+static const char *probe_invariant(const ops_ctx_t *c) {
+  return c->released ? "heap access" : "checked call";
+}
+
+bool ops_exec_is_live(ops_ctx_t *c, const uint16_t *a) {
+  uint32_t idx;
+  probe_want_t want;
+  hb_object_t *p = probe_pointer(c, a[0], a[1], &idx, &want);
+  if (!p) return false;
+  bool live = c->run->be->is_live(c->mut, p);
+  if (want == PROBE_LIVE && !live)
+    ops_finding(c, "checked call", "is_live: object #%u is not live", idx);
+  else if (want == PROBE_NOT_LIVE && live)
+    ops_finding(c, probe_invariant(c), "is_live: %u bytes into object #%u is live%s",
+                (a[1] % 4u) * 8u, idx, c->released ? " (asked without heap access)" : "");
+  return true;
+}
+
+/* A slot index beyond any object's (objects have at most 32), and some within. */
+static uint32_t probe_slot(uint16_t slot) {
+  return slot % 40u;
+}
+
+bool ops_exec_load_checked(ops_ctx_t *c, const uint16_t *a) {
+  ops_world_t *w = c->world;
+  uint32_t idx, slot = probe_slot(a[3]);
+  probe_want_t want;
+  hb_object_t *p = probe_pointer(c, a[1], a[2], &idx, &want);
+  if (!p) return false;
+  hb_object_t *got = NULL;
+  ops_use(w, p);
+  hb_status_t st = c->run->be->load_checked(c->mut, p, slot, &got);
+  ops_share(w, p);
+  if (want == PROBE_NOT_LIVE && st == HB_OK) {
+    ops_finding(c, probe_invariant(c), "load_checked through a pointer %u bytes into object #%u",
+                (a[2] % 4u) * 8u, idx);
+  } else if (want == PROBE_LIVE) {
+    uint32_t at = model_find(&w->model, p);
+    const model_obj_t *o = &w->model.objs[at];
+    if (slot >= o->nslots && st == HB_OK) {
+      ops_finding(c, "checked call", "load_checked: slot %u of object #%u (%u slots)", slot, at,
+                  o->nslots);
+    } else if (slot < o->nslots) {
+      uint32_t child = o->slots[slot];
+      hb_object_t *want_ptr = child == MODEL_NONE ? NULL : w->model.objs[child].ptr;
+      if (st != HB_OK)
+        ops_finding(c, "checked call", "load_checked: object #%u slot %u: %s", at, slot,
+                    c->run->be->status_name(st));
+      else if (got != want_ptr)
+        ops_finding(c, "reference changed", "object #%u slot %u (load_checked)", at, slot);
+      else
+        set_handle(c, a[0], child);
+    }
+  }
+  return true;
+}
+
+/* A store through a pointer whose object the model does not know alive goes to a slot past any
+ * object's: it exercises the checks without writing into memory another thread (or a revived
+ * object) may own. */
+bool ops_exec_store_checked(ops_ctx_t *c, const uint16_t *a) {
+  ops_world_t *w = c->world;
+  uint32_t idx, slot = probe_slot(a[2]);
+  probe_want_t want;
+  hb_object_t *p = probe_pointer(c, a[0], a[1], &idx, &want);
+  if (!p) return false;
+  uint32_t value = held(c, a[3]);
+  hb_object_t *v = value == MODEL_NONE ? NULL : w->model.objs[value].ptr;
+  uint32_t at = want == PROBE_LIVE ? model_find(&w->model, p) : MODEL_NONE;
+  if (at == MODEL_NONE) slot = 32u + slot % 8u;
+  ops_use(w, p);
+  hb_status_t st = c->run->be->store_checked(c->mut, p, slot, v);
+  ops_share(w, p);
+  if (at == MODEL_NONE) {
+    if (st == HB_OK)
+      ops_finding(c, probe_invariant(c),
+                  "store_checked: slot %u through a pointer %u bytes into object #%u", slot,
+                  (a[1] % 4u) * 8u, idx);
+    return true;
+  }
+  model_obj_t *o = &w->model.objs[at];
+  if (slot >= o->nslots) {
+    if (st == HB_OK)
+      ops_finding(c, "checked call", "store_checked: slot %u of object #%u (%u slots)", slot, at,
+                  o->nslots);
+  } else if (st != HB_OK) {
+    ops_finding(c, "checked call", "store_checked: object #%u slot %u: %s", at, slot,
+                c->run->be->status_name(st));
+  } else {
+    o->slots[slot] = value;
+  }
+  return true;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Heap access, the background sweeper
+ * ------------------------------------------------------------------------------------------- */
+
+bool ops_exec_release_access(ops_ctx_t *c, const uint16_t *a) {
+  (void)a;
+  hb_status_t st = c->run->be->release_access(c->mut);
+  if (st != HB_OK) ops_finding(c, "heap access", "release: %s", c->run->be->status_name(st));
+  c->released = true;
+  return true;
+}
+
+/* Waits out any collection; then the model catches up with those that ran meanwhile (the roots
+ * were the handles as they are now). */
+bool ops_exec_acquire_access(ops_ctx_t *c, const uint16_t *a) {
+  (void)a;
+  if (!c->released) return false;
+  hb_status_t st = c->run->be->acquire_access(c->mut);
+  if (st != HB_OK) ops_finding(c, "heap access", "acquire: %s", c->run->be->status_name(st));
+  c->released = false;
+  ops_settle(c);
+  return true;
+}
+
+/* Starting a running sweeper (or stopping a stopped one) is refused; the state is the run's, so
+ * threads racing to change it agree on what the heap must answer. */
+static bool set_sweeper(ops_ctx_t *c, bool run) {
+  ops_run_t *r = c->run;
+  pthread_mutex_lock(&r->sweeper_lock);
+  bool was = r->sweeper_running;
+  hb_status_t st = run ? r->be->sweeper_start(r->heap) : r->be->sweeper_stop(r->heap);
+  if (was != run && st != HB_OK)
+    ops_finding(c, run ? "sweeper start" : "sweeper stop", "%s", r->be->status_name(st));
+  else if (was == run && st == HB_OK)
+    ops_finding(c, run ? "sweeper start" : "sweeper stop", "accepted twice");
+  r->sweeper_running = run;
+  pthread_mutex_unlock(&r->sweeper_lock);
+  return true;
+}
+
+bool ops_exec_sweeper_start(ops_ctx_t *c, const uint16_t *a) {
+  (void)a;
+  return set_sweeper(c, true);
+}
+
+bool ops_exec_sweeper_stop(ops_ctx_t *c, const uint16_t *a) {
+  (void)a;
+  return set_sweeper(c, false);
+}
+
+/* ---------------------------------------------------------------------------------------------
  * Threads (the scheduler reads what these leave in the context)
  * ------------------------------------------------------------------------------------------- */
 
@@ -441,6 +635,7 @@ void ops_detach(ops_ctx_t *c) {
   ops_run_t *r = c->run;
   ops_world_t *w = c->world;
   const hb_backend_t *be = r->be;
+  if (c->released) ops_exec_acquire_access(c, NULL); /* the hand-over registers roots */
   if (w->roots == OPS_ROOTS_ALL) {
     /* The objects the handles hold outlive the thread as global roots, checked at the join. */
     bool local = ops_has(r, HB_CAP_LOCAL_ROOTS);

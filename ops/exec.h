@@ -30,6 +30,7 @@
 #include "model.h"
 #include "quiet.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 #if defined(HC_TSAN) && HC_TSAN
@@ -87,6 +88,7 @@ struct ops_ctx {
   const ops_op_t *op;
   uint32_t op_index;
   bool stopped;   /* allocation stopped by a stop-alloc op */
+  bool released;  /* heap access given back by a release-access op */
   bool preempt;   /* a preempt op ran: the deterministic scheduler arms its change point */
   bool is_worker; /* real-thread mode: a mutator or the sweeper thread, not the checker */
 };
@@ -110,6 +112,12 @@ struct ops_run {
   atomic_bool stop;     /* a finding: every thread ends at its next op */
   bool dump_pending;    /* real-thread mode: reported without a mutator, dumped after the join */
   struct sched *sched;  /* deterministic mode: the scheduler (its yield hook's state) */
+  /* Finalizers the heap runs on threads of its own (the background sweeper): counted here. */
+  ops_world_t *heap_thread_world;
+  /* Real-thread mode: the background sweeper's state, changed under the lock by whichever
+   * thread runs sweeper-start or sweeper-stop. */
+  pthread_mutex_t sweeper_lock;
+  bool sweeper_running;
   _Atomic uint32_t unsupported[HB_CAP_COUNT];
 };
 
@@ -140,6 +148,11 @@ static inline void ops_use(const ops_world_t *w, const void *p) {
 
 static inline bool ops_has(const ops_run_t *r, uint32_t cap) {
   return (r->caps & cap) == cap;
+}
+
+/* c may touch objects: it has a mutator that holds heap access. */
+static inline bool ops_holds_access(const ops_ctx_t *c) {
+  return c->mut && !c->released;
 }
 
 /* exec.c: the ops. Each runs op c->op on c's thread; false when skipped for absent state. */

@@ -150,8 +150,10 @@ static void *grow(void *p, uint32_t *cap, size_t item) {
  * allocation that collected, then swept the dead object's block) may not be settled yet. */
 static void on_finalized(void *ctx, hb_object_t *obj) {
   ops_run_t *r = ctx;
-  ops_world_t *w = r->hook_world ? r->hook_world : ops_current_ctx ? ops_current_ctx->world : NULL;
-  if (!w) abort(); /* every heap call runs on a thread with a context */
+  ops_world_t *w = r->hook_world     ? r->hook_world
+                   : ops_current_ctx ? ops_current_ctx->world
+                                     : r->heap_thread_world;
+  if (!w) abort(); /* a program's thread without a context, or a heap thread unaccounted for */
   w->finalized++;
   if (!w->bad_finalizer[0]) plausible_shape(r, obj, w->bad_finalizer, sizeof w->bad_finalizer);
   if (w->record_finalized) {
@@ -192,7 +194,7 @@ void ops_check_finalized(ops_ctx_t *c) {
 
 void ops_verify(ops_ctx_t *c, const char *when) {
   ops_run_t *r = c->run;
-  if (!ops_has(r, HB_CAP_VERIFY) || !c->mut) return;
+  if (!ops_has(r, HB_CAP_VERIFY) || !ops_holds_access(c)) return;
   char msg[384];
   hb_status_t st = r->be->verify(c->mut, msg, sizeof msg);
   if (st != HB_OK) ops_finding(c, "verify", "after %s: %s (%s)", when, msg, r->be->status_name(st));
@@ -315,6 +317,10 @@ static void after_collection(ops_ctx_t *c, bool any_full, bool last_full) {
 void ops_settle(ops_ctx_t *c) {
   ops_run_t *r = c->run;
   ops_world_t *w = c->world;
+  if (!ops_holds_access(c)) { /* the model catches up when the thread acquires access again */
+    ops_check_finalized(c);
+    return;
+  }
   uint64_t n = atomic_load_explicit(&r->collections, memory_order_relaxed);
   if (n != w->settled && !w->failed) {
     uint64_t full = atomic_load_explicit(&r->full_collections, memory_order_relaxed);

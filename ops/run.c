@@ -72,6 +72,8 @@ static bool run(const ops_program_t *p, const ops_run_options_t *options, ops_ru
   r->caps = r->be->caps;
   /* Several mutators as fibers need the heap to yield where it waits for another thread. */
   if (!ops_has(r, HB_CAP_YIELD_POINTS | HB_CAP_ACCESS)) r->caps &= ~(uint32_t)HB_CAP_MUTATORS;
+  /* A heap thread of its own runs free: no schedule the program fixes. */
+  r->caps &= ~(uint32_t)HB_CAP_BACKGROUND_SWEEPER;
   r->prog = p;
   r->plan = &d->plan;
   r->opt = &opt;
@@ -79,6 +81,7 @@ static bool run(const ops_program_t *p, const ops_run_options_t *options, ops_ru
   r->res = res;
   r->serial = true;
   r->hook_world = &d->world;
+  pthread_mutex_init(&r->sweeper_lock, NULL);
   ops_world_init(&d->world, OPS_ROOTS_EXPLICIT, true, true);
   ops_plan(p, &d->plan);
   if (!ops_sched_init(&d->sched, r, &d->world)) {
@@ -107,6 +110,7 @@ static bool run(const ops_program_t *p, const ops_run_options_t *options, ops_ru
     res->unsupported[b] = atomic_load(&r->unsupported[b]);
   bool clean = !atomic_load(&r->reported);
   ops_sched_free(&d->sched);
+  pthread_mutex_destroy(&r->sweeper_lock);
   ops_world_free(&d->world);
   free(d);
   return clean;

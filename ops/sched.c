@@ -77,7 +77,9 @@ static sched_thread_t *choose_other(sched_t *s, const sched_thread_t *self) {
   for (uint32_t k = 1; k < OPS_THREAD_COUNT; k++) {
     sched_thread_t *t = &s->threads[(self->id + k) % OPS_THREAD_COUNT];
     if (mid_op(t)) return t;
-    if ((t->state == TS_PARKED || t->state == TS_NEW) && t->ctx.mut && !is_service(t)) return t;
+    if ((t->state == TS_PARKED || t->state == TS_NEW) && ops_holds_access(&t->ctx) &&
+        !is_service(t))
+      return t;
   }
   return NULL;
 }
@@ -155,7 +157,7 @@ static void run_quota_step(sched_t *s, sched_thread_t *t) {
  * thread to its op's end and so change the schedule the program asked for (and the heap is
  * legitimately mid-operation then). */
 static bool eager_can_verify(const sched_t *s, const sched_thread_t *t) {
-  return s->run->opt->eager && t->ctx.mut && s->suspended == 0 && !s->world->failed;
+  return s->run->opt->eager && ops_holds_access(&t->ctx) && s->suspended == 0 && !s->world->failed;
 }
 
 static void run_next_op(sched_t *s, sched_thread_t *t) {
@@ -193,7 +195,7 @@ static void thread_main(void *arg) {
   sched_t *s = t->s;
   t->state = TS_RUNNING;
   while (!t->quit) {
-    if (t->ctx.mut) { /* a mutator polls between ops */
+    if (ops_holds_access(&t->ctx)) { /* a mutator polls between ops */
       t->between_ops = true;
       if (ops_has(s->run, HB_CAP_ACCESS)) s->run->be->safepoint(t->ctx.mut);
       t->between_ops = false;
@@ -217,7 +219,8 @@ static void thread_main(void *arg) {
   }
   /* The end: a mutator gives its access back, so no collection waits for it (its mutator stays
    * attached, as a thread that finished its work, until teardown). */
-  if (t->ctx.mut && ops_has(s->run, HB_CAP_ACCESS)) s->run->be->release_access(t->ctx.mut);
+  if (ops_holds_access(&t->ctx) && ops_has(s->run, HB_CAP_ACCESS))
+    s->run->be->release_access(t->ctx.mut);
   t->state = TS_DONE;
   sched_thread_t *next = t->quit ? NULL : choose(s, t);
   if (s->run->opt->verbose && !t->quit)

@@ -44,7 +44,8 @@ typedef struct thr_run {
   uint32_t nworkers;
   ops_ctx_t checker; /* the calling thread at the join */
   ops_world_t checker_world;
-  pthread_barrier_t start; /* the workers start together, so their ops overlap */
+  ops_world_t heap_thread_world; /* finalizers the background sweeper ran */
+  pthread_barrier_t start;       /* the workers start together, so their ops overlap */
 } thr_run_t;
 
 static void *xcalloc(size_t n, size_t size) {
@@ -93,8 +94,11 @@ static void *thread_main(void *arg) {
 
 /* With only global roots left, a full collection's live set is exactly the union of the threads'
  * reachable sets (no thread can reach another's objects, so the sets are disjoint). */
+static void stop_sweeper(ops_run_t *r);
+
 static void final_check(thr_run_t *t) {
   ops_run_t *r = &t->run;
+  stop_sweeper(r);
   const hb_backend_t *be = r->be;
   ops_ctx_t *c = &t->checker;
   ops_world_t *cw = c->world;
@@ -157,7 +161,7 @@ static void final_check(thr_run_t *t) {
     be->sweep_all(c->mut);
     cw->record_finalized = false;
     ops_check_finalized(c);
-    uint64_t ran = cw->finalized;
+    uint64_t ran = cw->finalized + t->heap_thread_world.finalized;
     for (uint32_t i = 0; i < t->nworkers; i++)
       ran += t->workers[i]->world.finalized;
     if (!cw->failed && ops_has(r, HB_CAP_EXACT_DEATH | HB_CAP_EXACT_FINALIZERS) &&
@@ -172,12 +176,21 @@ static void final_check(thr_run_t *t) {
   free(v);
 }
 
+/* The join's checks and destroy need the heap's own sweeper stopped: what it finalized is then
+ * all counted (threads joined, so no lock). */
+static void stop_sweeper(ops_run_t *r) {
+  if (!r->sweeper_running) return;
+  r->be->sweeper_stop(r->heap);
+  r->sweeper_running = false;
+}
+
 /* Removes what the checker can, detaches it, destroys the heap, and (with check) judges that
  * every finalizable object was finalized exactly once in all. */
 static void teardown(thr_run_t *t, bool check) {
   ops_run_t *r = &t->run;
   ops_ctx_t *c = &t->checker;
   c->stage = "teardown";
+  stop_sweeper(r);
   if (c->mut) {
     for (uint32_t i = 0; i < t->nworkers; i++) {
       ops_world_t *w = &t->workers[i]->world;
@@ -190,11 +203,12 @@ static void teardown(thr_run_t *t, bool check) {
     c->mut = NULL;
   }
   /* Weak references left over after a finding are freed by destroy. */
-  ops_world_t *worlds[OPS_MAX_THREADS + 2];
+  ops_world_t *worlds[OPS_MAX_THREADS + 3];
   unsigned n = 0;
   for (uint32_t i = 0; i < t->nworkers; i++)
     worlds[n++] = &t->workers[i]->world;
   worlds[n++] = c->world;
+  worlds[n++] = &t->heap_thread_world;
   ops_destroy_heap(c, worlds, n, check);
 }
 
@@ -260,6 +274,9 @@ bool ops_run_threads(const ops_program_t *p, const ops_run_options_t *options,
   r->opt = &opt;
   r->out = opt.out ? opt.out : stderr;
   r->res = res;
+  ops_world_init(&t->heap_thread_world, OPS_ROOTS_EXPLICIT, false, false);
+  r->heap_thread_world = &t->heap_thread_world;
+  pthread_mutex_init(&r->sweeper_lock, NULL);
   ops_plan(p, &t->plan);
 
   hb_settings_t settings = {.heap_limit = OPS_HEAP_LIMIT};
@@ -331,6 +348,8 @@ bool ops_run_threads(const ops_program_t *p, const ops_run_options_t *options,
     free(w);
   }
   ops_world_free(&t->checker_world);
+  ops_world_free(&t->heap_thread_world);
+  pthread_mutex_destroy(&r->sweeper_lock);
   free(t);
   ops_current_ctx = NULL;
   return clean;

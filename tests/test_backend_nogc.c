@@ -62,7 +62,7 @@ static void check_unsupported(const char *name, const ops_run_result_t *r) {
   ops_plan(&prog, &plan);
   for (uint32_t k = 0; k < prog.count; k++) {
     uint32_t needs = op_needs[prog.ops[k].opcode % OPS_OP_COUNT];
-    uint32_t missing = needs & ~OPS_NEED_MUTATOR & ~hb_nogc_backend.caps;
+    uint32_t missing = needs & ~OPS_NEED_FLAGS & ~hb_nogc_backend.caps;
     if (plan.steps[k].skip) continue;
     if ((needs & OPS_NEED_MUTATOR) && plan.steps[k].thread != 0) missing = HB_CAP_MUTATORS;
     if (!missing) continue;
@@ -477,7 +477,7 @@ static void test_oracle_catches_broken_variants(void) {
 }
 
 /* `heapfuzz run` says what the heap leaves out: the ops it skips and the checks that are off,
- * each named; the heap core leaves out nothing. */
+ * each named; the heap core leaves out nothing but what fibers cannot run. */
 static void test_describe(void) {
   char *buf = NULL;
   size_t len = 0;
@@ -496,9 +496,16 @@ static void test_describe(void) {
   buf = NULL;
   out = open_memstream(&buf, &len);
   CHECK(out != NULL);
-  ops_describe_backend(ops_default_backend(), false, "> ", out);
+  ops_describe_backend(ops_default_backend(), true, "> ", out);
   fclose(out);
   CHECK_EQ_U64(len, 0);
+  free(buf);
+  buf = NULL;
+  out = open_memstream(&buf, &len);
+  CHECK(out != NULL);
+  ops_describe_backend(ops_default_backend(), false, "> ", out); /* fibers: no heap thread */
+  fclose(out);
+  CHECK(strcmp(buf, "> ops skipped on heapcore: sweeper-start, sweeper-stop\n") == 0);
   free(buf);
 }
 
