@@ -109,7 +109,9 @@ static void on_yield(void *ctx, hc_yield_point_t point, hc_mutator_t *m) {
 
 /* The config bytes: trigger (automatic collection after (trigger % 8) * 64 KiB; 0 = never),
  * full_every (every Nth automatic collection is full, N = full_every % 8), versions (version
- * limit 2 + versions % 254) and flags (bit0 scribble, bit1 release empty blocks). */
+ * limit 2 + versions % 254) and flags (bit0 scribble, bit1 release empty blocks, bits 2-3 the
+ * full collection's growth policy: full once eden collections promoted 0, 50, 100 or 200% of
+ * the old generation). */
 static void config_from(const hb_settings_t *s, hc_config_t *cfg) {
   hc_config_init(cfg);
   cfg->heap_limit = s->heap_limit;
@@ -118,6 +120,8 @@ static void config_from(const hb_settings_t *s, hc_config_t *cfg) {
   cfg->version_limit = 2u + s->config[2] % 254u;
   cfg->scribble = s->config[3] & 1u;
   cfg->release_empty_blocks = (s->config[3] & 2u) != 0;
+  static const unsigned growth[4] = {0, 50, 100, 200};
+  cfg->full_gc_growth = growth[(s->config[3] >> 2) & 3u];
   cfg->self_checks = s->self_checks;
   cfg->seed = 0x6865617066757a7aull; /* fixed: same program, same execution */
 }
@@ -155,8 +159,14 @@ static hb_status_t destroy(hb_heap_t *heap) {
  * The entries
  * ------------------------------------------------------------------------------------------- */
 
+/* A new mutator belongs to this heap and has an id (1, 2, ... in attach order): what
+ * hc_mutator_heap and hc_mutator_id promise, checked where the interpreter sees an error. */
 static hb_status_t attach(hb_heap_t *heap, hb_mutator_t **out) {
-  return status_of(hc_mutator_attach(hcb(heap)->heap, (hc_mutator_t **)out));
+  hc_status_t st = hc_mutator_attach(hcb(heap)->heap, (hc_mutator_t **)out);
+  if (st == HC_OK &&
+      (hc_mutator_heap(mut(*out)) != hcb(heap)->heap || hc_mutator_id(mut(*out)) == 0))
+    st = HC_ERR_WRONG_STATE;
+  return status_of(st);
 }
 static hb_status_t detach(hb_mutator_t *m) {
   return status_of(hc_mutator_detach(mut(m)));
@@ -171,10 +181,13 @@ static void safepoint(hb_mutator_t *m) {
   hc_safepoint(mut(m));
 }
 
+/* hc_alloc (its own inline-size fast path, what most embedders call) unless the object is
+ * finalizable. */
 static hb_object_t *alloc(hb_mutator_t *m, size_t size, uint32_t nslots, unsigned flags,
                           hb_status_t *status) {
-  hc_object_t *o =
-      hc_alloc_ex(mut(m), size, nslots, (flags & HB_ALLOC_FINALIZE) ? HC_ALLOC_FINALIZE : 0);
+  hc_object_t *o = (flags & HB_ALLOC_FINALIZE)
+                       ? hc_alloc_ex(mut(m), size, nslots, HC_ALLOC_FINALIZE)
+                       : hc_alloc(mut(m), size, nslots);
   if (!o) *status = status_of(hc_mutator_last_error(mut(m)));
   return (hb_object_t *)o;
 }

@@ -59,8 +59,9 @@ extern "C" {
  * (`heapfuzz dict`). */
 #define OPS_NEED_MUTATOR  (1u << 31)
 #define OPS_RUNS_RELEASED (1u << 30)
-#define OPS_NEED_FLAGS    (OPS_NEED_MUTATOR | OPS_RUNS_RELEASED) /* the bits that are no capability \
-                                                                  */
+#define OPS_NEED_FLAGS                                                      \
+  (OPS_NEED_MUTATOR | OPS_RUNS_RELEASED) /* the bits that are no capability \
+                                          */
 #define OPS_KEYS(...) \
   { __VA_ARGS__ }
 #define OPS_WIDTHS(...) \
@@ -182,7 +183,8 @@ typedef struct ops_config {
   uint8_t trigger;    /* automatic collection after (trigger % 8) * 64 KiB; 0 = never */
   uint8_t full_every; /* config.full_gc_every = full_every % 8 */
   uint8_t versions;   /* config.version_limit = 2 + versions % 254 (small wraps quickly) */
-  uint8_t flags;      /* bit0 scribble, bit1 release empty blocks */
+  uint8_t flags;      /* bit0 scribble, bit1 release empty blocks, bits 2-3 full collections'
+                         growth policy (the heap core's full_gc_growth: 0, 50, 100, 200%) */
 } ops_config_t;
 
 typedef struct ops_program {

@@ -18,7 +18,7 @@
  *             explicit gc-full or gc-eden before each and turns the trigger off: what a person
  *             writes. The allocations that only fed the trigger then go as a run or chunk.
  *   config    Each config byte by what it means (ops_heap_config): first to its canonical value
- *             (trigger and full_every modulo 8, versions modulo 254, the flags' two bits), then
+ *             (trigger and full_every modulo 8, versions modulo 254, the flags' four bits), then
  *             0, then the smallest value a bisection keeps. A lower trigger lets fewer
  *             allocations reach the automatic collection, so the next round's run pass cuts the
  *             allocation runs shorter.
@@ -246,7 +246,7 @@ static uint8_t *config_byte(ops_program_t *p, unsigned i) {
 /* Byte i's canonical value: the smallest byte that configures the heap the same way. */
 static uint8_t canonical(unsigned i, uint8_t v) {
   static const unsigned modulus[CONFIG_BYTE_COUNT] = {8, 8, 254, 0};
-  return modulus[i] ? (uint8_t)(v % modulus[i]) : (uint8_t)(v & 3u);
+  return modulus[i] ? (uint8_t)(v % modulus[i]) : (uint8_t)(v & 15u);
 }
 
 /* Config byte i (not the flags) to its canonical value, then 0, then the smallest value a
