@@ -67,8 +67,11 @@ hc_block_handle_t *hc_block_create(hc_heap_t *heap, uint32_t cell_size, hc_statu
     return NULL;
   }
   hc_block_t *b = mem;
-  memset(b, 0, HC_BLOCK_SIZE);
-  b->pristine = 1;
+  /* The pool hands the block out still poisoned (sanitizer.h): a read of it before this point is
+   * a use-after-poison report. The header is unpoisoned as it is zeroed here; pristine stays 0, so
+   * hc_block_format unpoisons and zeroes the payload, then poisons it again as free cells. */
+  hc_unpoison(b, HC_BLOCK_HEADER_SIZE);
+  memset(b, 0, HC_BLOCK_HEADER_SIZE);
   h->block = b;
   h->serial = hc_next_serial(heap);
   hc_block_format(heap, h, cell_size);
@@ -81,8 +84,7 @@ void hc_block_destroy(hc_heap_t *heap, hc_block_handle_t *h) {
   pthread_mutex_lock(&heap->blockset_lock);
   hc_blockset_remove(&heap->blockset, (uintptr_t)b);
   pthread_mutex_unlock(&heap->blockset_lock);
-  hc_unpoison(b, HC_BLOCK_SIZE); /* the system allocator owns its poisoning from here */
-  hc_block_memory_free(heap, b);
+  hc_block_memory_free(heap, b); /* poisons the whole block: any later use is a report */
   free(h);
   hc_unreserve_memory(heap, HC_BLOCK_SIZE);
 }

@@ -466,12 +466,11 @@ struct hc_heap {
   hc_event_fn event_fn;
   void *event_ctx;
 
-#if !HC_BLOCKS_ONE_BY_ONE
-  /* Release builds carve blocks from mapped chunks and keep freed blocks for reuse. */
+  /* Block memory (heap.c): blocks carved from mapped 2 MiB chunks; free blocks kept for reuse.
+   * Under ASan a pooled block is poisoned whole (sanitizer.h). */
   pthread_mutex_t pool_lock;
-  void *pool_free; /* singly linked through the first word of each free block */
-  hc_vec_t pool_chunks;
-#endif
+  void *pool_free; /* singly linked through the first word of each free block; under pool_lock */
+  hc_vec_t pool_chunks; /* under pool_lock */
 };
 
 /* Directory i of 0..HC_SIZE_CLASS_COUNT: the size classes, then the large-object directory. */
@@ -486,7 +485,10 @@ uintptr_t hc_block_secret(const hc_heap_t *heap, hc_block_handle_t *h);
  * against the heap limit. */
 hc_status_t hc_reserve_memory(hc_heap_t *heap, size_t bytes);
 void hc_unreserve_memory(hc_heap_t *heap, size_t bytes);
+/* A 16 KiB block-aligned block from the pool, or NULL. Under ASan it is still poisoned whole: the
+ * formatter (hc_block_create) unpoisons what it writes. */
 void *hc_block_memory_alloc(hc_heap_t *heap);
+/* Back to the pool: poisoned whole under ASan, pages returned to the system (MADV_DONTNEED). */
 void hc_block_memory_free(hc_heap_t *heap, void *mem);
 void hc_emit(hc_heap_t *heap, hc_event_kind_t kind, uint32_t mutator, uint32_t cell_size,
              uint64_t block, uint64_t arg);

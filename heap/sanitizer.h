@@ -1,9 +1,13 @@
 /* sanitizer.h: turns heap events into sanitizer annotations (mimalloc's track.h, for ASan).
  *
- * Invariant kept in ASan builds: inside a block, a cell is poisoned exactly when it is free (on a
+ * Invariants kept in ASan builds: inside a block, a cell is poisoned exactly when it is free (on a
  * free list, swept dead, or never allocated). The free-list interval head words are unpoisoned only
- * while the allocator reads or writes them. Released blocks are freed to the system allocator one
- * by one, so ASan's quarantine turns any later use into a heap-use-after-free report. */
+ * while the allocator reads or writes them. A block in the heap's block pool (heap.c: released, or
+ * never handed out) is poisoned whole, its link word unpoisoned only while the pool reads or writes
+ * it; hc_block_memory_alloc hands a block out still poisoned, and hc_block_create unpoisons what it
+ * formats as it writes it. So any use of a pooled block (through a stale pointer, or of a header not
+ * yet formatted) is a use-after-poison report. Large objects are freed to the system allocator one
+ * by one, so ASan's quarantine turns a later use of one into a heap-use-after-free report. */
 #ifndef HC_SANITIZER_H
 #define HC_SANITIZER_H
 
@@ -43,14 +47,6 @@ static inline bool hc_is_poisoned(const void *p) {
   (void)p;
   return false;
 }
-#endif
-
-/* Sanitizer builds allocate every block and handle on its own (no pooling) so a released block goes
- * through the sanitizer's allocator; release builds carve blocks out of mapped chunks. */
-#if (defined(HC_ASAN) && HC_ASAN) || (defined(HC_TSAN) && HC_TSAN)
-#  define HC_BLOCKS_ONE_BY_ONE 1
-#else
-#  define HC_BLOCKS_ONE_BY_ONE 0
 #endif
 
 #endif /* HC_SANITIZER_H */

@@ -1,6 +1,13 @@
 /* test_asan_poisoning.c: the heap's ASan integration, as sanitizer.h promises it: inside a block a
- * cell is poisoned exactly when it is free, and released blocks and large objects go back to the
- * system allocator so that a later use is a heap-use-after-free.
+ * cell is poisoned exactly when it is free; a block in the heap's block pool (released, or handed
+ * out by hc_block_memory_alloc and not yet formatted) is poisoned whole, so a later use is a
+ * use-after-poison; released large objects go back to the system allocator, so a later use of one
+ * is a heap-use-after-free.
+ *
+ * The pool cases (white-box, heap/internal.h) check the shadow directly with
+ * __asan_address_is_poisoned: a released block is poisoned, link word included; a block freshly
+ * taken from the pool is still poisoned; a formatted block's header is not (its free cells are);
+ * a destroyed heap leaves its unmapped chunks unpoisoned.
  *
  * Each case runs in a forked child that builds its own heap. A "stale" child reads one byte through
  * a stale pointer after printing its address; the parent requires the child to die with an ASan
@@ -12,6 +19,7 @@
 
 #include "heapcore.h"
 #include "hc_testutil.h"
+#include "internal.h"  /* hc_block_create / hc_block_memory_alloc: the pool cases */
 #include "sanitizer.h" /* defines HC_ASAN from -DHC_ASAN, __has_feature or __SANITIZE_ADDRESS__ */
 
 #include <errno.h>
@@ -29,7 +37,7 @@ static const bool k_asan = false;
 #endif
 
 enum { SMALL = 48, LARGE = 20000, NOBJ = 16 };
-enum mode { CONTROL, STALE, STALE_BEFORE_SHRINK, STALE_FREE_LIST_HEAD };
+enum mode { CONTROL, STALE, STALE_BEFORE_SHRINK, STALE_FREE_LIST_HEAD, STALE_LINK_WORD };
 
 static volatile unsigned char sink;
 
@@ -171,6 +179,88 @@ static void case_released_large(enum mode mode) {
   env_close_verified(&e);
 }
 
+/* Case 5: a block taken from the pool and not yet formatted. STALE reads its first word (where a
+ * reader that finds the block in the blockset too early looks for the handle: the pool's link
+ * word); STALE_LINK_WORD reads the link word of a block released to the pool. CONTROL formats a
+ * block from the same pool and touches its whole header. */
+static void case_unformatted_block(enum mode mode) {
+  hc_heap_t *heap;
+  CHECK_EQ_U64(hc_heap_create(NULL, &heap), HC_OK);
+  hc_status_t st;
+  hc_block_handle_t *h = hc_block_create(heap, SMALL, &st);
+  CHECK(h != NULL);
+  char *released = (char *)h->block;
+  hc_block_destroy(heap, h);
+  if (mode == STALE_LINK_WORD) stale_read(released);
+  void *mem = hc_block_memory_alloc(heap);
+  CHECK(mem != NULL);
+  if (mode == STALE) stale_read(mem);
+  hc_block_memory_free(heap, mem);
+  h = hc_block_create(heap, SMALL, &st);
+  CHECK(h != NULL);
+  const volatile unsigned char *header = (const volatile unsigned char *)h->block;
+  unsigned sum = 0;
+  for (size_t i = 0; i < HC_BLOCK_HEADER_SIZE; i++)
+    sum += header[i];
+  sink = (unsigned char)sum;
+  hc_block_destroy(heap, h);
+  CHECK_EQ_U64(hc_heap_destroy(heap), HC_OK);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The pool's shadow, checked in-process
+ * ------------------------------------------------------------------------------------------- */
+
+#if defined(HC_ASAN) && HC_ASAN
+/* Every 8-byte granule of [p, p + n) poisoned. */
+static bool all_poisoned(const void *p, size_t n) {
+  for (size_t i = 0; i < n; i += 8)
+    if (!__asan_address_is_poisoned((const char *)p + i)) return false;
+  return true;
+}
+
+static void test_pool_poisoning(void) {
+  hc_heap_t *heap;
+  CHECK_EQ_U64(hc_heap_create(NULL, &heap), HC_OK);
+  hc_status_t st;
+
+  /* A formatted block: its header is addressable, its free cells are not. */
+  hc_block_handle_t *h = hc_block_create(heap, SMALL, &st);
+  CHECK(h != NULL);
+  char *b = (char *)h->block;
+  CHECK(__asan_region_is_poisoned(b, HC_BLOCK_HEADER_SIZE) == NULL);
+  CHECK(all_poisoned(b + HC_BLOCK_HEADER_SIZE, HC_BLOCK_PAYLOAD));
+
+  /* Released to the pool: poisoned whole, the link word included. */
+  hc_block_destroy(heap, h);
+  CHECK(all_poisoned(b, HC_BLOCK_SIZE));
+
+  /* Taken from the pool (the same block: the pool is LIFO), not yet formatted: still poisoned. */
+  char *mem = hc_block_memory_alloc(heap);
+  CHECK(mem == b);
+  CHECK(all_poisoned(mem, HC_BLOCK_SIZE));
+  /* A block the pool never handed out before (carved from the chunk) is poisoned too. */
+  char *fresh = hc_block_memory_alloc(heap);
+  CHECK(fresh != NULL && fresh != mem);
+  CHECK(all_poisoned(fresh, HC_BLOCK_SIZE));
+  hc_block_memory_free(heap, fresh);
+  hc_block_memory_free(heap, mem);
+  CHECK(all_poisoned(mem, HC_BLOCK_SIZE) && all_poisoned(fresh, HC_BLOCK_SIZE));
+
+  /* Reused through hc_block_create: formatted again, header unpoisoned, payload poisoned. */
+  h = hc_block_create(heap, SMALL, &st);
+  CHECK(h != NULL && (char *)h->block == mem);
+  CHECK(__asan_region_is_poisoned(mem, HC_BLOCK_HEADER_SIZE) == NULL);
+  CHECK(all_poisoned(mem + HC_BLOCK_HEADER_SIZE, HC_BLOCK_PAYLOAD));
+  hc_block_destroy(heap, h);
+
+  /* Teardown unmaps the chunks unpoisoned: nothing mapped there later inherits the poison. */
+  CHECK_EQ_U64(hc_heap_destroy(heap), HC_OK);
+  CHECK(!__asan_address_is_poisoned(mem));
+  CHECK(!__asan_address_is_poisoned(fresh + HC_BLOCK_SIZE - 1));
+}
+#endif
+
 /* ---------------------------------------------------------------------------------------------
  * Parent side
  * ------------------------------------------------------------------------------------------- */
@@ -244,7 +334,10 @@ int main(void) {
     printf("SKIP: not an ASan build\n");
     return 0;
   }
-  expect("released_block_stale", case_released_block, STALE, "heap-use-after-free");
+#if defined(HC_ASAN) && HC_ASAN
+  RUN_TEST(test_pool_poisoning);
+#endif
+  expect("released_block_stale", case_released_block, STALE, "use-after-poison");
   expect("released_block_before_shrink", case_released_block, STALE_BEFORE_SHRINK,
          "use-after-poison");
   expect("released_block_control", case_released_block, CONTROL, NULL);
@@ -257,5 +350,9 @@ int main(void) {
   expect("released_large_before_shrink", case_released_large, STALE_BEFORE_SHRINK,
          "use-after-poison");
   expect("released_large_control", case_released_large, CONTROL, NULL);
+  expect("unformatted_block_stale", case_unformatted_block, STALE, "use-after-poison");
+  expect("pooled_block_link_word_stale", case_unformatted_block, STALE_LINK_WORD,
+         "use-after-poison");
+  expect("unformatted_block_control", case_unformatted_block, CONTROL, NULL);
   return 0;
 }
