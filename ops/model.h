@@ -62,8 +62,8 @@ static inline uint64_t model_payload_word(uint32_t index, uint8_t seed, size_t w
 /* Writes (or, with check, compares) the pattern over n payload bytes. Payloads start 8-aligned
  * (after the 8-byte header and 8-byte slots), so whole words go by constant-size copies, which
  * compile to plain loads and stores, and only a short tail goes byte by byte. */
-static inline bool model_payload_apply(uint8_t *p, size_t n, uint32_t index, uint8_t seed,
-                                       bool check) {
+__attribute__((always_inline)) static inline bool
+model_payload_apply(uint8_t *p, size_t n, uint32_t index, uint8_t seed, bool check) {
   if (seed == 0 && check) {
     /* The common case (every new object is checked zeroed): memcmp against zeros. Its
      * sanitizer interceptor checks the whole range, so a poisoned byte is still reported. */
