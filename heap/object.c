@@ -46,8 +46,11 @@ bool hc_lookup_live_cell_locked(hc_heap_t *heap, const void *p) {
   return hc_block_cell_is_marked(heap, b, p) || hc_block_cell_is_newly(heap, b, p);
 }
 
+/* The checked calls and weak references read mark versions and block state a collection writes:
+ * without heap access (the owner reads its own has_access freely) they answer as for a pointer
+ * to nothing, never racing with the collector. */
 bool hc_is_live_object(hc_mutator_t *m, const void *p) {
-  if (!m || !p) return false;
+  if (!m || !p || !m->has_access) return false;
   hc_heap_t *heap = m->heap;
   pthread_mutex_lock(&heap->blockset_lock);
   bool live = hc_lookup_live_cell_locked(heap, p);
@@ -57,6 +60,7 @@ bool hc_is_live_object(hc_mutator_t *m, const void *p) {
 
 hc_status_t hc_load_checked(hc_mutator_t *m, hc_object_t *obj, uint32_t slot, hc_object_t **out) {
   if (!m || !obj || !out) return HC_ERR_INVALID_ARGUMENT;
+  if (!m->has_access) return HC_ERR_WRONG_STATE;
   if (!hc_is_live_object(m, obj)) return HC_ERR_NOT_A_CELL;
   if (slot >= hc_header_of(obj)->nslots) return HC_ERR_SLOT_OUT_OF_RANGE;
   *out = hc_load(obj, slot);
@@ -65,6 +69,7 @@ hc_status_t hc_load_checked(hc_mutator_t *m, hc_object_t *obj, uint32_t slot, hc
 
 hc_status_t hc_store_checked(hc_mutator_t *m, hc_object_t *obj, uint32_t slot, hc_object_t *value) {
   if (!m || !obj) return HC_ERR_INVALID_ARGUMENT;
+  if (!m->has_access) return HC_ERR_WRONG_STATE;
   if (!hc_is_live_object(m, obj)) return HC_ERR_NOT_A_CELL;
   if (slot >= hc_header_of(obj)->nslots) return HC_ERR_SLOT_OUT_OF_RANGE;
   if (value && !hc_is_live_object(m, value)) return HC_ERR_NOT_A_CELL;
@@ -78,6 +83,7 @@ hc_status_t hc_store_checked(hc_mutator_t *m, hc_object_t *obj, uint32_t slot, h
 
 hc_status_t hc_weak_create(hc_mutator_t *m, hc_object_t *target, hc_weak_t **out) {
   if (!m || !target || !out) return HC_ERR_INVALID_ARGUMENT;
+  if (!m->has_access) return HC_ERR_WRONG_STATE;
   if (!hc_is_live_object(m, target)) return HC_ERR_NOT_A_CELL;
   hc_weak_t *w = calloc(1, sizeof *w);
   if (!w) return HC_ERR_OUT_OF_MEMORY;
@@ -98,6 +104,7 @@ hc_object_t *hc_weak_get(const hc_weak_t *w) {
 
 hc_status_t hc_weak_destroy(hc_mutator_t *m, hc_weak_t *w) {
   if (!m || !w) return HC_ERR_INVALID_ARGUMENT;
+  if (!m->has_access) return HC_ERR_WRONG_STATE;
   hc_heap_t *heap = m->heap;
   pthread_mutex_lock(&heap->weak_lock);
   if (w->prev)

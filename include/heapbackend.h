@@ -222,8 +222,8 @@ typedef struct hb_backend {
   void (*shrink)(hb_mutator_t *m);                          /* HB_CAP_SHRINK */
   void (*sweeper_step)(hb_heap_t *heap, size_t max_blocks); /* HB_CAP_SWEEPER_STEP */
   /* HB_CAP_BACKGROUND_SWEEPER: the heap's own sweeper thread, started and stopped from any
-   * mutator's thread (an error when already in that state); stopped before destroy. Its
-   * finalizers run on that thread. */
+   * thread not holding heap access (an error when already in that state); stopped before
+   * destroy. Its finalizers run on that thread. */
   hb_status_t (*sweeper_start)(hb_heap_t *heap);
   hb_status_t (*sweeper_stop)(hb_heap_t *heap);
   hb_status_t (*stop_allocating)(hb_mutator_t *m);   /* HB_CAP_STOP_ALLOCATING */

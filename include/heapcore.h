@@ -281,7 +281,8 @@ static inline void hc_store(hc_mutator_t *mutator, hc_object_t *obj, uint32_t sl
                             hc_object_t *value);
 
 /* Checked accessors: validate every pointer and index first and return an error instead of
- * touching memory that is not a live cell of this heap. */
+ * touching memory that is not a live cell of this heap. Without heap access they fail with
+ * HC_ERR_WRONG_STATE (and hc_is_live_object answers false), never racing with a collection. */
 hc_status_t hc_load_checked(hc_mutator_t *mutator, hc_object_t *obj, uint32_t slot,
                             hc_object_t **out);
 hc_status_t hc_store_checked(hc_mutator_t *mutator, hc_object_t *obj, uint32_t slot,
@@ -295,7 +296,8 @@ bool hc_is_live_object(hc_mutator_t *mutator, const void *p);
  * ------------------------------------------------------------------------------------------- */
 
 /* A weak reference does not keep its target alive; a collection that finds the target dead
- * clears it (eden collections clear those to dead young objects, full ones all dead). */
+ * clears it (eden collections clear those to dead young objects, full ones all dead). Create and
+ * destroy need heap access (HC_ERR_WRONG_STATE without); hc_weak_get does not. */
 hc_status_t hc_weak_create(hc_mutator_t *mutator, hc_object_t *target, hc_weak_t **out);
 hc_object_t *hc_weak_get(const hc_weak_t *weak); /* NULL once cleared */
 hc_status_t hc_weak_destroy(hc_mutator_t *mutator, hc_weak_t *weak);
@@ -324,6 +326,8 @@ hc_status_t hc_heap_iterate(hc_mutator_t *mutator, hc_visit_fn visit, void *ctx)
  * collections like a mutator. hc_sweeper_run_step does one iteration of its loop on the calling
  * thread (for schedulers that run the sweeper as a fiber); it needs no running thread. */
 hc_status_t hc_sweeper_start(hc_heap_t *heap);
+/* Waits for the sweeper thread to end. Call it without heap access: the sweeper parks for a
+ * collection like a mutator, and a collection waits for every mutator holding access. */
 hc_status_t hc_sweeper_stop(hc_heap_t *heap);
 size_t hc_sweeper_run_step(hc_heap_t *heap, size_t max_blocks);
 

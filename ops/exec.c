@@ -547,6 +547,10 @@ bool ops_exec_acquire_access(ops_ctx_t *c, const uint16_t *a) {
  * threads racing to change it agree on what the heap must answer. */
 static bool set_sweeper(ops_ctx_t *c, bool run) {
   ops_run_t *r = c->run;
+  /* Stopping waits for the sweeper thread, which parks for a collection like a mutator: holding
+   * access meanwhile would keep a waiting collection, and so the sweeper, from ever finishing. */
+  bool held = ops_holds_access(c) && ops_has(r, HB_CAP_ACCESS);
+  if (held) r->be->release_access(c->mut);
   pthread_mutex_lock(&r->sweeper_lock);
   bool was = r->sweeper_running;
   hb_status_t st = run ? r->be->sweeper_start(r->heap) : r->be->sweeper_stop(r->heap);
@@ -556,6 +560,10 @@ static bool set_sweeper(ops_ctx_t *c, bool run) {
     ops_finding(c, run ? "sweeper start" : "sweeper stop", "accepted twice");
   r->sweeper_running = run;
   pthread_mutex_unlock(&r->sweeper_lock);
+  if (held) {
+    r->be->acquire_access(c->mut);
+    ops_settle(c); /* collections may have run meanwhile */
+  }
   return true;
 }
 

@@ -57,6 +57,14 @@ static void *xcalloc(size_t n, size_t size) {
   return p;
 }
 
+/* The join's checks and destroy need the heap's own sweeper stopped: what it finalized is then
+ * all counted (threads joined, so no lock). */
+static void stop_sweeper(ops_run_t *r) {
+  if (!r->sweeper_running) return;
+  r->be->sweeper_stop(r->heap);
+  r->sweeper_running = false;
+}
+
 static void run_ops(worker_t *w) {
   ops_ctx_t *c = &w->ctx;
   ops_run_t *r = c->run;
@@ -94,11 +102,8 @@ static void *thread_main(void *arg) {
 
 /* With only global roots left, a full collection's live set is exactly the union of the threads'
  * reachable sets (no thread can reach another's objects, so the sets are disjoint). */
-static void stop_sweeper(ops_run_t *r);
-
 static void final_check(thr_run_t *t) {
   ops_run_t *r = &t->run;
-  stop_sweeper(r);
   const hb_backend_t *be = r->be;
   ops_ctx_t *c = &t->checker;
   ops_world_t *cw = c->world;
@@ -174,14 +179,6 @@ static void final_check(thr_run_t *t) {
         ops_finding(c, "finalizer ran for a live object", "a reachable object, in the final sweep");
   }
   free(v);
-}
-
-/* The join's checks and destroy need the heap's own sweeper stopped: what it finalized is then
- * all counted (threads joined, so no lock). */
-static void stop_sweeper(ops_run_t *r) {
-  if (!r->sweeper_running) return;
-  r->be->sweeper_stop(r->heap);
-  r->sweeper_running = false;
 }
 
 /* Removes what the checker can, detaches it, destroys the heap, and (with check) judges that
@@ -324,6 +321,7 @@ bool ops_run_threads(const ops_program_t *p, const ops_run_options_t *options,
     ops_dump(r, NULL);
     if (opt.abort_on_finding) abort();
   }
+  stop_sweeper(r); /* before the checker holds access: stopping waits for the sweeper */
   if (!atomic_load(&r->reported)) {
     hb_status_t st = r->be->attach(r->heap, &c->mut);
     if (st != HB_OK) {
