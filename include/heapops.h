@@ -330,6 +330,10 @@ const hb_backend_t *const *ops_backends(void);
 const hb_backend_t *ops_default_backend(void);
 /* The built-in backend named `name`, or NULL. */
 const hb_backend_t *ops_find_backend(const char *name);
+/* The backend's capabilities a mode can use: deterministic mode (threads false) runs several
+ * mutators as fibers only on a heap with yield points and heap access, and never the heap's own
+ * free-running sweeper thread. */
+uint32_t ops_mode_caps(const hb_backend_t *b, bool threads);
 /* The capability's short name ("shrink", "eden collection"), for "skipped: 12 (no shrink)". */
 const char *ops_capability_name(unsigned bit);
 /* Prints what running programs on the backend in the given mode leaves out: the ops it skips

@@ -60,12 +60,16 @@ static const struct {
     {HB_CAP_VERIFY, "the heap's verifier after collections, sweeps and shrinks"},
 };
 
-void ops_describe_backend(const hb_backend_t *b, bool threads, const char *prefix, FILE *out) {
+uint32_t ops_mode_caps(const hb_backend_t *b, bool threads) {
   uint32_t caps = b->caps;
-  if (!threads &&
-      (caps & (HB_CAP_YIELD_POINTS | HB_CAP_ACCESS)) != (HB_CAP_YIELD_POINTS | HB_CAP_ACCESS))
-    caps &= ~(uint32_t)HB_CAP_MUTATORS; /* as ops_run: fibers need the heap to yield */
-  if (!threads) caps &= ~(uint32_t)HB_CAP_BACKGROUND_SWEEPER; /* as ops_run: it runs free */
+  if (threads) return caps;
+  const uint32_t fibers = HB_CAP_YIELD_POINTS | HB_CAP_ACCESS;
+  if ((caps & fibers) != fibers) caps &= ~(uint32_t)HB_CAP_MUTATORS;
+  return caps & ~(uint32_t)HB_CAP_BACKGROUND_SWEEPER;
+}
+
+void ops_describe_backend(const hb_backend_t *b, bool threads, const char *prefix, FILE *out) {
+  uint32_t caps = ops_mode_caps(b, threads);
   char ops[512] = "";
   size_t used = 0;
   for (unsigned op = 0; op < OPS_OP_COUNT; op++) {

@@ -14,35 +14,41 @@
 
 typedef bool (*exec_fn)(ops_ctx_t *c, const uint16_t *a);
 
-#define EXEC_ENTRY_(id, mn, fn, ...) [OPS_##id] = ops_exec_##fn,
-static const exec_fn exec_table[OPS_OP_COUNT] = {OPS_OP_TABLE(EXEC_ENTRY_)};
+/* Each op's function and needs, from the op table (the needs here, not through ops_op_needs: the
+ * interpreter loop looks them up for every op). */
+static const struct {
+  exec_fn fn;
+  uint32_t needs;
+} exec_table[OPS_OP_COUNT] = {
+#define EXEC_ENTRY_(id, mn, fn, needs, ...) [OPS_##id] = {ops_exec_##fn, needs},
+    OPS_OP_TABLE(EXEC_ENTRY_)
 #undef EXEC_ENTRY_
+};
+
+/* Counted once, under the lowest of the capabilities missing. */
+static void count_unsupported(ops_run_t *r, uint32_t missing) {
+  atomic_fetch_add_explicit(&r->unsupported[__builtin_ctz(missing)], 1, memory_order_relaxed);
+}
 
 bool ops_exec(ops_ctx_t *c, uint32_t k) {
   ops_run_t *r = c->run;
   c->op_index = k;
   c->op = &r->prog->ops[k];
   unsigned code = c->op->opcode % OPS_OP_COUNT;
-  uint32_t needs = ops_op_needs(code), caps = needs & ~OPS_NEED_FLAGS;
+  uint32_t needs = exec_table[code].needs, missing = needs & ~OPS_NEED_FLAGS & ~r->caps;
   if (r->plan->steps[k].skip) return false;
   if ((needs & OPS_NEED_MUTATOR) && !c->mut) {
     /* On a heap of one mutator, a thread past the first never attached: its ops count as what
      * the heap lacks. Otherwise a thread without one is the sweeper, or past its end. */
-    if (!ops_has(r, HB_CAP_MUTATORS))
-      atomic_fetch_add_explicit(&r->unsupported[__builtin_ctz(HB_CAP_MUTATORS)], 1,
-                                memory_order_relaxed);
+    if (!ops_has(r, HB_CAP_MUTATORS)) count_unsupported(r, HB_CAP_MUTATORS);
     return false;
   }
   if (c->released && !(needs & OPS_RUNS_RELEASED)) return false; /* it touches no object now */
-  if (!ops_has(r, caps)) {
-    for (unsigned b = 0; b < HB_CAP_COUNT; b++)
-      if ((caps & ~r->caps) & (1u << b)) {
-        atomic_fetch_add_explicit(&r->unsupported[b], 1, memory_order_relaxed);
-        break; /* counted once, under the first capability missing */
-      }
+  if (missing) {
+    count_unsupported(r, missing);
     return false;
   }
-  return exec_table[code](c, c->op->operand);
+  return exec_table[code].fn(c, c->op->operand);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -230,9 +236,7 @@ bool ops_exec_weak_get(ops_ctx_t *c, const uint16_t *a) {
   ops_world_t *w = c->world;
   uint32_t s = a[1] % OPS_WEAK_SLOTS;
   if (!w->weak[s]) return false;
-  ops_use(w, w->weak[s]);
-  hb_object_t *t = c->run->be->weak_get(c->mut, w->weak[s]);
-  ops_share(w, w->weak[s]);
+  hb_object_t *t = ops_weak_read(c, s);
   uint32_t idx = w->weak_obj[s];
   if (t == NULL) {
     if (idx != MODEL_NONE && w->model.objs[idx].alive)

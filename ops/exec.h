@@ -146,6 +146,16 @@ static inline void ops_use(const ops_world_t *w, const void *p) {
 #endif
 }
 
+/* Weak slot s's target, read as a thread of a correctly synchronized program would (the slot may
+ * have been made and read by other threads of a shared world: see ops_share). */
+static inline hb_object_t *ops_weak_read(const ops_ctx_t *c, uint32_t s) {
+  hb_weak_t *weak = c->world->weak[s];
+  ops_use(c->world, weak);
+  hb_object_t *t = c->run->be->weak_get(c->mut, weak);
+  ops_share(c->world, weak);
+  return t;
+}
+
 static inline bool ops_has(const ops_run_t *r, uint32_t cap) {
   return (r->caps & cap) == cap;
 }

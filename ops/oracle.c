@@ -282,9 +282,7 @@ static void after_collection(ops_ctx_t *c, bool any_full, bool last_full) {
   for (uint32_t s = 0; s < OPS_WEAK_SLOTS && !w->failed; s++) {
     if (!w->weak[s] || w->weak_obj[s] == MODEL_NONE) continue;
     const model_obj_t *o = &m->objs[w->weak_obj[s]];
-    ops_use(w, w->weak[s]);
-    hb_object_t *t = r->be->weak_get(c->mut, w->weak[s]);
-    ops_share(w, w->weak[s]);
+    hb_object_t *t = ops_weak_read(c, s);
     if (o->reachable && t != o->ptr)
       ops_finding(c, "weak reference to a reachable object cleared", "weak %u", s);
     else if (!o->reachable && exact && t != NULL)

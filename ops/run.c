@@ -69,11 +69,7 @@ static bool run(const ops_program_t *p, const ops_run_options_t *options, ops_ru
   if (!d) return false;
   ops_run_t *r = &d->run;
   r->be = opt.backend ? opt.backend : ops_default_backend();
-  r->caps = r->be->caps;
-  /* Several mutators as fibers need the heap to yield where it waits for another thread. */
-  if (!ops_has(r, HB_CAP_YIELD_POINTS | HB_CAP_ACCESS)) r->caps &= ~(uint32_t)HB_CAP_MUTATORS;
-  /* A heap thread of its own runs free: no schedule the program fixes. */
-  r->caps &= ~(uint32_t)HB_CAP_BACKGROUND_SWEEPER;
+  r->caps = ops_mode_caps(r->be, false);
   r->prog = p;
   r->plan = &d->plan;
   r->opt = &opt;
