@@ -4,11 +4,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 
-/* Blocks are carved out of 2 MiB chunks (see pool_grow_locked). */
-#define CHUNK_BYTES  ((size_t)2 << 20)
-#define CHUNK_BLOCKS ((int)(CHUNK_BYTES / HC_BLOCK_SIZE))
 
 static const char *const status_names[HC_STATUS_COUNT] = {
     "HC_OK",
@@ -68,7 +64,7 @@ hc_status_t hc_heap_create(const hc_config_t *config, hc_heap_t **out) {
   pthread_mutex_init(&heap->roots_lock, NULL);
   pthread_mutex_init(&heap->weak_lock, NULL);
   pthread_mutex_init(&heap->blockset_lock, NULL);
-  pthread_mutex_init(&heap->pool_lock, NULL);
+  hc_pool_init(heap);
   for (uint32_t i = 0; i < HC_SIZE_CLASS_COUNT; i++) {
     hc_directory_init(&heap->dirs[i], hc_size_classes[i], i);
     heap->dirs[i].self_checks = config->self_checks;
@@ -86,7 +82,9 @@ hc_status_t hc_heap_destroy(hc_heap_t *heap) {
   pthread_mutex_unlock(&heap->world_lock);
   if (busy) return HC_ERR_WRONG_STATE;
 
-  /* Finalize what is left, then free every block and large object. */
+  /* Finalize what is left, then free every block and large object. Blocks keep their pages: the
+   * chunks are unmapped or cached whole below. */
+  heap->destroying = true;
   for (uint32_t c = 0; c < HC_SIZE_CLASS_COUNT; c++) {
     hc_directory_t *d = &heap->dirs[c];
     for (uint32_t i = 0; i < d->used; i++)
@@ -118,15 +116,7 @@ hc_status_t hc_heap_destroy(hc_heap_t *heap) {
   hc_vec_free(&heap->root_scratch);
   if (heap->verify_scratch) free(heap->verify_scratch);
   hc_blockset_free(&heap->blockset);
-  /* Every block is back in the pool, poisoned. Manual poison outlives munmap (the ASan runtime of
-   * clang 14 does not reset the shadow of unmapped memory), so the chunks are unpoisoned first:
-   * whatever is mapped at these addresses next must not inherit the poison. */
-  for (size_t i = 0; i < heap->pool_chunks.count; i++) {
-    hc_unpoison(heap->pool_chunks.items[i], CHUNK_BYTES);
-    munmap(heap->pool_chunks.items[i], CHUNK_BYTES);
-  }
-  hc_vec_free(&heap->pool_chunks);
-  pthread_mutex_destroy(&heap->pool_lock);
+  hc_pool_destroy(heap); /* every block is poisoned (hc_block_memory_free) */
   pthread_mutex_destroy(&heap->world_lock);
   pthread_cond_destroy(&heap->world_cond);
   pthread_cond_destroy(&heap->sweeper_cond);
@@ -223,66 +213,6 @@ hc_status_t hc_reserve_memory(hc_heap_t *heap, size_t bytes) {
 
 void hc_unreserve_memory(hc_heap_t *heap, size_t bytes) {
   atomic_fetch_sub_explicit(&heap->committed, bytes, memory_order_relaxed);
-}
-
-/* The pool: free blocks linked through their first word, under pool_lock (a leaf lock; its
- * unlock-lock pairs also order one owner's last use of a block before the next owner's first).
- * Under ASan a pooled block is poisoned whole; its link word is unpoisoned only while read or
- * written here. */
-static void pool_push_locked(hc_heap_t *heap, void *block) {
-  hc_unpoison(block, sizeof(void *));
-  *(void **)block = heap->pool_free;
-  hc_poison(block, sizeof(void *));
-  heap->pool_free = block;
-}
-
-static void *pool_pop_locked(hc_heap_t *heap) {
-  void *block = heap->pool_free;
-  hc_unpoison(block, sizeof(void *));
-  heap->pool_free = *(void **)block;
-  hc_poison(block, sizeof(void *));
-  return block;
-}
-
-/* Maps a 2 MiB chunk aligned to 2 MiB and threads its blocks onto the pool, poisoned. */
-static bool pool_grow_locked(hc_heap_t *heap) {
-  size_t bytes = CHUNK_BYTES;
-  char *raw =
-      mmap(NULL, bytes + CHUNK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (raw == MAP_FAILED) return false;
-  char *aligned = (char *)(((uintptr_t)raw + CHUNK_BYTES - 1) & ~(uintptr_t)(CHUNK_BYTES - 1));
-  if (aligned > raw) munmap(raw, (size_t)(aligned - raw));
-  size_t tail = (size_t)(raw + bytes + CHUNK_BYTES - (aligned + bytes));
-  if (tail) munmap(aligned + bytes, tail);
-  /* One 2 MiB chunk, 2 MiB-aligned: the kernel may back it with one huge page, one fault instead
-   * of 512 (binary-trees spends several percent in page faults otherwise). */
-  madvise(aligned, bytes, MADV_HUGEPAGE);
-  if (!hc_vec_push(&heap->pool_chunks, aligned)) {
-    munmap(aligned, bytes);
-    return false;
-  }
-  /* Under ASan: 256 KiB of shadow per chunk, mapped memory that LeakSanitizer does not scan. */
-  hc_poison(aligned, bytes);
-  for (int i = CHUNK_BLOCKS; i-- > 0;)
-    pool_push_locked(heap, aligned + (size_t)i * HC_BLOCK_SIZE);
-  return true;
-}
-
-void *hc_block_memory_alloc(hc_heap_t *heap) {
-  pthread_mutex_lock(&heap->pool_lock);
-  void *b = NULL;
-  if (heap->pool_free || pool_grow_locked(heap)) b = pool_pop_locked(heap);
-  pthread_mutex_unlock(&heap->pool_lock);
-  return b; /* still poisoned: hc_block_create unpoisons what it formats */
-}
-
-/* Released blocks go back to the pool, poisoned; their pages go back to the system. */
-void hc_block_memory_free(hc_heap_t *heap, void *mem) {
-  hc_poison(mem, HC_BLOCK_SIZE);
-  madvise(mem, HC_BLOCK_SIZE, MADV_DONTNEED);
-  pthread_mutex_lock(&heap->pool_lock);
-  pool_push_locked(heap, mem);
-  pthread_mutex_unlock(&heap->pool_lock);
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@
  *   - A mutator's own fields are touched by the thread running it, or by the collector while it is
  *     parked.
  * Lock order: world_lock → sweep_lock → blockset_lock → dir->lock → (roots_lock | weak_lock);
- * pool_lock is a leaf.
+ * pool_lock and pool.c's chunk_cache_lock are leaves.
  * Never take a directory lock while holding another directory's lock. world_lock is never held
  * while collecting: the stopped world is a state (collecting, stop_requested), not a held lock.
  */
@@ -466,11 +466,14 @@ struct hc_heap {
   hc_event_fn event_fn;
   void *event_ctx;
 
-  /* Block memory (heap.c): blocks carved from mapped 2 MiB chunks; free blocks kept for reuse.
-   * Under ASan a pooled block is poisoned whole (sanitizer.h). */
+  /* Block memory (pool.c): blocks carved from mapped 2 MiB chunks; free blocks kept for reuse.
+   * Under ASan a pooled block is poisoned whole (sanitizer.h). All under pool_lock. */
   pthread_mutex_t pool_lock;
-  void *pool_free; /* singly linked through the first word of each free block; under pool_lock */
-  hc_vec_t pool_chunks; /* under pool_lock */
+  void *pool_free; /* singly linked through the first word of each free block */
+  hc_vec_t pool_chunks;
+  char *pool_carve;     /* the newest chunk's never-used tail, [pool_carve, pool_carve_end): */
+  char *pool_carve_end; /* untouched, so the kernel has backed none of it with pages */
+  bool destroying;      /* set by hc_heap_destroy, whose thread alone then touches the heap */
 };
 
 /* Directory i of 0..HC_SIZE_CLASS_COUNT: the size classes, then the large-object directory. */
@@ -485,15 +488,22 @@ uintptr_t hc_block_secret(const hc_heap_t *heap, hc_block_handle_t *h);
  * against the heap limit. */
 hc_status_t hc_reserve_memory(hc_heap_t *heap, size_t bytes);
 void hc_unreserve_memory(hc_heap_t *heap, size_t bytes);
+void hc_emit(hc_heap_t *heap, hc_event_kind_t kind, uint32_t mutator, uint32_t cell_size,
+             uint64_t block, uint64_t arg);
+void hc_set_phase(hc_heap_t *heap, hc_phase_t phase, int kind);
+void hc_run_finalizer(hc_heap_t *heap, hc_object_t *obj);
+
+/* pool.c */
+#define HC_CHUNK_CACHE_MAX 4 /* chunks the process keeps for its next heaps (8 MiB) */
+void hc_pool_init(hc_heap_t *heap);
+size_t hc_pool_cached_chunks(void); /* for tests */
+/* Hands the heap's chunks to the process's chunk cache or the system (hc_heap_destroy). */
+void hc_pool_destroy(hc_heap_t *heap);
 /* A 16 KiB block-aligned block from the pool, or NULL. Under ASan it is still poisoned whole: the
  * formatter (hc_block_create) unpoisons what it writes. */
 void *hc_block_memory_alloc(hc_heap_t *heap);
 /* Back to the pool: poisoned whole under ASan, pages returned to the system (MADV_DONTNEED). */
 void hc_block_memory_free(hc_heap_t *heap, void *mem);
-void hc_emit(hc_heap_t *heap, hc_event_kind_t kind, uint32_t mutator, uint32_t cell_size,
-             uint64_t block, uint64_t arg);
-void hc_set_phase(hc_heap_t *heap, hc_phase_t phase, int kind);
-void hc_run_finalizer(hc_heap_t *heap, hc_object_t *obj);
 
 /* Yield points compile to nothing without HC_YIELD_POINTS. */
 #if defined(HC_YIELD_POINTS) && HC_YIELD_POINTS

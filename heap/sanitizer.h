@@ -2,9 +2,10 @@
  *
  * Invariants kept in ASan builds: inside a block, a cell is poisoned exactly when it is free (on a
  * free list, swept dead, or never allocated). The free-list interval head words are unpoisoned only
- * while the allocator reads or writes them. A block in the heap's block pool (heap.c: released, or
- * never handed out) is poisoned whole, its link word unpoisoned only while the pool reads or writes
- * it; hc_block_memory_alloc hands a block out still poisoned, and hc_block_create unpoisons what
+ * while the allocator reads or writes them. A block in the heap's block pool (pool.c: released) is
+ * poisoned whole, its link word unpoisoned only while the pool reads or writes it; a block carved
+ * fresh from a chunk is poisoned as it is carved (the uncarved rest of a chunk is never pointed
+ * into); hc_block_memory_alloc hands a block out still poisoned, and hc_block_create unpoisons what
  * it formats as it writes it. So any use of a pooled block (through a stale pointer, or of a
  * header not yet formatted) is a use-after-poison report. Large objects are freed to the system
  * allocator one by one, so ASan's quarantine turns a later use of one into a heap-use-after-free
