@@ -74,7 +74,7 @@ static const char *const event_names[HC_EV_COUNT] = {
 
 static const char *const yield_names[HC_YP_COUNT] = {
     "block-found",  "allocation-stopped", "block-unlinked", "collector-phase",
-    "sweeper-loop", "safepoint-wait",     "access-wait",
+    "sweeper-loop", "safepoint-wait",     "access-wait",    "block-published",
 };
 
 /* A collection ends when it enters RESUMING (in the stopped world): the hook that counts it. */

@@ -162,8 +162,11 @@ hc_noinline static hc_object_t *allocate_slow(hc_mutator_t *m, hc_local_allocato
     if (!p && la->current && hc_free_list_take_interval(&la->fl)) p = hc_free_list_pop(&la->fl);
     if (p) {
       if (la->fl.needs_zero) {
+        /* All but the header: hc_is_live_object on another thread may read its state byte
+         * (atomically, the block being free-listed), so init_cell writes the header with one
+         * atomic store and a plain memset must not touch it. */
         hc_unpoison(p, la->fl.cell_size);
-        memset(p, 0, la->fl.cell_size);
+        memset(p + HC_HEADER_SIZE, 0, la->fl.cell_size - HC_HEADER_SIZE);
       }
       return init_cell(m, la, p, size, nslots, flags);
     }

@@ -56,6 +56,19 @@ hc_block_handle_t *hc_block_create(hc_heap_t *heap, uint32_t cell_size, hc_statu
     *status = HC_ERR_OUT_OF_MEMORY;
     return NULL;
   }
+  hc_block_t *b = mem;
+  /* The pool hands the block out still poisoned (sanitizer.h): a read of it before this point is
+   * a use-after-poison report. The header is unpoisoned as it is zeroed here; pristine stays 0, so
+   * hc_block_format unpoisons and zeroes the payload, then poisons it again as free cells. */
+  hc_unpoison(b, HC_BLOCK_HEADER_SIZE);
+  memset(b, 0, HC_BLOCK_HEADER_SIZE);
+  h->block = b;
+  h->serial = hc_next_serial(heap);
+  hc_block_format(heap, h, cell_size);
+  /* Published only once formatted: hc_is_live_object on another thread finds blocks in the block
+   * set (under blockset_lock, so this unlock orders the format before its reads) and follows the
+   * header's handle at once. Entered before the format (issue 13's bug 1), a stale pointer into
+   * the block read the pool's link word as the handle. */
   pthread_mutex_lock(&heap->blockset_lock);
   bool added = hc_blockset_add(&heap->blockset, (uintptr_t)mem);
   pthread_mutex_unlock(&heap->blockset_lock);
@@ -66,15 +79,7 @@ hc_block_handle_t *hc_block_create(hc_heap_t *heap, uint32_t cell_size, hc_statu
     *status = HC_ERR_OUT_OF_MEMORY;
     return NULL;
   }
-  hc_block_t *b = mem;
-  /* The pool hands the block out still poisoned (sanitizer.h): a read of it before this point is
-   * a use-after-poison report. The header is unpoisoned as it is zeroed here; pristine stays 0, so
-   * hc_block_format unpoisons and zeroes the payload, then poisons it again as free cells. */
-  hc_unpoison(b, HC_BLOCK_HEADER_SIZE);
-  memset(b, 0, HC_BLOCK_HEADER_SIZE);
-  h->block = b;
-  h->serial = hc_next_serial(heap);
-  hc_block_format(heap, h, cell_size);
+  HC_YIELD(heap, HC_YP_BLOCK_PUBLISHED, NULL);
   return h;
 }
 

@@ -100,6 +100,8 @@ typedef enum hc_yield_point {
   HC_YP_SAFEPOINT_WAIT,     /* a collector waiting for mutators to stop (fiber schedulers must
                                run the other mutators here or the wait never ends) */
   HC_YP_ACCESS_WAIT,        /* a mutator waiting for a collection to finish */
+  HC_YP_BLOCK_PUBLISHED,    /* a new block entered the block set: the checked calls of other
+                               threads (hc_is_live_object) can find it from here on */
   HC_YP_COUNT
 } hc_yield_point_t;
 
@@ -116,7 +118,8 @@ typedef enum hc_phase {
   HC_PHASE_COUNT
 } hc_phase_t;
 
-/* `mutator` is the mutator on whose behalf the heap yields, or NULL for the background sweeper. */
+/* `mutator` is the mutator on whose behalf the heap yields, or NULL for the background sweeper
+ * and at HC_YP_BLOCK_PUBLISHED (block creation does not know who asked). */
 typedef void (*hc_yield_fn)(void *ctx, hc_yield_point_t point, hc_mutator_t *mutator);
 
 /* Heap events, for tracing. Identities are serial numbers, never addresses, so traces of the

@@ -111,8 +111,8 @@ static void test_preempt_to_sweeper(void) {
  * preempted op waits inside the heap. */
 static void test_preempt_run_ahead(void) {
   parse("attach\n"                   /* 0: m1 */
-        "preempt after=0 to=1 n=1\n" /* 1: m0 arms: 1 is m1, two ops */
-        "alloc h=0 size=32\n"        /* 2: m0: first block: yields at block-found */
+        "preempt after=1 to=1 n=1\n" /* 1: m0 arms: 1 is m1, two ops, second yield */
+        "alloc h=0 size=32\n"        /* 2: m0: block-published, then block-found */
         "write h=0 seed=4\n"         /* 3: m0 */
         "switch t=1\n"               /* 4: m1 */
         "alloc h=1 size=48\n"        /* 5: m1 */

@@ -7,7 +7,10 @@
  *   test_is_live_vs_sweeper    hc_is_live_object on dead, unswept cells (stale pointers, what the
  *                              checked API is for) while the background sweeper kills them.
  *   test_is_live_vs_allocator  the same while another mutator lazily sweeps those blocks and
- *                              allocates into the freed cells.
+ *                              allocates into the freed cells; and again in scribble mode, where
+ *                              the allocator zeroes each cell it hands out (issue 13's bug 2,
+ *                              found by the campaign's TSan replay: that zeroing wrote the header's
+ *                              state byte with a plain memset while is-live read it atomically).
  *   test_dump_vs_allocator     hc_heap_dump with heap access while another mutator allocates.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -26,13 +29,18 @@
 enum { NDEAD = 4000 };
 static hc_object_t *dead[NDEAD];
 
-static hc_heap_t *open_heap(void) {
+static hc_heap_t *open_heap_scribbling(bool scribble) {
   hc_config_t cfg;
   hc_config_init(&cfg);
   cfg.seed = 11;
+  cfg.scribble = scribble;
   hc_heap_t *heap = NULL;
   CHECK_EQ_U64(hc_heap_create(&cfg, &heap), HC_OK);
   return heap;
+}
+
+static hc_heap_t *open_heap(void) {
+  return open_heap_scribbling(false);
 }
 
 /* Allocates NDEAD unrooted objects in a few size classes and collects: all dead, none swept. */
@@ -79,8 +87,8 @@ static void *allocating_thread(void *p) {
   return NULL;
 }
 
-static void test_is_live_vs_allocator(void) {
-  hc_heap_t *heap = open_heap();
+static void is_live_vs_allocator(bool scribble) {
+  hc_heap_t *heap = open_heap_scribbling(scribble);
   hc_mutator_t *m;
   CHECK_EQ_U64(hc_mutator_attach(heap, &m), HC_OK);
   make_dead(m);
@@ -98,6 +106,17 @@ static void test_is_live_vs_allocator(void) {
   CHECK_EQ_U64(hc_mutator_acquire_access(m), HC_OK);
   CHECK_EQ_U64(hc_mutator_detach(m), HC_OK);
   CHECK_EQ_U64(hc_heap_destroy(heap), HC_OK);
+}
+
+static void test_is_live_vs_allocator(void) {
+  is_live_vs_allocator(false);
+}
+
+/* The window is a few instructions wide: repeated, so that one run of the test under TSan sees
+ * it more often than not (3 of 10 single rounds did, with both threads on one core). */
+static void test_is_live_vs_scribbling_allocator(void) {
+  for (int round = 0; round < 6; round++)
+    is_live_vs_allocator(true);
 }
 
 static void test_dump_vs_allocator(void) {
@@ -168,6 +187,7 @@ int main(void) {
   alarm(240);
   RUN_FORKED(test_is_live_vs_sweeper);
   RUN_FORKED(test_is_live_vs_allocator);
+  RUN_FORKED(test_is_live_vs_scribbling_allocator);
   RUN_FORKED(test_dump_vs_allocator);
   RUN_FORKED(test_stats_vs_collector);
   return forked_failures() ? 1 : 0;
