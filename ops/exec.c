@@ -160,7 +160,7 @@ bool ops_exec_write(ops_ctx_t *c, const uint16_t *a) {
 bool ops_exec_check(ops_ctx_t *c, const uint16_t *a) {
   uint32_t idx = held(c, a[0]);
   if (idx == MODEL_NONE) return false;
-  ops_check_object(c, c->world, idx);
+  ops_check_object(c, c->world, idx, false);
   return true;
 }
 

@@ -194,7 +194,8 @@ void ops_dump(ops_run_t *r, hb_mutator_t *m);
 /* The heap's verifier (if it has one), through c's mutator. */
 void ops_verify(ops_ctx_t *c, const char *when);
 /* Object idx of `owner`'s model against the heap, checked through c's mutator. */
-void ops_check_object(ops_ctx_t *c, const ops_world_t *owner, uint32_t idx);
+/* sampled: long payloads by samples (ops_payload_check_sampled), as after every collection. */
+void ops_check_object(ops_ctx_t *c, const ops_world_t *owner, uint32_t idx, bool sampled);
 /* Marks what the world's root handles reach. */
 void ops_reach(ops_world_t *w);
 /* Every object reachable from c's root handles against the model. */
@@ -218,5 +219,9 @@ void ops_destroy_heap(ops_ctx_t *c, ops_world_t *const *worlds, unsigned nworlds
 /* payload.c (instrumented in TSan builds: these are accesses to heap memory) */
 void ops_payload_write(hb_object_t *obj, const hb_backend_t *be, uint32_t index, uint8_t seed);
 bool ops_payload_check(hb_object_t *obj, const hb_backend_t *be, uint32_t index, uint8_t seed);
+/* The same by samples for a long payload (payload.c says which): the check after every
+ * collection. A check op, a new object and the eager oracle compare whole payloads. */
+bool ops_payload_check_sampled(hb_object_t *obj, const hb_backend_t *be, uint32_t index,
+                               uint8_t seed);
 
 #endif /* OPS_EXEC_H */

@@ -59,24 +59,26 @@ static inline uint64_t model_payload_word(uint32_t index, uint8_t seed, size_t w
   return x ^ (x >> 32);
 }
 
-/* Writes (or, with check, compares) the pattern over n payload bytes. Payloads start 8-aligned
- * (after the 8-byte header and 8-byte slots), so whole words go by constant-size copies, which
- * compile to plain loads and stores, and only a short tail goes byte by byte. */
+/* Writes (or, with check, compares) the pattern over payload bytes [off, off + n) of a payload p.
+ * off is a multiple of 8. Payloads start 8-aligned (after the 8-byte header and 8-byte slots), so
+ * whole words go by constant-size copies, which compile to plain loads and stores, and only a
+ * short tail goes byte by byte. */
 __attribute__((always_inline)) static inline bool
-model_payload_apply(uint8_t *p, size_t n, uint32_t index, uint8_t seed, bool check) {
+model_payload_apply_at(uint8_t *p, size_t off, size_t n, uint32_t index, uint8_t seed, bool check) {
+  p += off;
   if (seed == 0 && check) {
     /* The common case (every new object is checked zeroed): memcmp against zeros. Its
      * sanitizer interceptor checks the whole range, so a poisoned byte is still reported. */
     static const uint8_t zeros[4096];
-    for (size_t off = 0; off < n; off += sizeof zeros) {
-      size_t k = n - off < sizeof zeros ? n - off : sizeof zeros;
-      if (memcmp(p + off, zeros, k) != 0) return false;
+    for (size_t at = 0; at < n; at += sizeof zeros) {
+      size_t k = n - at < sizeof zeros ? n - at : sizeof zeros;
+      if (memcmp(p + at, zeros, k) != 0) return false;
     }
     return true;
   }
-  size_t w = 0;
+  size_t w = 0, w0 = off / 8;
   for (; w * 8 + 8 <= n; w++) {
-    uint64_t want = model_payload_word(index, seed, w), got;
+    uint64_t want = model_payload_word(index, seed, w0 + w), got;
     if (check) {
       memcpy(&got, p + w * 8, 8);
       if (got != want) return false;
@@ -84,7 +86,7 @@ model_payload_apply(uint8_t *p, size_t n, uint32_t index, uint8_t seed, bool che
       memcpy(p + w * 8, &want, 8);
     }
   }
-  uint64_t last = model_payload_word(index, seed, w);
+  uint64_t last = model_payload_word(index, seed, w0 + w);
   for (size_t i = w * 8; i < n; i++) {
     uint8_t b = (uint8_t)(last >> ((i - w * 8) * 8));
     if (!check)
@@ -93,6 +95,11 @@ model_payload_apply(uint8_t *p, size_t n, uint32_t index, uint8_t seed, bool che
       return false;
   }
   return true;
+}
+
+__attribute__((always_inline)) static inline bool
+model_payload_apply(uint8_t *p, size_t n, uint32_t index, uint8_t seed, bool check) {
+  return model_payload_apply_at(p, 0, n, index, seed, check);
 }
 
 #endif /* OPS_MODEL_H */

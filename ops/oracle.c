@@ -201,7 +201,7 @@ void ops_verify(ops_ctx_t *c, const char *when) {
 }
 
 /* One object against its model: identity, layout, payload, references. */
-static void check_object(ops_ctx_t *c, const ops_world_t *owner, uint32_t idx) {
+static void check_object(ops_ctx_t *c, const ops_world_t *owner, uint32_t idx, bool sampled) {
   ops_run_t *r = c->run;
   const hb_backend_t *be = r->be;
   const model_t *m = &owner->model;
@@ -221,7 +221,7 @@ static void check_object(ops_ctx_t *c, const ops_world_t *owner, uint32_t idx) {
       return;
     }
   }
-  if (!ops_payload_check(o->ptr, be, idx, o->seed)) {
+  if (!(sampled ? ops_payload_check_sampled : ops_payload_check)(o->ptr, be, idx, o->seed)) {
     ops_finding(c, "payload changed", "%sobject #%u", whose, idx);
     return;
   }
@@ -236,10 +236,10 @@ static void check_object(ops_ctx_t *c, const ops_world_t *owner, uint32_t idx) {
 
 /* The check reads the object as a thread of a correctly synchronized program would: after the
  * last thread that touched it, and before the next (ops_share). */
-void ops_check_object(ops_ctx_t *c, const ops_world_t *owner, uint32_t idx) {
+void ops_check_object(ops_ctx_t *c, const ops_world_t *owner, uint32_t idx, bool sampled) {
   hb_object_t *p = owner->model.objs[idx].ptr;
   ops_use(owner, p);
-  check_object(c, owner, idx);
+  check_object(c, owner, idx, sampled);
   ops_share(owner, p);
 }
 
@@ -254,7 +254,7 @@ void ops_check_reachable(ops_ctx_t *c) {
   ops_world_t *w = c->world;
   ops_reach(w);
   for (uint32_t i = 0; i < w->model.count && !w->failed; i++)
-    if (w->model.objs[i].reachable) ops_check_object(c, w, i);
+    if (w->model.objs[i].reachable) ops_check_object(c, w, i, false);
 }
 
 void ops_verify_all(ops_ctx_t *c, const char *when) {
@@ -275,7 +275,7 @@ static void after_collection(ops_ctx_t *c, bool any_full, bool last_full) {
   uint64_t reachable_bytes = 0;
   for (uint32_t i = 0; i < m->count && !w->failed; i++) {
     if (!m->objs[i].reachable) continue;
-    ops_check_object(c, w, i);
+    ops_check_object(c, w, i, true);
     if (live_bytes) reachable_bytes += r->be->cell_bytes(m->objs[i].size, m->objs[i].nslots);
   }
   bool exact = any_full && ops_has(r, HB_CAP_EXACT_DEATH);

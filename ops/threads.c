@@ -115,7 +115,7 @@ static void final_check(thr_run_t *t) {
     for (uint32_t k = 0; k < w->model.count && !cw->failed; k++) {
       const model_obj_t *o = &w->model.objs[k];
       if (!o->reachable) continue;
-      ops_check_object(c, w, k);
+      ops_check_object(c, w, k, false);
       if (ops_has(r, HB_CAP_EXACT_LIVE_BYTES))
         reachable_bytes += be->cell_bytes(o->size, o->nslots);
       reachable_objects++;
