@@ -10,8 +10,12 @@
  * timed replay (bench/fuzz_throughput) measures the target rather than file reads. Other
  * arguments of the form -flag or -flag=value are libFuzzer options and are ignored, so one
  * command line works with both builds. Each input sits in a buffer of exactly its size, so ASan
- * catches a read past the end as libFuzzer would. Exit status: 0 after replaying everything (a
- * finding aborts the process), 2 when an argument cannot be read or -runs is not a number. */
+ * catches a read past the end as libFuzzer would. With HEAPFUZZ_ANNOUNCE=1 in the environment
+ * each execution is announced on stderr first, in libFuzzer's words (`Running: FILE`), so a
+ * report in a batch's log names the input that was running (scripts/lib/campaign_tsan.py: a
+ * real-thread program's threads are all joined before the next input starts). Exit status: 0
+ * after replaying everything (a finding aborts the process), 2 when an argument cannot be read or
+ * -runs is not a number. */
 #ifndef _POSIX_C_SOURCE
 #  define _POSIX_C_SOURCE 200809L /* opendir, stat */
 #endif
@@ -35,8 +39,16 @@ static unsigned long replayed;
 typedef struct input {
   uint8_t *data;
   size_t size;
+  char *path;
 } input_t;
 static long runs = 1;
+static bool announce; /* HEAPFUZZ_ANNOUNCE */
+
+static void run_input(const char *path, const uint8_t *data, size_t size) {
+  if (announce) fprintf(stderr, "Running: %s\n", path);
+  LLVMFuzzerTestOneInput(data, size);
+  replayed++;
+}
 static input_t *kept;
 static size_t nkept, cap_kept;
 
@@ -65,12 +77,17 @@ static int replay_file(const char *path) {
       kept = nk;
       cap_kept = ncap;
     }
-    kept[nkept++] = (input_t){exact, buf.size};
+    char *name = strdup(path);
+    if (!name) {
+      fprintf(stderr, "standalone: cannot read %s: out of memory\n", path);
+      free(exact);
+      return 2;
+    }
+    kept[nkept++] = (input_t){exact, buf.size, name};
     return 0;
   }
-  LLVMFuzzerTestOneInput(exact, buf.size);
+  run_input(path, exact, buf.size);
   free(exact);
-  replayed++;
   return 0;
 }
 
@@ -148,6 +165,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
 int main(int argc, char **argv) {
   int inputs = 0, rc = 0;
+  const char *env = getenv("HEAPFUZZ_ANNOUNCE");
+  announce = env && *env && strcmp(env, "0") != 0;
   if (LLVMFuzzerInitialize) LLVMFuzzerInitialize(&argc, &argv);
   for (int i = 1; i < argc; i++)
     if (strncmp(argv[i], "-runs=", 6) == 0 && !parse_runs(argv[i] + 6)) {
@@ -168,12 +187,12 @@ int main(int argc, char **argv) {
     return 2;
   }
   for (long pass = 0; pass < (runs > 1 ? runs : 0); pass++)
-    for (size_t i = 0; i < nkept; i++) {
-      LLVMFuzzerTestOneInput(kept[i].data, kept[i].size);
-      replayed++;
-    }
-  for (size_t i = 0; i < nkept; i++)
+    for (size_t i = 0; i < nkept; i++)
+      run_input(kept[i].path, kept[i].data, kept[i].size);
+  for (size_t i = 0; i < nkept; i++) {
     free(kept[i].data);
+    free(kept[i].path);
+  }
   free(kept);
   printf("replayed %lu inputs\n", replayed);
   return rc;

@@ -270,8 +270,13 @@ def figures(inst, snap, log_path, elapsed, tsan=None):
         if len(recent) > 1 and recent[-1][0] > recent[0][0]:
             fig["now_rate"] = (recent[-1][1] - recent[0][1]) / (recent[-1][0] - recent[0][0])
         fig["corpus_start"] = None
-        fig["detail"] = ("%d unattributed batch failures" % s["unattributed"]
-                         if s["unattributed"] else "")
+        detail = []
+        if s.get("attributed"):
+            detail.append("%d crashes attributed by a batch log only (schedule-dependent)"
+                          % s["attributed"])
+        if s["unattributed"]:
+            detail.append("%d unattributed batch failures" % s["unattributed"])
+        fig["detail"] = "; ".join(detail)
         prev = (0, 0)
         for t, execs in s["samples"]:
             if t - prev[0] >= 5:

@@ -13,6 +13,12 @@ fuzz_heap is deterministic (fibers, one schedule per program), so an input is re
 ever (tsan/replayed.txt remembers them across runs). fuzz_heap_threads runs real threads, so
 when nothing new is waiting the loop replays earlier inputs again, each time another schedule,
 and a failing batch is bisected with several runs per part (a race may show one time in N).
+
+A race that no part repeats is still attributed: the replay binary announces each input before
+running it (HEAPFUZZ_ANNOUNCE=1: `Running: FILE`), and a program's threads are all joined
+before the next input starts, so the report belongs to the input announced last before it. That
+input is replayed alone ALONE_RUNS more times and saved as a crash either way, its log saying
+whether it repeated alone; only a failure that no announced input precedes stays unattributed.
 """
 
 import hashlib
@@ -32,6 +38,24 @@ THREADS_RUNS = 3
 # under ASan; TSan is slower), plus TSan's start-up.
 PER_INPUT_SECONDS = 20
 START_SECONDS = 30
+# Runs of a batch failure's announced input alone, when bisection did not repeat the failure.
+ALONE_RUNS = 20
+# Lines that start a report in a replay's output: a sanitizer's, the oracle's, a fatal signal's.
+REPORT_MARKERS = ("WARNING: ThreadSanitizer", "==ERROR:", "ERROR: AddressSanitizer",
+                  "runtime error:", "heapfuzz: finding", "heapfuzz: fatal", "deadly signal",
+                  "replay timed out")
+
+
+def running_input(output):
+    """The input announced last (`Running: FILE`) before the first report in a replay's
+    output, or None when no report follows an announcement."""
+    current = None
+    for line in output.splitlines():
+        if line.startswith("Running: "):
+            current = line[len("Running: "):].strip()
+        elif current and any(m in line for m in REPORT_MARKERS):
+            return current
+    return None
 
 
 def list_inputs(dirs):
@@ -62,6 +86,7 @@ class TsanReplay:
         self.deadline = deadline  # time.monotonic() at which to stop
         self.batch = batch
         self.env = dict(os.environ)
+        self.env["HEAPFUZZ_ANNOUNCE"] = "1"  # `Running: FILE` before each input: attribution
         self.stopping = threading.Event()
         self.lock = threading.Lock()
         self.thread = None
@@ -71,7 +96,8 @@ class TsanReplay:
         self.execs = 0  # input executions, reruns included
         self.unique = 0  # distinct inputs replayed at least once
         self.crashes = 0
-        self.unattributed = 0  # failing batches whose parts all passed on replay
+        self.unattributed = 0  # failing batches whose parts all passed, no input announced
+        self.attributed = 0  # of those saved by the batch log's announcement alone
         self.samples = []  # (seconds since start, execs)
         self.error = None
         self.hash_cache = {}  # path -> (size, mtime, sha1)
@@ -165,7 +191,7 @@ class TsanReplay:
                 found += self.culprits(target, part, runs)
         return found
 
-    def save_crash(self, target, path, output):
+    def save_crash(self, target, path, output, note=None):
         crash_dir = os.path.join(self.out_dir, target, "crashes")
         os.makedirs(crash_dir, exist_ok=True)
         digest = self.sha1(path) or hashlib.sha1(path.encode()).hexdigest()
@@ -177,6 +203,8 @@ class TsanReplay:
         with open(dest + ".log", "w") as f:
             f.write("# %s -runs=N %s (replayed from %s)\n" % (
                 self.binaries[target], os.path.basename(dest), self.origin.get(path, path)))
+            if note:
+                f.write("".join("# %s\n" % line for line in note.splitlines()))
             f.write(output)
         with self.lock:
             self.crashes += 1
@@ -192,6 +220,23 @@ class TsanReplay:
                               (THREADS_RUNS if target == "fuzz_heap_threads" else 1))
         for path, out in found:
             self.save_crash(target, path, out)
+        suspect = running_input(output)
+        if not found and suspect in files and not self.stopping.is_set():
+            # Schedule-dependent: the announced input, replayed alone a while longer.
+            alone_ok, alone_out = self.replay(target, [suspect], ALONE_RUNS)
+            if self.stopping.is_set():
+                return
+            if not alone_ok:
+                self.save_crash(target, suspect, alone_out)
+                return
+            self.save_crash(target, suspect, output, note=(
+                "attributed by the batch's log: this input was running when the batch of %d "
+                "failed (the report below);\nalone it ran clean %d times, and no part of the "
+                "batch repeated the failure: a schedule-dependent finding, replay it with "
+                "repeats" % (len(files), ALONE_RUNS)))
+            with self.lock:
+                self.attributed += 1
+            return
         if not found and not self.stopping.is_set():
             # A schedule-dependent failure that no part repeated: keep the evidence.
             with self.lock:
@@ -307,5 +352,6 @@ class TsanReplay:
     def snapshot(self):
         with self.lock:
             return {"execs": self.execs, "unique": self.unique, "crashes": self.crashes,
-                    "unattributed": self.unattributed, "samples": list(self.samples),
+                    "unattributed": self.unattributed, "attributed": self.attributed,
+                    "samples": list(self.samples),
                     "error": self.error}
