@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #if defined(__has_feature)
 #  if __has_feature(address_sanitizer) && !defined(HC_ASAN)
@@ -41,12 +42,22 @@
 static inline bool hc_is_poisoned(const void *p) {
   return __asan_address_is_poisoned(p) != 0;
 }
+/* Any byte of [p, p + n) poisoned, or outside application memory: lets a checker (verify.c)
+ * report memory the heap freed instead of reading it. */
+static inline bool hc_region_is_poisoned(const void *p, size_t n) {
+  return __asan_region_is_poisoned((void *)(uintptr_t)p, n) != NULL;
+}
 #else
 #  define HC_NO_SANITIZE_ADDRESS
 #  define hc_poison(p, n)   ((void)(p), (void)(n))
 #  define hc_unpoison(p, n) ((void)(p), (void)(n))
 static inline bool hc_is_poisoned(const void *p) {
   (void)p;
+  return false;
+}
+static inline bool hc_region_is_poisoned(const void *p, size_t n) {
+  (void)p;
+  (void)n;
   return false;
 }
 #endif

@@ -4,7 +4,13 @@
  * state a mutator left it: current blocks claimed and free-listed, last-active blocks pinned. It
  * first derives each block's live-cell bitmap (from its free list if it is free-listed, else from
  * the mark and newly bits), then checks structure, then every live cell's header and references.
- * The first broken invariant is reported in one line and the walk stops. */
+ * The first broken invariant is reported in one line and the walk stops.
+ *
+ * A corrupt heap is reported, never read: the verifier follows a pointer only to memory it has
+ * found to be the heap's (a handle, block or large object a directory holds and the block set
+ * knows; a cell start that block's bits call allocated), and under ASan also checks that memory
+ * unpoisoned first, so a freed handle, a released block or a swept cell under a live bit is a
+ * report naming it, not a use-after-poison inside the verifier. */
 #include "freelist.h"
 #include "internal.h"
 
@@ -35,10 +41,21 @@ typedef struct verifier {
   size_t max_blocks;  /* what the directories' counts add up to: room in blocks and by_addr */
   held_block_t *held; /* every allocator's current and last-active block */
   size_t nheld;
+  /* For a report only (cell_name, describe_target): kept here so that check_cell, which runs for
+   * every live cell, has no array on its stack for ASan to pad and poison at each call. */
+  char name[64];
+  char what[160];
 } verifier_t;
 
-static void fail(verifier_t *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void fail(verifier_t *v, const char *fmt, ...) {
+/* The checks run for every live cell and slot, after every collection of a fuzzing run: they are
+ * inlined (check_cell and is_live_ref, forced, as the compiler stops doing on its own once their
+ * report paths grow), and everything that only formats a report is cold and out of their way. */
+#define verify_cold   __attribute__((cold, noinline))
+#define verify_inline inline __attribute__((always_inline))
+
+static verify_cold void fail(verifier_t *v, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static verify_cold void fail(verifier_t *v, const char *fmt, ...) {
   if (v->failed) return;
   v->failed = true;
   if (v->msg && v->msg_size) {
@@ -100,7 +117,10 @@ static bool is_cell_start(verifier_t *v, const void *p) {
   return vb && hc_block_cell_index(vb->h, p, &index);
 }
 
-static bool is_live_ref(verifier_t *v, const void *p) {
+/* Reads no memory of p's: the blocks come from the directories, and a large cell in the block set
+ * is one the large directory holds (check_blockset), whose hc_large_t check_large_directory found
+ * readable. */
+static verify_inline bool is_live_ref(verifier_t *v, const void *p) {
   if (hc_is_large_cell(p)) {
     if (!hc_blockset_contains(&v->heap->blockset, (uintptr_t)p)) return false;
     return hc_large_is_live(v->heap, hc_large_of(p));
@@ -108,6 +128,70 @@ static bool is_live_ref(verifier_t *v, const void *p) {
   vblock_t *vb = find_vblock(v, p);
   uint32_t index;
   return vb && hc_block_cell_index(vb->h, p, &index) && vblock_is_live(vb, p);
+}
+
+/* What a reference that is_live_ref rejected points to, for the report, from the same tables and
+ * without reading the target either. Under ASan the shadow tells freed memory from foreign. */
+static verify_cold const char *describe_target(verifier_t *v, const void *p) {
+  char *buf = v->what;
+  size_t size = sizeof v->what;
+#if defined(HC_ASAN) && HC_ASAN
+  bool poisoned = hc_region_is_poisoned(p, 1);
+  const char *large_why = poisoned ? "poisoned: freed" : "not poisoned: foreign";
+  const char *block_why =
+      poisoned ? "poisoned: a released block, or freed memory" : "not poisoned: foreign memory";
+#else
+  const char *large_why = "freed, or foreign";
+  const char *block_why = "a released block, or foreign memory";
+#endif
+  if (hc_is_large_cell(p)) {
+    if (hc_blockset_contains(&v->heap->blockset, (uintptr_t)p))
+      snprintf(buf, size, "dead large object #%llu", (unsigned long long)hc_large_of(p)->serial);
+    else
+      snprintf(buf, size, "a large-object address the heap does not hold (%s)", large_why);
+    return buf;
+  }
+  vblock_t *vb = find_vblock(v, p);
+  if (!vb) {
+    snprintf(buf, size, "an address in no block of the heap (%s)", block_why);
+    return buf;
+  }
+  const hc_block_handle_t *h = vb->h;
+  unsigned long long serial = (unsigned long long)h->serial;
+  uintptr_t off = (uintptr_t)p - (uintptr_t)h->block;
+  if (off < HC_BLOCK_HEADER_SIZE) {
+    snprintf(buf, size, "the header of block #%llu", serial);
+    return buf;
+  }
+  off -= HC_BLOCK_HEADER_SIZE;
+  uint32_t cell = (uint32_t)(off / h->cell_size), into = (uint32_t)(off % h->cell_size);
+  if (cell >= h->cells)
+    snprintf(buf, size, "past the last cell of block #%llu", serial);
+  else if (into)
+    snprintf(buf, size, "inside cell %u of block #%llu (offset %u)", cell, serial, into);
+  else
+    snprintf(buf, size, "free cell %u of block #%llu", cell, serial);
+  return buf;
+}
+
+/* A live cell, named in reports as "block #B: live cell C" or "large #S: live object". The name
+ * is formatted only when a check fails: check_cell runs for every live cell. */
+typedef struct cell_id {
+  const hc_block_handle_t *h; /* NULL for a large object */
+  uint64_t serial;
+} cell_id_t;
+
+static verify_cold const char *cell_name(verifier_t *v, cell_id_t id, const void *cell) {
+  char *buf = v->name;
+  size_t size = sizeof v->name;
+  if (!id.h) {
+    snprintf(buf, size, "large #%llu: live object", (unsigned long long)id.serial);
+  } else {
+    uint32_t index = 0;
+    hc_block_cell_index(id.h, cell, &index);
+    snprintf(buf, size, "block #%llu: live cell %u", (unsigned long long)id.serial, index);
+  }
+  return buf;
 }
 
 /* Walks a free list without consuming it, checking every cell; marks the free cells dead in vb. */
@@ -164,10 +248,16 @@ static void check_free_list(verifier_t *v, const hc_local_allocator_t *la, vbloc
     hc_interval_head_t *head = (hc_interval_head_t *)(next ^ fl->secret);
     CHECK(v, (char *)head >= lo && (char *)head < hi,
           "block #%llu: free-list link leaves the payload", (unsigned long long)h->serial);
+    CHECK(v, hc_block_cell_index(h, head, &index), "block #%llu: free-list link off a cell start",
+          (unsigned long long)h->serial);
+    /* A head is free memory, poisoned but for the allocator's own accesses. One that is not (a
+     * link into a live cell) is left unpoisoned: the check of its interval reports it, and the
+     * verifier must not poison a live object's header on its way. */
+    bool head_poisoned = hc_region_is_poisoned(head, sizeof *head);
     hc_unpoison(head, sizeof *head);
     uint32_t bytes = head->bytes;
     uintptr_t n = head->scrambled_next;
-    hc_poison(head, sizeof *head);
+    if (head_poisoned) hc_poison(head, sizeof *head);
     CHECK(v, bytes > 0 && bytes % h->cell_size == 0 && (char *)head + bytes <= hi,
           "block #%llu: bad free-list interval length %u", (unsigned long long)h->serial, bytes);
     cur = (char *)head;
@@ -214,15 +304,24 @@ static void check_directory(verifier_t *v, hc_directory_t *d) {
       continue;
     }
     live_count++;
-    if (!d->cell_size) continue; /* large objects: check_large */
+    if (!d->cell_size) continue; /* large objects: check_large_directory */
+    /* Nothing is read through a slot before it is known to be the heap's: a handle freed, or a
+     * block released, while a directory still holds it is the bug this verifier must report.
+     * Handles are malloc'ed (only ASan knows a freed one); a block is the heap's while it is in
+     * the block set, and its header then unpoisoned. */
     hc_block_handle_t *h = owner;
+    CHECK(v, !hc_region_is_poisoned(h, sizeof *h),
+          "directory %u slot %u: the block handle is freed memory (poisoned)", d->cell_size, i);
     CHECK(v, h->index == i && h->dir == d && h->cell_size == d->cell_size,
           "block #%llu: handle says slot %u of class %u, found in slot %u of class %u",
           (unsigned long long)h->serial, h->index, h->cell_size, i, d->cell_size);
+    CHECK(v, hc_blockset_contains(&heap->blockset, (uintptr_t)h->block),
+          "block #%llu: its memory is not in the heap's block set (released, or foreign)",
+          (unsigned long long)h->serial);
+    CHECK(v, !hc_region_is_poisoned(h->block, sizeof *h->block),
+          "block #%llu: its header is poisoned (a released block)", (unsigned long long)h->serial);
     CHECK(v, h->block->handle == h, "block #%llu: block header does not point back to its handle",
           (unsigned long long)h->serial);
-    CHECK(v, hc_blockset_contains(&heap->blockset, (uintptr_t)h->block),
-          "block #%llu: not in the heap's block set", (unsigned long long)h->serial);
     owners_t own = find_owners(v, h);
     const hc_local_allocator_t *cur = own.cur;
     int cur_n = own.cur_n, last_n = own.last_n;
@@ -285,23 +384,58 @@ static void check_directory(verifier_t *v, hc_directory_t *d) {
         d->count, live_count);
 }
 
-static void check_cell(verifier_t *v, hc_object_t *obj, size_t cell_bytes, uint64_t serial) {
+/* "block #B: live object's slot S points to a dead or foreign cell" is the report as it was first
+ * written, which the zoo's expect lines match; what the target is, and which cell holds the
+ * object, follow it. */
+static verify_cold void fail_slot(verifier_t *v, cell_id_t id, const hc_object_t *obj, uint32_t s,
+                                  const void *t) {
+  const char *what = describe_target(v, t);
+  if (id.h) {
+    uint32_t index = 0;
+    hc_block_cell_index(id.h, obj, &index);
+    fail(v,
+         "block #%llu: live object's slot %u points to a dead or foreign cell: %s; the "
+         "object is cell %u",
+         (unsigned long long)id.serial, s, what, index);
+  } else {
+    fail(v, "large #%llu: live object's slot %u points to a dead or foreign cell: %s",
+         (unsigned long long)id.serial, s, what);
+  }
+}
+
+/* Is any byte of the 8-byte word at p poisoned? p is 8-aligned (a header or a slot) in memory the
+ * heap owns. ASan's shadow makes the addressable bytes of an 8-byte granule a prefix (the first k,
+ * 0 <= k <= 8), so the word's last byte answers for all eight: one shadow lookup for every live
+ * cell's header and each slot, where hc_region_is_poisoned pays for generality. */
+_Static_assert(HC_HEADER_SIZE == 8 && HC_SLOT_SIZE == 8, "a header and a slot are one granule");
+static inline bool word_is_poisoned(const void *p) {
+  return hc_is_poisoned((const char *)p + 7);
+}
+
+/* A cell the heap considers allocated: a live cell start of a block the directories hold, or a
+ * large object the large directory holds (check_large_directory checked its hc_large_t). Under
+ * ASan the header, then the slots, are checked unpoisoned before they are read: a cell the bits
+ * call live but the heap freed (swept, free-listed, a freed large object) is reported, not read.
+ * Without ASan a freed cell is still the heap's memory, and its zeroed header says so. */
+static verify_inline void check_cell(verifier_t *v, hc_object_t *obj, size_t cell_bytes,
+                                     cell_id_t id) {
+  CHECK(v, !word_is_poisoned(obj), "%s is poisoned (free memory)", cell_name(v, id, obj));
   hc_header_t *hdr = hc_header_of(obj);
   uint8_t state = atomic_load_explicit(&hdr->state, memory_order_relaxed);
-  CHECK(v, !hc_is_poisoned(obj), "block #%llu: live cell is poisoned", (unsigned long long)serial);
-  CHECK(v, hc_state_is_object(state), "block #%llu: live cell has state 0x%02x",
-        (unsigned long long)serial, state);
+  CHECK(v, hc_state_is_object(state), "%s has state 0x%02x%s", cell_name(v, id, obj), state,
+        state == HC_STATE_FREE ? " (free memory)" : "");
   CHECK(v, hdr->size > 0 && hc_cell_size_for(hdr->size) == cell_bytes,
-        "block #%llu: object of size %u in a cell of %zu bytes", (unsigned long long)serial,
-        hdr->size, cell_bytes);
+        "%s holds an object of size %u in a cell of %zu bytes", cell_name(v, id, obj), hdr->size,
+        cell_bytes);
   CHECK(v, (uint64_t)hdr->nslots * HC_SLOT_SIZE + HC_HEADER_SIZE <= hdr->size,
-        "block #%llu: %u slots do not fit in %u bytes", (unsigned long long)serial, hdr->nslots,
-        hdr->size);
+        "%s: %u slots do not fit in %u bytes", cell_name(v, id, obj), hdr->nslots, hdr->size);
   for (uint32_t s = 0; s < hdr->nslots; s++) {
+    CHECK(v, !word_is_poisoned(&hc_slots_of(obj)[s]), "%s: its slot %u is poisoned (free memory)",
+          cell_name(v, id, obj), s);
     hc_object_t *t = hc_load(obj, s);
-    CHECK(v, t == NULL || is_live_ref(v, t),
-          "block #%llu: live object's slot %u points to a dead or foreign cell",
-          (unsigned long long)serial, s);
+    if (t == NULL || is_live_ref(v, t)) continue;
+    fail_slot(v, id, obj, s, t);
+    return;
   }
 }
 
@@ -332,13 +466,14 @@ static void check_cells(verifier_t *v) {
     vblock_t *vb = &v->blocks[i];
     hc_block_handle_t *h = vb->h;
     bool unswept = hc_bit_get(h->dir->bits[HC_BIT_UNSWEPT], h->index);
+    cell_id_t id = {h, h->serial};
     for (int w = 0; w < HC_BITMAP_WORDS && !v->failed; w++) {
       uint64_t live = vb->live[w] & h->cell_starts[w];
       /* In an unswept block dead cells may still hold objects: not checked. */
       uint32_t bad = unswept ? 64 : first_dead_object(h->block, w, h->cell_starts[w] & ~live);
       for (; live && !v->failed && (uint32_t)__builtin_ctzll(live) < bad; live &= live - 1) {
         char *cell = (char *)h->block + (size_t)(w * 64 + __builtin_ctzll(live)) * HC_ATOM_SIZE;
-        check_cell(v, (hc_object_t *)cell, h->cell_size, h->serial);
+        check_cell(v, (hc_object_t *)cell, h->cell_size, id);
       }
       if (bad < 64 && !v->failed) {
         char *cell = (char *)h->block + (size_t)(w * 64 + (int)bad) * HC_ATOM_SIZE;
@@ -350,22 +485,51 @@ static void check_cells(verifier_t *v) {
   }
 }
 
-static void check_large(verifier_t *v) {
+/* The large directory's objects, before any reference is followed: each must be in the block set
+ * before its hc_large_t is read (a large object freed while the directory holds it is not, in a
+ * heap that removed it from the set), and under ASan that memory must not be freed. */
+static void check_large_directory(verifier_t *v) {
   hc_heap_t *heap = v->heap;
   hc_directory_t *d = &heap->large_dir;
   for (uint32_t i = 0; i < d->used && !v->failed; i++) {
     hc_large_t *l = d->slots[i];
     if (!l) continue;
+    CHECK(v, hc_blockset_contains(&heap->blockset, (uintptr_t)hc_large_cell(l)),
+          "large directory slot %u: holds an object not in the heap's block set (freed, or never "
+          "added)",
+          i);
+    CHECK(v, !hc_region_is_poisoned(l, sizeof *l),
+          "large directory slot %u: holds freed memory (poisoned)", i);
     bool empty = hc_bit_get(d->bits[HC_BIT_EMPTY], i);
     CHECK(v, l->index == i, "large #%llu: index %u in slot %u", (unsigned long long)l->serial,
           l->index, i);
     CHECK(v, !hc_bit_get(d->bits[HC_BIT_IN_USE], i) && !hc_bit_get(d->bits[HC_BIT_PINNED], i),
           "large #%llu: claimed while the world is stopped", (unsigned long long)l->serial);
-    CHECK(v, hc_blockset_contains(&heap->blockset, (uintptr_t)hc_large_cell(l)),
-          "large #%llu: not in the heap's block set", (unsigned long long)l->serial);
-    bool live = hc_large_is_live(heap, l);
-    CHECK(v, !(empty && live), "large #%llu: marked empty but live", (unsigned long long)l->serial);
-    if (live) check_cell(v, hc_large_cell(l), l->cell_bytes, l->serial);
+    CHECK(v, !(empty && hc_large_is_live(heap, l)), "large #%llu: marked empty but live",
+          (unsigned long long)l->serial);
+  }
+}
+
+/* The block set holds the directories' blocks and large objects, and nothing else (each of them
+ * was found in it): so a large cell in the set is one the large directory holds, which is what
+ * lets is_live_ref read its hc_large_t. A block or large object freed without leaving the set, or
+ * added to it and never to a directory, fails here. */
+static void check_blockset(verifier_t *v) {
+  size_t held = v->nblocks + v->heap->large_dir.count;
+  CHECK(v, v->heap->blockset.count == held,
+        "the heap's block set holds %zu blocks and large objects, its directories %zu",
+        v->heap->blockset.count, held);
+}
+
+static void check_large(verifier_t *v) {
+  hc_heap_t *heap = v->heap;
+  hc_directory_t *d = &heap->large_dir;
+  for (uint32_t i = 0; i < d->used && !v->failed; i++) {
+    hc_large_t *l = d->slots[i];
+    if (l && hc_large_is_live(heap, l)) {
+      cell_id_t id = {NULL, l->serial};
+      check_cell(v, hc_large_cell(l), l->cell_bytes, id);
+    }
   }
 }
 
@@ -400,11 +564,12 @@ static void check_allocators_and_roots(verifier_t *v) {
     for (size_t r = 0; r < m->roots.count; r++) {
       hc_object_t *t = *m->roots.slots[r];
       CHECK(v, t == NULL || !is_cell_start(v, t) || is_live_ref(v, t),
-            "mutator %u: root %zu points to a dead cell", m->id, r);
+            "mutator %u: root %zu points to a dead cell: %s", m->id, r, describe_target(v, t));
     }
     for (size_t r = 0; r < m->remembered.count; r++) {
       hc_object_t *t = m->remembered.items[r];
-      CHECK(v, is_live_ref(v, t), "mutator %u: remembered object %zu is dead", m->id, r);
+      CHECK(v, is_live_ref(v, t), "mutator %u: remembered object %zu is dead: %s", m->id, r,
+            describe_target(v, t));
     }
   }
   CHECK(v, mutators == heap->mutator_count, "mutator list has %u entries, count says %u", mutators,
@@ -413,14 +578,15 @@ static void check_allocators_and_roots(verifier_t *v) {
   for (size_t r = 0; r < heap->global_roots.count && !v->failed; r++) {
     hc_object_t *t = *(hc_object_t **)heap->global_roots.items[r];
     if (t && is_cell_start(v, t) && !is_live_ref(v, t))
-      fail(v, "global root %zu points to a dead cell", r);
+      fail(v, "global root %zu points to a dead cell: %s", r, describe_target(v, t));
   }
   pthread_mutex_unlock(&heap->roots_lock);
   pthread_mutex_lock(&heap->weak_lock);
   size_t n = 0;
   for (hc_weak_t *w = heap->weak_list; w && !v->failed; w = w->next, n++) {
     hc_object_t *t = atomic_load_explicit(&w->target, memory_order_relaxed);
-    if (t && !is_live_ref(v, t)) fail(v, "weak reference %zu points to a dead object", n);
+    if (t && !is_live_ref(v, t))
+      fail(v, "weak reference %zu points to a dead object: %s", n, describe_target(v, t));
   }
   pthread_mutex_unlock(&heap->weak_lock);
 }
@@ -480,7 +646,7 @@ static bool take_scratch(verifier_t *v, size_t nblocks, size_t nheld) {
 }
 
 hc_status_t hc_verify_stopped(hc_heap_t *heap, char *msg, size_t msg_size) {
-  verifier_t v = {heap, msg, msg_size, false, NULL, NULL, 0, 0, NULL, 0};
+  verifier_t v = {heap, msg, msg_size, false, NULL, NULL, 0, 0, NULL, 0, "", ""};
   if (msg && msg_size) msg[0] = '\0';
   size_t total = 0;
   for (uint32_t c = 0; c < HC_SIZE_CLASS_COUNT; c++)
@@ -513,6 +679,8 @@ hc_status_t hc_verify_stopped(hc_heap_t *heap, char *msg, size_t msg_size) {
   for (size_t i = 0; i < v.nblocks; i++)
     v.by_addr[i] = &v.blocks[i];
   sort_by_addr(v.by_addr, v.nblocks);
+  if (!v.failed) check_large_directory(&v);
+  if (!v.failed) check_blockset(&v);
   if (!v.failed) check_cells(&v);
   if (!v.failed) check_large(&v);
   if (!v.failed) check_allocators_and_roots(&v);
