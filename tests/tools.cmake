@@ -122,7 +122,7 @@ function(hf_minimize_fixture bug fixture max expect)
     -DBUG=$<TARGET_FILE:heapfuzz_bug_${bug}> -DPLAIN=$<TARGET_FILE:heapfuzz>
     -DINPUT=${CMAKE_CURRENT_SOURCE_DIR}/fixtures/minimize/${fixture}.ops
     -DOUT=${CMAKE_CURRENT_BINARY_DIR}/minimized_${fixture}.ops
-    "-DEXPECT=${expect}" -DMAX_OPS=${max}
+    "-DEXPECT=${expect}" -DMAX_OPS=${max} ${ARGN}
     -P ${CMAKE_CURRENT_SOURCE_DIR}/tools_minimize.cmake)
   set_tests_properties(tools_minimize_${fixture} PROPERTIES
     TIMEOUT 600 LABELS tools ENVIRONMENT "${HF_TEST_ENVIRONMENT}")
@@ -137,6 +137,15 @@ hf_minimize_fixture(large_double_release large_double_release_padded 15 # K = 10
   "deb3d853731a asan:heap-use-after-free|hc_large_sweep|sweep_owner|hc_sweep_some")
 hf_minimize_fixture(version_wrap version_wrap_auto 10 # K = 7
   "346b502f879a oracle:verify|alloc|after a collection: block #N: marked empty but has live cells (HC_ERR_VERIFY)")
+# Threads a person would not write: a finding spread over three mutators where two suffice (its
+# ops move to the threads beside them, minimize_threads.c), and one whose second thread the bug
+# needs (kept).
+hf_minimize_fixture(remove_block_order remove_block_order_threads 9
+  "b15c8fb682d2 oracle:verify|shrink|after a shrink: directory N slot N: live bit N but slot occupied (HC_ERR_VERIFY)"
+  -DMIN_MUTATORS=2 -DMAX_MUTATORS=2)
+hf_minimize_fixture(detach_keeps_block detach_keeps_block_threads 6
+  "b7bbd0a9f3a8 oracle:verify|verify|after a verify op: block #N: in-use N but N allocators hold it (HC_ERR_VERIFY)"
+  -DMIN_MUTATORS=2 -DMAX_MUTATORS=2)
 
 # Same input, same build: same output (a padded program with threads, runs and a probe).
 if(TARGET heapfuzz_bug_remove_block_order AND HC_SANITIZE MATCHES "address")

@@ -1,11 +1,14 @@
 # `heapfuzz minimize` on a crashing program, then checks of what it wrote:
 #   cmake -DBUG=<bug build of heapfuzz> -DPLAIN=<shipped heapfuzz> -DINPUT=<program>
 #         -DOUT=<file> -DEXPECT=<id signature> -DMAX_OPS=<n> [-DTHREADS=ON -DRUNS=<n>]
-#         [-DBINARY=ON] -P tools_minimize.cmake
+#         [-DBINARY=ON] [-DMIN_MUTATORS=<n>] [-DMAX_MUTATORS=<n>] [-DMAX_SWITCHES=<n>]
+#         -P tools_minimize.cmake
 # With BINARY, INPUT is first assembled (`heapfuzz asm`): the binary form a fuzzer's crash has.
 # It must exit 0; its header must name EXPECT; the output must parse; hold at most MAX_OPS ops,
 # as many as its header says; crash again with the bug build with exactly the signature EXPECT
-# (`heapfuzz signature` on the re-run's output); and run clean on the shipped heap.
+# (`heapfuzz signature` on the re-run's output); and run clean on the shipped heap. The mutator
+# threads it starts (m0 and one per `attach`) must number at least MIN_MUTATORS and at most
+# MAX_MUTATORS, its `switch` ops at most MAX_SWITCHES, where given.
 foreach(v BUG PLAIN INPUT OUT EXPECT MAX_OPS)
   if(NOT DEFINED ${v})
     message(FATAL_ERROR "tools_minimize.cmake: -D${v}=... missing")
@@ -62,6 +65,28 @@ if(nops GREATER MAX_OPS)
   message(FATAL_ERROR "minimized to ${nops} ops, more than ${MAX_OPS}")
 endif()
 
+# Its threads: m0, one more per attach (the minimizer leaves no void attach: mz_pass_void).
+set(nattach 0)
+set(nswitch 0)
+foreach(line IN LISTS lines)
+  if(line MATCHES "^attach( |$)")
+    math(EXPR nattach "${nattach} + 1")
+  elseif(line MATCHES "^switch ")
+    math(EXPR nswitch "${nswitch} + 1")
+  endif()
+endforeach()
+math(EXPR nmutators "${nattach} + 1")
+if(DEFINED MIN_MUTATORS AND nmutators LESS MIN_MUTATORS)
+  message(FATAL_ERROR
+    "${nmutators} mutator threads, fewer than ${MIN_MUTATORS}: the finding needs them")
+endif()
+if(DEFINED MAX_MUTATORS AND nmutators GREATER MAX_MUTATORS)
+  message(FATAL_ERROR "${nmutators} mutator threads, more than ${MAX_MUTATORS}")
+endif()
+if(DEFINED MAX_SWITCHES AND nswitch GREATER MAX_SWITCHES)
+  message(FATAL_ERROR "${nswitch} switches, more than ${MAX_SWITCHES}")
+endif()
+
 # It still crashes the bug build, with the same signature.
 execute_process(COMMAND ${BUG} ${rerun} ${OUT}
   OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
@@ -82,4 +107,5 @@ execute_process(COMMAND ${PLAIN} ${rerun} ${OUT}
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "the minimized program fails on the shipped heap (exit ${rc}):\n${err}")
 endif()
-message(STATUS "minimized to ${nops} ops (at most ${MAX_OPS}), same signature: ${sig}")
+message(STATUS "minimized to ${nops} ops (at most ${MAX_OPS}), ${nmutators} mutator threads, "
+  "${nswitch} switches, same signature: ${sig}")

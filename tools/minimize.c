@@ -26,10 +26,13 @@
  *   g. threads: each mutator thread removed whole (its attach, its ops, the switches to it, its
  *      detach, the preempts that hand it the CPU; the other switches and preempts renumbered to
  *      name the threads they named), else merged into the thread that ran before it (its ops
- *      kept); the sweeper's ops, the collector's preempts, then each preempt
- *      (minimize_threads.c);
- *   h. chunks again, down to single ops;
- *   i. operands (not handles or weak slots), each to 0, else the smallest value a bisection keeps;
+ *      kept), else removed once its ops moved, segment by segment, to the thread before, the
+ *      thread after or any other mutator; the sweeper's ops, the collector's preempts, then each
+ *      preempt (minimize_threads.c);
+ *   h. moves: the ops a switch hands to a thread moved to the threads beside them, whole or
+ *      split, so the switch goes (minimize_threads.c);
+ *   i. chunks again, down to single ops;
+ *   j. operands (not handles or weak slots), each to 0, else the smallest value a bisection keeps;
  *      ops alike lowered together.
  * Then handles and weak slots are renumbered 0, 1, 2... in first-use order (minimize_rewrite.c).
  * Every answer is cached by the FNV-1a hash of the candidate's canonical encoding, so a round
@@ -469,9 +472,10 @@ static const char help_text[] =
     "an allocation run replaced by the gc-full or gc-eden it fed or by fewer, larger\n"
     "allocations, sweeper ticks merged, else cut to the shortest prefix or suffix); config\n"
     "bytes (the trigger lowered); threads (removed whole, else merged into the thread before\n"
-    "them; the sweeper, the collector, each preempt); chunks down to single ops; operands\n"
-    "(ops alike together). Then handles and weak slots renumbered 0, 1, 2... in first-use\n"
-    "order. Same input, same build: same output.\n"
+    "them, else removed once their ops moved to other threads; the sweeper, the collector,\n"
+    "each preempt); ops moved to the threads beside them so a switch goes; chunks down to\n"
+    "single ops; operands (ops alike together). Then handles and weak slots renumbered 0, 1,\n"
+    "2... in first-use order. Same input, same build: same output.\n"
     "  --threads     real-thread mode: a candidate counts if any of its runs crashes so\n"
     "  --runs N      runs per candidate with --threads (default 10; 1..1000)\n"
     "  --timeout S   seconds a run may take (default 10); a run past it is killed and counts\n"
@@ -696,6 +700,7 @@ int hf_cmd_minimize(int argc, char **argv) {
     changed = mz_pass_runs(&m) || changed;
     changed = mz_pass_config(&m) || changed;
     changed = mz_pass_threads(&m) || changed;
+    changed = mz_pass_moves(&m) || changed;
     changed = pass_chunks(&m, 1) || changed;
     changed = mz_pass_operands(&m) || changed;
   }

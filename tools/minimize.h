@@ -1,7 +1,8 @@
 /* minimize.h: `heapfuzz minimize`, minimization of a crashing program that keeps its crash
  * signature (signature.h) identical: ops deleted, and rewritten as a person would (runs cut,
- * automatic collections made explicit, threads merged, handles renumbered). minimize.c has the
- * algorithm and the command, minimize_threads.c and minimize_rewrite.c the passes beside it. */
+ * automatic collections made explicit, threads merged, ops moved between threads, handles
+ * renumbered). minimize.c has the algorithm and the command, minimize_threads.c and
+ * minimize_rewrite.c the passes beside it. */
 #ifndef HF_MINIMIZE_H
 #define HF_MINIMIZE_H
 

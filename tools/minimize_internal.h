@@ -90,9 +90,15 @@ static inline unsigned mz_code(const ops_op_t *op) {
 /* ---- minimize_threads.c: threads ---------------------------------------------------------- */
 
 /* Each mutator thread removed whole, else merged into the thread that ran before it (its ops
- * kept, its attach, switches, detach and preempts to it gone); the sweeper, the collector, then
- * each preempt. */
+ * kept, its attach, switches, detach and preempts to it gone), else removed once its ops moved,
+ * segment by segment, to the thread before, the thread after or another mutator; the sweeper,
+ * the collector, then each preempt. */
 bool mz_pass_threads(mz_t *m);
+/* Switches made unnecessary by moving single ops: the ops a switch hands to a thread (up to the
+ * next switch) moved to the thread before it (the switch goes), to the thread after it (the next
+ * switch moves up to them and the pair goes when it names the thread before), or for a short
+ * segment split between the two. */
+bool mz_pass_moves(mz_t *m);
 /* Every op the plan marks as statically void (switch to the running thread, preempt to itself,
  * attach past the limits, detach of the last mutator) at once. */
 bool mz_pass_void(mz_t *m);
