@@ -37,6 +37,22 @@ hf_tools_expect(tools_signature_json 0
   $<TARGET_FILE:heapfuzz> signature --json
   ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/reports/asan_uaf_stale_last_active.txt)
 
+# ---- text or binary (tools/program.c; tests/fixtures/text/README.md) -----------------------
+
+set(_hf_text ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/text)
+hf_tools_expect(tools_text_bom 0 "bom.ops: ok \\(2 ops run"
+  $<TARGET_FILE:heapfuzz> run ${_hf_text}/bom.ops)
+hf_tools_expect(tools_text_uppercase_magic 0 "uppercase.ops: ok \\(2 ops run"
+  $<TARGET_FILE:heapfuzz> run ${_hf_text}/uppercase.ops)
+hf_tools_expect(tools_text_misspelt_magic 2 "misspelt.ops:2:1: expected 'heapfuzz-ops 1'"
+  $<TARGET_FILE:heapfuzz> run ${_hf_text}/misspelt.ops)
+hf_tools_expect(tools_text_no_magic 2 "no_magic.txt:2:1: expected 'heapfuzz-ops 1'"
+  $<TARGET_FILE:heapfuzz> asm ${_hf_text}/no_magic.txt -o ${CMAKE_CURRENT_BINARY_DIR}/no_magic.bin)
+hf_tools_expect(tools_text_noise_named_ops 2 "noise.ops:1:1: expected 'heapfuzz-ops 1'"
+  $<TARGET_FILE:heapfuzz> run ${_hf_text}/noise.ops)
+hf_tools_expect(tools_text_binary_stays_total 0 "binary.bin: ok"
+  $<TARGET_FILE:heapfuzz> run ${_hf_text}/binary.bin)
+
 # ---- heapfuzz minimize ----------------------------------------------------------------------
 
 hf_tools_expect(tools_minimize_clean 1 "weak_refs.ops: the program does not crash"
