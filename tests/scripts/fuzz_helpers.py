@@ -6,6 +6,7 @@ import os
 import shlex
 import subprocess
 import sys
+import unittest
 
 ROOT = os.environ.get("HF_SOURCE_DIR") or os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -14,6 +15,24 @@ FUZZ = os.path.join(ROOT, "scripts", "fuzz")
 sys.path.insert(0, os.path.join(ROOT, "scripts", "lib"))
 
 SKIP = 77  # ctest's SKIP_RETURN_CODE for these tests
+
+
+def skip_exit(why):
+    """Ends a test that cannot run here: a `SKIP: why` line (scripts/test lists it), exit 77."""
+    print("SKIP: %s" % why, flush=True)
+    sys.exit(SKIP)
+
+
+def unittest_main():
+    """unittest.main for the test_fuzz*.py files: exit 1 when a test failed, 77 (skipped, saying
+    why) when every test was skipped, 0 otherwise (a test skipped among others is listed by
+    unittest as `... skipped 'why'`, which scripts/test reports as a part skipped)."""
+    result = unittest.main(verbosity=2, exit=False).result
+    if not result.wasSuccessful():
+        sys.exit(1)
+    if result.testsRun and len(result.skipped) == result.testsRun:
+        skip_exit("every test skipped: " + "; ".join(sorted({why for _, why in result.skipped})))
+    sys.exit(0)
 
 
 def run_fuzz(*args, timeout=120):

@@ -4,7 +4,7 @@
 usage: run.py MODULE...   e.g. run.py test_triage
 
 Exit status: 0 passed, 1 a test failed, 77 every test was skipped (ctest's SKIP_RETURN_CODE:
-e.g. the end-to-end test on a build without the bug variants).
+e.g. the end-to-end test on a build without the bug variants; a `SKIP: ...` line says why).
 """
 import sys
 import unittest
@@ -20,4 +20,7 @@ result = unittest.TextTestRunner(verbosity=2).run(suite)
 if not result.wasSuccessful():
     sys.exit(1)
 if result.testsRun and len(result.skipped) == result.testsRun:
+    # scripts/test lists the test as skipped, with this line as the reason.
+    why = "; ".join(sorted({reason for _, reason in result.skipped}))
+    print(f"SKIP: every test of {' '.join(sys.argv[1:])} skipped: {why}", flush=True)
     sys.exit(77)

@@ -52,8 +52,11 @@ def pick_proof():
                                capture_output=True, text=True)
             if p.returncode == 2 and "unknown command" in p.stderr:
                 return f"{shipped} has no `signature` command (branch `minimize` not merged)"
-            preset = build.name if build.resolve() == (REPO / "build" / build.name).resolve() \
-                else None
+            # build/<preset> is the preset's own; any other build directory (scripts/test's
+            # HF_TEST_BUILD_PREFIX, e.g. build/mine-asan) gets the sanitizer's preset below.
+            presets = json.loads((REPO / "CMakePresets.json").read_text())["configurePresets"]
+            preset = build.name if build.name in {p["name"] for p in presets} and \
+                build.resolve() == (REPO / "build" / build.name).resolve() else None
             return build, preset, bug, shipped, proof
     return f"{build}: no bug variant its sanitizer ({san or 'none'}) reports ({bugs})"
 

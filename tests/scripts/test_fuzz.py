@@ -13,6 +13,7 @@ import types
 import unittest
 import xml.etree.ElementTree as ET
 
+import fuzz_helpers
 from fuzz_helpers import BUILD, ROOT, flag, option, parse_plan, run_fuzz
 
 import campaign_plan
@@ -548,4 +549,4 @@ class Report(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    fuzz_helpers.unittest_main()

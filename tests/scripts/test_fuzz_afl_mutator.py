@@ -11,11 +11,10 @@ import ctypes
 import glob
 import os
 import subprocess
-import sys
 import tempfile
 import unittest
 
-from fuzz_helpers import BUILD, SKIP
+from fuzz_helpers import BUILD, skip_exit, unittest_main
 
 LIBRARY = os.path.join(BUILD, "targets", "afl_mutator.so")
 HEAPFUZZ = os.path.join(BUILD, "heapfuzz")
@@ -146,7 +145,6 @@ class AflMutator(unittest.TestCase):
 
 if __name__ == "__main__":
     if not os.path.exists(LIBRARY) or not SEEDS:
-        print("skipped: %s or the compiled seeds (%s) are not built"
-              % (LIBRARY, os.path.join(BUILD, "corpus", "fuzz_heap")))
-        sys.exit(SKIP)
-    unittest.main(verbosity=2)
+        skip_exit("%s or the compiled seeds (%s) are not built"
+                  % (LIBRARY, os.path.join(BUILD, "corpus", "fuzz_heap")))
+    unittest_main()

@@ -27,7 +27,7 @@ import tempfile
 import time
 import unittest
 
-from fuzz_helpers import FUZZ, ROOT, SKIP
+from fuzz_helpers import FUZZ, ROOT, skip_exit, unittest_main
 
 FUZZ_BUILD = os.environ.get("HF_FUZZ_BUILD") or os.path.join(ROOT, "build", "fuzz")
 FUZZ_BIN = os.path.join(FUZZ_BUILD, "targets", "fuzz_heap")
@@ -200,6 +200,5 @@ class Campaign(unittest.TestCase):
 
 if __name__ == "__main__":
     if not os.path.exists(FUZZ_BIN):
-        print("skipped: the fuzz preset is not built (%s)" % FUZZ_BIN)
-        sys.exit(SKIP)
-    unittest.main(verbosity=2)
+        skip_exit("the fuzz preset is not built (%s)" % FUZZ_BIN)
+    unittest_main()

@@ -107,4 +107,4 @@ class FindingsSection(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    fuzz_helpers.unittest_main()

@@ -166,4 +166,4 @@ class TsanLoop(unittest.TestCase):
             self.assertEqual(f.read(), "")  # an interrupted batch is not recorded as replayed
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    fuzz_helpers.unittest_main()
