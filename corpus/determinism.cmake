@@ -1,6 +1,7 @@
 # No state carries from one input to the next: running every seed twice in one heapfuzz process
-# prints exactly what running each seed alone, in its own process, prints (with -v and --trace:
-# every op and every heap event). Run by ctest as `cmake -DHEAPFUZZ=... -DSEED_DIR=... -P`.
+# (--no-fork: heapfuzz run otherwise gives each file a child of its own) prints exactly what
+# running each seed alone, in its own process, prints (with -v and --trace: every op and every
+# heap event). Run by ctest as `cmake -DHEAPFUZZ=... -DSEED_DIR=... -P`.
 if(NOT HEAPFUZZ OR NOT SEED_DIR)
   message(FATAL_ERROR "usage: cmake -DHEAPFUZZ=<heapfuzz> -DSEED_DIR=<dir> -P determinism.cmake")
 endif()
@@ -10,7 +11,7 @@ if(NOT SEEDS)
   message(FATAL_ERROR "no seeds in ${SEED_DIR}")
 endif()
 
-execute_process(COMMAND ${HEAPFUZZ} run -v --trace ${SEEDS} ${SEEDS}
+execute_process(COMMAND ${HEAPFUZZ} run --no-fork -v --trace ${SEEDS} ${SEEDS}
   OUTPUT_VARIABLE together_out ERROR_VARIABLE together_err RESULT_VARIABLE together_rc)
 if(NOT together_rc EQUAL 0)
   message(FATAL_ERROR "heapfuzz run over the corpus twice failed (${together_rc}):\n${together_err}")

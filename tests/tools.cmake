@@ -53,6 +53,32 @@ hf_tools_expect(tools_text_noise_named_ops 2 "noise.ops:1:1: expected 'heapfuzz-
 hf_tools_expect(tools_text_binary_stays_total 0 "binary.bin: ok"
   $<TARGET_FILE:heapfuzz> run ${_hf_text}/binary.bin)
 
+# ---- heapfuzz run: exit status (each file in a child process; tools/heapfuzz.c) --------------
+
+# A finding that ends the process ends only its file: a sanitizer's report (SIGABRT, as
+# abort_on_error=1 makes it), the heap's fatal error (--eager's self-check), or TSan's exit 66;
+# heapfuzz prints its report, `FILE: FINDING: crashed (...)`, runs the next file and exits 1.
+# tests/scripts/test_fuzz_run_exit_codes.py has the rest (a signal, --repeat, a stop, triage).
+if(TARGET heapfuzz_bug_stale_last_active AND HC_SANITIZE MATCHES "address")
+  hf_tools_expect(tools_run_crash_goes_on 1
+    "stale-last-active.ops: FINDING: crashed \\(killed by SIGABRT\\)\n[^\n]*weak_refs.ops: ok \\(.*AddressSanitizer: heap-use-after-free.*stale-last-active.ops: crashed \\(killed by SIGABRT\\)\n$"
+    $<TARGET_FILE:heapfuzz_bug_stale_last_active> run
+    ${PROJECT_SOURCE_DIR}/corpus/zoo/stale-last-active.ops
+    ${PROJECT_SOURCE_DIR}/corpus/fuzz_heap/weak_refs.ops)
+  hf_tools_expect(tools_run_fatal_goes_on 1
+    "stale-last-active.ops: FINDING: crashed \\(killed by SIGABRT\\)\n[^\n]*weak_refs.ops: ok \\(.*heapcore: fatal: [^\n]*self-check: a claim took a pinned block.*stale-last-active.ops: crashed \\(killed by SIGABRT\\)\n$"
+    $<TARGET_FILE:heapfuzz_bug_stale_last_active> run --eager
+    ${PROJECT_SOURCE_DIR}/corpus/zoo/stale-last-active.ops
+    ${PROJECT_SOURCE_DIR}/corpus/fuzz_heap/weak_refs.ops)
+endif()
+if(TARGET heapfuzz_bug_unlocked_sweep_bits AND HC_SANITIZE MATCHES "thread")
+  hf_tools_expect(tools_run_tsan_exit_goes_on 1
+    "unlocked_sweep_bits_race.ops: FINDING: crashed \\(exit status 66\\)\n[^\n]*weak_refs.ops: ok \\(.*ThreadSanitizer: data race.*unlocked_sweep_bits_race.ops: crashed \\(exit status 66\\)\n$"
+    $<TARGET_FILE:heapfuzz_bug_unlocked_sweep_bits> run
+    ${PROJECT_SOURCE_DIR}/corpus/proofs/unlocked_sweep_bits_race.ops
+    ${PROJECT_SOURCE_DIR}/corpus/fuzz_heap/weak_refs.ops)
+endif()
+
 # ---- heapfuzz minimize ----------------------------------------------------------------------
 
 hf_tools_expect(tools_minimize_clean 1 "weak_refs.ops: the program does not crash"

@@ -4,11 +4,13 @@
  * shrinks a crashing program, `dict` (dict.c) writes the fuzzing dictionary. See
  * include/heapops.h for the language and usage() for the commands.
  *
- * Exit status: 0 clean, 1 the oracle (or a sanitizer) found something, 2 usage, I/O or parse
- * error (signature and minimize: see usage()). Every file is read whole (at most HF_MAX_FILE
- * bytes), by length, so binaries may hold NUL bytes. */
+ * Exit status: 0 clean, 1 a finding (the oracle's, or a crash: a sanitizer's report, the heap's
+ * fatal error, a scheduler deadlock, a signal; `run` runs each file in a child process to tell
+ * them apart and go on), 2 usage, I/O or parse error (signature and minimize: see usage()).
+ * Every file is read whole (at most HF_MAX_FILE bytes), by length, so binaries may hold NUL
+ * bytes. */
 #ifndef _POSIX_C_SOURCE
-#  define _POSIX_C_SOURCE 200809L /* fileno, isatty */
+#  define _POSIX_C_SOURCE 200809L /* fileno, isatty, fork, sigaction, kill */
 #endif
 
 #include "dict.h"
@@ -19,12 +21,18 @@
 #include "signature.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
+#ifdef __linux__
+#  include <sys/prctl.h> /* PR_SET_PDEATHSIG */
+#endif
 
 
 enum { EXIT_CLEAN = 0, EXIT_FINDING = 1, EXIT_USAGE = 2 };
@@ -36,13 +44,19 @@ static const char usage_text[] =
     "them between the binary form fuzzers mutate and the text form seeds and reports carry.\n"
     "\n"
     "Reproduce a fuzzer finding or replay seeds:\n"
-    "  heapfuzz run [-v] [--trace] [--eager] [--threads] [--repeat N] [--backend NAME] FILE...\n"
+    "  heapfuzz run [-v] [--trace] [--eager] [--threads] [--repeat N] [--backend NAME]\n"
+    "               [--no-fork] FILE...\n"
     "      Run each program (text if it starts with `heapfuzz-ops`, in any case, after an\n"
     "      optional byte-order mark, else binary) on a fresh heap and print `FILE: ok (N ops\n"
     "      run, M skipped, K collections)`. A file that looks like text without that line (named\n"
     "      *.ops, a first word like `heap...`, or `#` first and printable) is an error (exit 2).\n"
-    "      On a finding the oracle's one-line report goes to stderr; the remaining files still\n"
-    "      run.\n"
+    "      Each file runs in a child process of its own, so a finding ends that file only and\n"
+    "      the remaining files still run. The oracle's finding: `FILE: FINDING at op N (...)`\n"
+    "      on stdout, `FILE: <its one-line report>` on stderr. A crash that ends the process\n"
+    "      (a sanitizer's report, the heap's fatal error, a scheduler deadlock, a signal): its\n"
+    "      report on stderr, then `FILE: FINDING: crashed (killed by SIGABRT)` on stdout and\n"
+    "      `FILE: crashed (killed by SIGABRT)` on stderr. Exit 2 if a file could not be read\n"
+    "      or parsed (the others still run), else 1 if any file had a finding, else 0.\n"
     "      -v           print each op before it runs (with --threads: `op N [m1]: ...`)\n"
     "      --trace      print heap events (also on with HEAPFUZZ_TRACE=1 in the environment)\n"
     "      --eager      the oracle at its most eager: hc_heap_verify and every reachable\n"
@@ -57,6 +71,10 @@ static const char usage_text[] =
     "                   include/heapbackend.h). Ops the heap cannot do are skipped and\n"
     "                   counted (`FILE: skipped: 12 (no shrink)`), and which ops and checks\n"
     "                   are off is printed first\n"
+    "      --no-fork    run the files in this process (also HEAPFUZZ_NO_FORK=1): a crash\n"
+    "                   then ends heapfuzz with its own status (the signal, or the sanitizer's\n"
+    "                   exit code) and the files after it never run; for a debugger, and how\n"
+    "                   scripts/triage replays a file (a bare signal stays a signal)\n"
     "\n"
     "Read a crashing input:\n"
     "  heapfuzz print FILE [-o OUT]\n"
@@ -140,7 +158,7 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
   va_end(ap);
   fputs("\n"
         "usage: heapfuzz run [-v] [--trace] [--eager] [--threads] [--repeat N] [--backend NAME]\n"
-        "                    FILE...\n"
+        "                    [--no-fork] FILE...\n"
         "       heapfuzz print FILE [-o OUT]\n"
         "       heapfuzz asm FILE [-o OUT]\n"
         "       heapfuzz dict [-o OUT]\n"
@@ -232,6 +250,45 @@ static const char *backend_names(void) {
   return names;
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * run: each file in a child process
+ *
+ * A finding the oracle reports is the interpreter's to print, but many end the process: a
+ * sanitizer's report (exit 1, 66 for TSan, 23 for a leak, or SIGABRT with abort_on_error=1), the
+ * heap's fatal error and a scheduler deadlock (abort), a bare signal. So each file runs in a
+ * forked child, and the parent turns how the child ended into that file's verdict and goes on to
+ * the next file:
+ *   - the child says in a page they share which run is under way (--repeat) and, once it has
+ *     printed its file's line (`ok` or the oracle's `FINDING`), its verdict; it ends by exit()
+ *     with that verdict, so LeakSanitizer's check and a coverage build's profile run as before;
+ *   - an end other than that verdict is a crash: the parent prints `FILE: FINDING: crashed
+ *     (...)` on stdout and `FILE: crashed (...)` on stderr, after the child's own report, which
+ *     went to the same stderr unbuffered and whole;
+ *   - the parent runs no heap code and starts no thread, so every child forks from the same
+ *     single-threaded state and prints what a process of its own would;
+ *   - a signal that stops the parent (SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGABRT: a time limit's
+ *     SIGABRT makes a sanitizer's handle_abort print where the child hung) is passed on to the
+ *     child; the parent then reports the file stopped and dies of the same signal. A child
+ *     whose parent dies anyway (SIGKILL) is killed with it (Linux).
+ * --no-fork (HEAPFUZZ_NO_FORK=1) runs every file in the process itself, as before: what a
+ * debugger wants, and how scripts/triage replays a file, since it signs a bare signal by
+ * re-running the file under gdb and needs the signal to end heapfuzz itself (hffindings.py).
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct run_config {
+  ops_run_options_t opt;
+  bool threads;
+  unsigned repeat;
+} run_config_t;
+
+enum { VERDICT_NONE = -1 }; /* the child has not printed its file's line */
+
+/* What a child tells its parent, in a shared page. */
+typedef struct run_progress {
+  volatile unsigned run; /* the run under way, 1..repeat */
+  volatile int verdict;  /* EXIT_CLEAN or EXIT_FINDING once the file's line is printed */
+} run_progress_t;
+
 /* `FILE: skipped: 12 (no shrink), 3 (no eden collection)`: ops the backend could not run. */
 static void print_unsupported(const char *path, const ops_run_result_t *result) {
   bool any = false;
@@ -245,11 +302,180 @@ static void print_unsupported(const char *path, const ops_run_result_t *result) 
   if (any) putchar('\n');
 }
 
+/* Runs one file's program (repeat times, stopping at its first finding) in this process and
+ * prints its line; returns EXIT_CLEAN or EXIT_FINDING, which it also leaves in *progress. */
+static int run_file(const char *path, const ops_program_t *prog, const run_config_t *cfg,
+                    run_progress_t *progress) {
+  ops_run_result_t result;
+  bool clean = true;
+  unsigned run;
+  for (run = 1; run <= cfg->repeat && clean; run++) {
+    progress->run = run;
+    memset(&result, 0, sizeof result);
+    fflush(stdout); /* keep stdout and the interpreter's stderr output in order on a terminal */
+    clean = cfg->threads ? ops_run_threads(prog, &cfg->opt, &result)
+                         : ops_run(prog, &cfg->opt, &result);
+    clean = clean && !result.finding;
+  }
+  run--; /* the last run made */
+  /* With --repeat, which run; the counts are that run's (real-thread runs differ). */
+  char runs[64] = "";
+  if (cfg->repeat > 1) snprintf(runs, sizeof runs, "run %u of %u: ", run, cfg->repeat);
+  if (clean) {
+    printf("%s: ok (%s%u ops run, %u skipped, %u collections)\n", path, runs,
+           (unsigned)result.ops_run, (unsigned)result.ops_skipped, (unsigned)result.collections);
+  } else {
+    printf("%s: FINDING at op %u (%s%u ops run, %u skipped, %u collections)\n", path,
+           (unsigned)result.op_index, runs, (unsigned)result.ops_run, (unsigned)result.ops_skipped,
+           (unsigned)result.collections);
+    fflush(stdout);
+    fprintf(stderr, "%s: %s\n", path, result.message);
+  }
+  print_unsupported(path, &result);
+  fflush(stdout);
+  progress->verdict = clean ? EXIT_CLEAN : EXIT_FINDING;
+  return progress->verdict;
+}
+
+/* The signals the parent passes on to the child it waits for. */
+static const int forwarded_signals[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGABRT};
+#define FORWARDED_COUNT (sizeof forwarded_signals / sizeof forwarded_signals[0])
+static struct sigaction forwarded_before[FORWARDED_COUNT]; /* restored in each child */
+static volatile sig_atomic_t running_child;                /* its pid, 0 between children */
+static volatile sig_atomic_t stop_signal;                  /* the first signal forwarded */
+
+static void forward_signal(int sig) {
+  if (!stop_signal) stop_signal = sig;
+  if (running_child > 0) kill((pid_t)running_child, sig);
+}
+
+/* No SA_RESTART: the parent's waitpid returns EINTR and waits again. */
+static void install_forwarding(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = forward_signal;
+  sigemptyset(&sa.sa_mask);
+  for (size_t i = 0; i < FORWARDED_COUNT; i++)
+    sigaction(forwarded_signals[i], &sa, &forwarded_before[i]);
+}
+
+static void forwarded_set(sigset_t *set) {
+  sigemptyset(set);
+  for (size_t i = 0; i < FORWARDED_COUNT; i++)
+    sigaddset(set, forwarded_signals[i]);
+}
+
+/* "SIGSEGV", or "signal N" for one without a name here. */
+static const char *signal_text(int sig, char *buf, size_t size) {
+  static const struct {
+    int sig;
+    const char *name;
+  } names[] = {{SIGSEGV, "SIGSEGV"}, {SIGBUS, "SIGBUS"},   {SIGABRT, "SIGABRT"},
+               {SIGILL, "SIGILL"},   {SIGFPE, "SIGFPE"},   {SIGKILL, "SIGKILL"},
+               {SIGTRAP, "SIGTRAP"}, {SIGTERM, "SIGTERM"}, {SIGINT, "SIGINT"},
+               {SIGHUP, "SIGHUP"},   {SIGQUIT, "SIGQUIT"}, {SIGPIPE, "SIGPIPE"}};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (names[i].sig == sig) return names[i].name;
+  snprintf(buf, size, "signal %d", sig);
+  return buf;
+}
+
+/* Dies of sig, as the parent would have without its handler. */
+static _Noreturn void die_of(int sig) {
+  fflush(stdout);
+  signal(sig, SIG_DFL);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, sig);
+  sigprocmask(SIG_UNBLOCK, &set, NULL);
+  raise(sig);
+  _exit(128 + sig);
+}
+
+/* The child's side of run_file_forked: never returns. */
+static _Noreturn void child_main(const char *path, const ops_program_t *prog,
+                                 const run_config_t *cfg, run_progress_t *progress, pid_t parent,
+                                 const sigset_t *mask) {
+  for (size_t i = 0; i < FORWARDED_COUNT; i++)
+    sigaction(forwarded_signals[i], &forwarded_before[i], NULL);
+#ifdef __linux__
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(EXIT_USAGE); /* the parent died before the line above */
+#else
+  (void)parent;
+#endif
+  sigprocmask(SIG_SETMASK, mask, NULL);
+  /* exit, not _exit: LeakSanitizer's check and a coverage build's profile are written at exit. */
+  exit(run_file(path, prog, cfg, progress));
+}
+
+/* Runs one file in a forked child (see above). Returns EXIT_CLEAN, EXIT_FINDING, or EXIT_USAGE
+ * when no child could be started; a signal forwarded to the child ends the parent here. */
+static int run_file_forked(const char *path, const ops_program_t *prog, const run_config_t *cfg,
+                           run_progress_t *progress) {
+  progress->run = 0;
+  progress->verdict = VERDICT_NONE;
+  sigset_t block, mask;
+  forwarded_set(&block);
+  sigprocmask(SIG_BLOCK, &block, &mask); /* until running_child is set */
+  if (stop_signal) die_of(stop_signal);  /* it came between two files */
+  fflush(stdout);
+  fflush(stderr);
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid == 0) child_main(path, prog, cfg, progress, parent, &mask);
+  if (pid < 0) {
+    sigprocmask(SIG_SETMASK, &mask, NULL);
+    fprintf(stderr, "heapfuzz: run: %s: cannot fork: %s\n", path, strerror(errno));
+    return EXIT_USAGE;
+  }
+  running_child = pid;
+  sigprocmask(SIG_SETMASK, &mask, NULL);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno == EINTR) continue;
+    fprintf(stderr, "heapfuzz: run: %s: waitpid: %s\n", path, strerror(errno));
+    running_child = 0;
+    return EXIT_USAGE;
+  }
+  running_child = 0;
+
+  char sigbuf[32], how[64], when[64] = "";
+  if (WIFSIGNALED(status)) {
+    snprintf(how, sizeof how, "killed by %s", signal_text(WTERMSIG(status), sigbuf, sizeof sigbuf));
+  } else {
+    snprintf(how, sizeof how, "exit status %d", WEXITSTATUS(status));
+  }
+  if (stop_signal) {
+    fprintf(stderr, "%s: stopped by %s (%s)\n", path,
+            signal_text(stop_signal, sigbuf, sizeof sigbuf), how);
+    die_of(stop_signal);
+  }
+  int verdict = progress->verdict;
+  if (WIFEXITED(status) && verdict != VERDICT_NONE && WEXITSTATUS(status) == verdict)
+    return verdict; /* its own line said it all */
+  if (verdict != VERDICT_NONE) {
+    snprintf(when, sizeof when, " at exit"); /* after its line: LeakSanitizer, say */
+  } else if (cfg->repeat > 1 && progress->run > 0) {
+    snprintf(when, sizeof when, " in run %u of %u", progress->run, cfg->repeat);
+  }
+  fflush(stderr);
+  printf("%s: FINDING: crashed%s (%s)\n", path, when, how);
+  fflush(stdout);
+  fprintf(stderr, "%s: crashed%s (%s)\n", path, when, how);
+  return EXIT_FINDING;
+}
+
+/* An environment variable set to anything but "" or "0" (as HEAPFUZZ_TRACE). */
+static bool env_flag(const char *name) {
+  const char *v = getenv(name);
+  return v && *v && strcmp(v, "0") != 0;
+}
+
 static int cmd_run(int argc, char **argv, ops_program_t *prog) {
   /* HEAPFUZZ_TRACE=1 and HEAPFUZZ_EAGER=1 also turn those on: ops_run reads them. */
-  ops_run_options_t opt = {.verbose = false, .trace = false, .out = NULL};
-  bool threads = false;
-  unsigned repeat = 1;
+  run_config_t cfg = {.opt = {.verbose = false, .trace = false, .out = NULL}, .repeat = 1};
+  bool fork_each = !env_flag("HEAPFUZZ_NO_FORK");
   int i;
   for (i = 0; i < argc; i++) {
     const char *a = argv[i];
@@ -262,23 +488,25 @@ static int cmd_run(int argc, char **argv, ops_program_t *prog) {
       return EXIT_CLEAN;
     }
     if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
-      opt.verbose = true;
+      cfg.opt.verbose = true;
     } else if (strcmp(a, "--trace") == 0) {
-      opt.trace = true;
+      cfg.opt.trace = true;
     } else if (strcmp(a, "--eager") == 0) {
-      opt.eager = true;
+      cfg.opt.eager = true;
     } else if (strcmp(a, "--threads") == 0) {
-      threads = true;
+      cfg.threads = true;
+    } else if (strcmp(a, "--no-fork") == 0) {
+      fork_each = false;
     } else if (strcmp(a, "--repeat") == 0 || strncmp(a, "--repeat=", 9) == 0) {
       const char *v = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
       if (!v) return usage_error("run: --repeat needs a count");
-      if (!parse_repeat(v, &repeat))
+      if (!parse_repeat(v, &cfg.repeat))
         return usage_error("run: bad --repeat count '%s' (1..1000000)", v);
     } else if (strcmp(a, "--backend") == 0 || strncmp(a, "--backend=", 10) == 0) {
       const char *v = a[9] == '=' ? a + 10 : (i + 1 < argc ? argv[++i] : NULL);
       if (!v) return usage_error("run: --backend needs a name");
-      opt.backend = ops_find_backend(v);
-      if (!opt.backend)
+      cfg.opt.backend = ops_find_backend(v);
+      if (!cfg.opt.backend)
         return usage_error("run: no backend '%s' in this build (%s)", v, backend_names());
     } else if (a[0] == '-' && a[1] != '\0') {
       return usage_error("run: unknown option %s", a);
@@ -290,42 +518,30 @@ static int cmd_run(int argc, char **argv, ops_program_t *prog) {
   if (first == argc) return usage_error("run: no FILE given");
   /* What a heap chosen by name leaves out (run on the default one, the heap core, a program skips
    * only what the mode cannot run: the background sweeper in deterministic mode). */
-  if (opt.backend) ops_describe_backend(opt.backend, threads, "heapfuzz: ", stderr);
+  if (cfg.opt.backend) ops_describe_backend(cfg.opt.backend, cfg.threads, "heapfuzz: ", stderr);
 
+  /* The page a child reports its progress in; a plain struct without children. */
+  run_progress_t local = {0}, *progress = &local;
+  if (fork_each) {
+    void *page =
+        mmap(NULL, sizeof *progress, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED) {
+      fprintf(stderr, "heapfuzz: run: cannot map a shared page: %s\n", strerror(errno));
+      return EXIT_USAGE;
+    }
+    progress = page;
+    install_forwarding();
+  }
   int status = EXIT_CLEAN;
   for (i = first; i < argc; i++) {
     const char *path = argv[i];
-    if (load_program(path, prog) != EXIT_CLEAN) {
-      status = EXIT_USAGE;
-      continue;
-    }
-    ops_run_result_t result;
-    bool clean = true;
-    unsigned run;
-    for (run = 1; run <= repeat && clean; run++) {
-      memset(&result, 0, sizeof result);
-      fflush(stdout); /* keep stdout and the interpreter's stderr output in order on a terminal */
-      clean = threads ? ops_run_threads(prog, &opt, &result) : ops_run(prog, &opt, &result);
-      clean = clean && !result.finding;
-    }
-    run--; /* the last run made */
-    /* With --repeat, which run; the counts are that run's (real-thread runs differ). */
-    char runs[64] = "";
-    if (repeat > 1) snprintf(runs, sizeof runs, "run %u of %u: ", run, repeat);
-    if (clean) {
-      printf("%s: ok (%s%u ops run, %u skipped, %u collections)\n", path, runs,
-             (unsigned)result.ops_run, (unsigned)result.ops_skipped, (unsigned)result.collections);
-    } else {
-      printf("%s: FINDING at op %u (%s%u ops run, %u skipped, %u collections)\n", path,
-             (unsigned)result.op_index, runs, (unsigned)result.ops_run,
-             (unsigned)result.ops_skipped, (unsigned)result.collections);
-      fflush(stdout);
-      fprintf(stderr, "%s: %s\n", path, result.message);
-      if (status == EXIT_CLEAN) status = EXIT_FINDING;
-    }
-    print_unsupported(path, &result);
-    fflush(stdout);
+    int rc = load_program(path, prog);
+    if (rc == EXIT_CLEAN)
+      rc = fork_each ? run_file_forked(path, prog, &cfg, progress)
+                     : run_file(path, prog, &cfg, progress);
+    if (rc == EXIT_USAGE || (rc == EXIT_FINDING && status == EXIT_CLEAN)) status = rc;
   }
+  if (fork_each) munmap(progress, sizeof *progress);
   return status;
 }
 

@@ -273,11 +273,18 @@ def _run_build(argv: list[str], what: str) -> None:
 # ---------------------------------------------------------------------------------------------
 
 def replay_env() -> dict:
+    """The environment of every replay: SANITIZER_OPTIONS, no trace, and HEAPFUZZ_NO_FORK=1.
+    `heapfuzz run` runs each file in a forked child and exits 1 for any finding, a crash of the
+    child included; a replay runs the file in heapfuzz's own process instead, so that a crash
+    ends the replay itself: a bare signal is a negative returncode (signal_of) and gdb, run on
+    the same argv (gdb_backtrace, scripts/repro --gdb), stops where it happened, not in a parent
+    waiting for its child. A heapfuzz from before the fork ignores the variable."""
     env = dict(os.environ)
     for var, ours in SANITIZER_OPTIONS.items():
         theirs = env.get(var, "")
         env[var] = ours + (":" + theirs if theirs else "")
     env.pop("HEAPFUZZ_TRACE", None)
+    env["HEAPFUZZ_NO_FORK"] = "1"
     return env
 
 
@@ -356,8 +363,9 @@ def signal_of(r: Replay) -> Optional[str]:
 
 def gdb_backtrace(argv: list[str], timeout: float = REPLAY_TIMEOUT) -> Optional[str]:
     """argv run again under `gdb -batch` with a backtrace of every thread when it stops: how a
-    bare signal (a segfault without a sanitizer report) gets frames to be signed by. None when
-    gdb is not installed."""
+    bare signal (a segfault without a sanitizer report) gets frames to be signed by; heapfuzz
+    runs the file in the process gdb starts (HEAPFUZZ_NO_FORK, replay_env). None when gdb is
+    not installed."""
     gdb = os.environ.get("HF_GDB") or shutil.which("gdb")  # HF_GDB: the scripts' tests
     if not gdb or not os.access(gdb, os.X_OK):
         return None
