@@ -16,6 +16,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
+#include "child.h"
 
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -68,29 +69,8 @@ static void fail_check_null(void) {
 /* fn must end the child with exit 1 after writing `expect` to stderr, with nothing after it
  * running (the child would exit 0). A miss ends this test with exit 1 by hand. */
 static void expect_failure(const char *name, void (*fn)(void), const char *expect) {
-  int fds[2];
-  CHECK(pipe(fds) == 0);
-  fflush(stdout);
-  fflush(stderr);
-  pid_t pid = fork();
-  CHECK(pid >= 0);
-  if (pid == 0) {
-    close(fds[0]);
-    dup2(fds[1], 2);
-    fn();
-    _exit(0);
-  }
-  close(fds[1]);
   char out[1024];
-  size_t n = 0;
-  ssize_t got;
-  while (n < sizeof out - 1 && (got = read(fds[0], out + n, sizeof out - 1 - n)) > 0)
-    n += (size_t)got;
-  out[n] = '\0';
-  close(fds[0]);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-  }
+  int status = hf_run_child(fn, out, sizeof out);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 1 || strstr(out, expect) == NULL) {
     fprintf(stderr, "%s: child status %#x, stderr:\n%s\n(expected exit 1 and \"%s\")\n", name,
             (unsigned)status, out, expect);

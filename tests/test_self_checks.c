@@ -6,6 +6,7 @@
  * and asks for it with a query that does not avoid the pin, as a buggy release path would. */
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
+#include "child.h"
 #include "hc_testutil.h"
 #include "internal.h"
 
@@ -35,36 +36,9 @@ static void claim_the_pinned_block(void) {
   _exit(0); /* not reached: the self-check aborts */
 }
 
-/* Runs fn in a child with stderr captured; returns its wait status, and its stderr in out. */
-static int run_child(void (*fn)(void), char *out, size_t cap) {
-  int fds[2];
-  CHECK(pipe(fds) == 0);
-  fflush(stdout);
-  fflush(stderr);
-  pid_t pid = fork();
-  CHECK(pid >= 0);
-  if (pid == 0) {
-    dup2(fds[1], 2);
-    close(fds[0]);
-    fn();
-    _exit(0);
-  }
-  close(fds[1]);
-  size_t n = 0;
-  ssize_t r;
-  while (n + 1 < cap && (r = read(fds[0], out + n, cap - 1 - n)) > 0)
-    n += (size_t)r;
-  out[n] = '\0';
-  close(fds[0]);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-  }
-  return status;
-}
-
 static void test_claim_of_a_pinned_block_is_fatal(void) {
   char err[4096];
-  int status = run_child(claim_the_pinned_block, err, sizeof err);
+  int status = hf_run_child(claim_the_pinned_block, err, sizeof err);
   CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
   CHECK(strstr(err, "heapcore: fatal: ") != NULL);
   CHECK(strstr(err, "self-check: a claim took a pinned block") != NULL);
