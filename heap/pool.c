@@ -69,15 +69,16 @@ static void *chunk_map(void) {
 }
 
 /* Back to the cache, or to the system. Manual poison outlives munmap (the ASan runtime of clang
- * 14 does not reset the shadow of unmapped memory), so an unmapped chunk's carved bytes are
- * unpoisoned first: whatever is mapped at these addresses next must not inherit the poison. */
-static void chunk_unmap(void *chunk, size_t carved) {
+ * 14 does not reset the shadow of unmapped memory), so an unmapped chunk is unpoisoned first,
+ * whole: whatever is mapped at these addresses next must not inherit the poison, and a chunk that
+ * came from the cache may carry some from an earlier heap beyond what the last one carved. */
+static void chunk_unmap(void *chunk) {
   pthread_mutex_lock(&chunk_cache_lock);
   bool cached = chunk_cache_count < HC_CHUNK_CACHE_MAX;
   if (cached) chunk_cache[chunk_cache_count++] = chunk;
   pthread_mutex_unlock(&chunk_cache_lock);
   if (cached) return;
-  hc_unpoison(chunk, carved);
+  hc_unpoison(chunk, CHUNK_BYTES);
   munmap(chunk, CHUNK_BYTES);
 }
 
@@ -93,18 +94,12 @@ static bool pool_grow_locked(hc_heap_t *heap) {
   if (!chunk) return false;
   if (heap->pool_chunks.count > 0) madvise(chunk, CHUNK_BYTES, MADV_HUGEPAGE);
   if (!hc_vec_push(&heap->pool_chunks, chunk)) {
-    chunk_unmap(chunk, 0);
+    chunk_unmap(chunk);
     return false;
   }
   heap->pool_carve = chunk;
   heap->pool_carve_end = chunk + CHUNK_BYTES;
   return true;
-}
-
-/* The carved bytes of chunk i: all of it but the newest chunk's uncarved tail. */
-static size_t pool_chunk_used_locked(const hc_heap_t *heap, size_t i) {
-  if (i + 1 < heap->pool_chunks.count) return CHUNK_BYTES;
-  return (size_t)(heap->pool_carve - (char *)heap->pool_chunks.items[i]);
 }
 
 void *hc_block_memory_alloc(hc_heap_t *heap) {
@@ -136,7 +131,7 @@ void hc_block_memory_free(hc_heap_t *heap, void *mem) {
  * by hc_heap_destroy alone, once every block is freed. */
 void hc_pool_destroy(hc_heap_t *heap) {
   for (size_t i = 0; i < heap->pool_chunks.count; i++)
-    chunk_unmap(heap->pool_chunks.items[i], pool_chunk_used_locked(heap, i));
+    chunk_unmap(heap->pool_chunks.items[i]);
   hc_vec_free(&heap->pool_chunks);
   pthread_mutex_destroy(&heap->pool_lock);
 }

@@ -290,6 +290,41 @@ static void test_pool_poisoning(void) {
   CHECK(all_poisoned(blocks[0], HC_BLOCK_SIZE));
   CHECK(!__asan_address_is_poisoned(blocks[HC_CHUNK_CACHE_MAX]));
 }
+
+/* A chunk the cache handed to a heap that carves less of it than an earlier heap did, unmapped
+ * because the cache is full: the whole chunk loses its poison, not only what the last heap
+ * carved (the earlier heap's deeper carving is poisoned too, and ASan keeps manual poison across
+ * munmap). */
+static void test_unmapped_reused_chunk_unpoisoned(void) {
+  enum { MAX = HC_CHUNK_CACHE_MAX };
+  const size_t chunk_bytes = (size_t)2 << 20;
+  hc_heap_t *drain[MAX], *deep, *shallow;
+  /* Empty the cache: each of these heaps takes one chunk, cached or new. */
+  for (int i = 0; i < MAX; i++) {
+    CHECK_EQ_U64(hc_heap_create(NULL, &drain[i]), HC_OK);
+    CHECK(hc_block_memory_alloc(drain[i]) != NULL);
+  }
+  CHECK_EQ_U64(hc_pool_cached_chunks(), 0);
+  /* One heap carves eight blocks of its chunk, then gives it to the cache. */
+  CHECK_EQ_U64(hc_heap_create(NULL, &deep), HC_OK);
+  char *first = NULL;
+  for (int i = 0; i < 8; i++) {
+    char *b = hc_block_memory_alloc(deep);
+    CHECK(b != NULL);
+    if (!first) first = b;
+  }
+  CHECK_EQ_U64(hc_heap_destroy(deep), HC_OK);
+  CHECK_EQ_U64(hc_pool_cached_chunks(), 1);
+  /* The next heap gets that chunk back and carves one block of it. */
+  CHECK_EQ_U64(hc_heap_create(NULL, &shallow), HC_OK);
+  CHECK(hc_block_memory_alloc(shallow) == first);
+  /* Fill the cache again; the shallow heap's chunk then has nowhere to go but munmap. */
+  for (int i = 0; i < MAX; i++)
+    CHECK_EQ_U64(hc_heap_destroy(drain[i]), HC_OK);
+  CHECK_EQ_U64(hc_pool_cached_chunks(), MAX);
+  CHECK_EQ_U64(hc_heap_destroy(shallow), HC_OK);
+  CHECK(__asan_region_is_poisoned(first, chunk_bytes) == NULL);
+}
 #endif
 
 /* ---------------------------------------------------------------------------------------------
@@ -368,6 +403,7 @@ int main(void) {
   }
 #if defined(HC_ASAN) && HC_ASAN
   RUN_TEST(test_pool_poisoning);
+  RUN_TEST(test_unmapped_reused_chunk_unpoisoned);
 #endif
   expect("released_block_stale", case_released_block, STALE, "use-after-poison");
   expect("released_block_before_shrink", case_released_block, STALE_BEFORE_SHRINK,
