@@ -3,7 +3,7 @@
 (scripts/lib/campaign_tsan.py): a real-thread race that shows once in a batch and never again
 in bisection. The stand-in replay binary announces each input as the real one does with
 HEAPFUZZ_ANNOUNCE=1 (`Running: FILE`) and fails on a FLAKY input only inside a batch of four or
-more, or, for STUBBORN, also alone after enough runs. Checks that the announced input is saved
+more, or, for PERSISTENT, also alone after enough runs. Checks that the announced input is saved
 as a crash with the batch's report and a note saying it did not repeat alone; that one which
 fails alone again is saved with its own report; and that a failure no announcement precedes
 stays an unattributed batch failure, as before."""
@@ -30,7 +30,7 @@ for f in "$@"; do
     echo "WARNING: ThreadSanitizer: data race (stand-in, batch of $n) in $f" >&2
     exit 66
   fi
-  if grep -q STUBBORN "$f" && { [ "$n" -ge 4 ] || [ "$runs" -ge 20 ]; }; then
+  if grep -q PERSISTENT "$f" && { [ "$n" -ge 4 ] || [ "$runs" -ge 20 ]; }; then
     echo "WARNING: ThreadSanitizer: data race (stand-in, $runs runs) in $f" >&2
     exit 66
   fi
@@ -91,7 +91,7 @@ class Attribution(unittest.TestCase):
         self.assertIn("data race (stand-in, batch of 8) in %s" % files[5], log)
 
     def test_input_failing_alone_saved_with_its_own_report(self):
-        _, crash_dir = self.batch("STUBBORN\n")
+        _, crash_dir = self.batch("PERSISTENT\n")
         snap = self.loop.snapshot()
         self.assertEqual((snap["crashes"], snap["attributed"], snap["unattributed"]), (1, 0, 0))
         log = self.read_log(crash_dir)
