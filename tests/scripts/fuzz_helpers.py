@@ -4,6 +4,7 @@ the files find the tree from their own location."""
 
 import os
 import shlex
+import stat
 import subprocess
 import sys
 import unittest
@@ -33,6 +34,14 @@ def unittest_main():
     if result.testsRun and len(result.skipped) == result.testsRun:
         skip_exit("every test skipped: " + "; ".join(sorted({why for _, why in result.skipped})))
     sys.exit(0)
+
+
+def write_stand_in(path, text):
+    """Writes an executable script (a stand-in for a build's binary) at path; returns path."""
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, stat.S_IRWXU)
+    return path
 
 
 def run_fuzz(*args, timeout=120):

@@ -8,12 +8,11 @@ when nothing new is waiting."""
 
 import hashlib
 import os
-import stat
 import tempfile
 import time
 import unittest
 
-import fuzz_helpers  # noqa: F401  (puts scripts/lib on the path)
+import fuzz_helpers  # puts scripts/lib on the path
 import campaign_tsan
 
 FAKE = """#!/bin/sh
@@ -42,10 +41,8 @@ class TsanLoop(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
         self.dir = self.tmp.name
-        self.binary = os.path.join(self.dir, "fake_fuzz_heap")
-        with open(self.binary, "w") as f:
-            f.write(FAKE)
-        os.chmod(self.binary, stat.S_IRWXU)
+        self.binary = fuzz_helpers.write_stand_in(
+            os.path.join(self.dir, "fake_fuzz_heap"), FAKE)
         self.corpus = os.path.join(self.dir, "corpus")
         self.queue = os.path.join(self.dir, "queue")
         os.makedirs(self.corpus)

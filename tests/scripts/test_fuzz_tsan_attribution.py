@@ -9,12 +9,11 @@ fails alone again is saved with its own report; and that a failure no announceme
 stays an unattributed batch failure, as before."""
 
 import os
-import stat
 import tempfile
 import time
 import unittest
 
-import fuzz_helpers  # noqa: F401  (puts scripts/lib on the path)
+import fuzz_helpers  # puts scripts/lib on the path
 import campaign_tsan
 
 FAKE = """#!/bin/sh
@@ -43,10 +42,8 @@ class Attribution(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
         self.dir = self.tmp.name
-        self.binary = os.path.join(self.dir, "fake_fuzz_heap_threads")
-        with open(self.binary, "w") as f:
-            f.write(FAKE)
-        os.chmod(self.binary, stat.S_IRWXU)
+        self.binary = fuzz_helpers.write_stand_in(
+            os.path.join(self.dir, "fake_fuzz_heap_threads"), FAKE)
         self.out = os.path.join(self.dir, "tsan")
         self.loop = campaign_tsan.TsanReplay(
             {"fuzz_heap_threads": self.binary}, {"fuzz_heap_threads": []}, self.out,
@@ -110,4 +107,4 @@ class Attribution(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    fuzz_helpers.unittest_main()
