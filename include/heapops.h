@@ -260,7 +260,9 @@ const char *ops_thread_name(unsigned thread);
  * ------------------------------------------------------------------------------------------- */
 
 /* Mutates the program in data[0, size) in place, whole ops at a time: insert, delete, duplicate,
- * swap, or re-parameterize an op, or change the config. Deterministic for a given seed. Returns
+ * swap, or re-parameterize an op, change the config, or change only the schedule (a preempt
+ * retimed, retargeted or inserted, an op moved across a switch to another thread). Deterministic
+ * for a given seed. Returns
  * the new size (at most max_size; the op list is cut to fit). */
 size_t ops_mutate(uint8_t *data, size_t size, size_t max_size, uint32_t seed);
 /* Splices two programs: a prefix of a's ops followed by a suffix of b's, a's config. Writes at
@@ -271,6 +273,28 @@ size_t ops_crossover(const uint8_t *a, size_t a_size, const uint8_t *b, size_t b
 /* ---------------------------------------------------------------------------------------------
  * The interpreter
  * ------------------------------------------------------------------------------------------- */
+
+/* What the deterministic scheduler reports about one run's interleaving: feedback for a fuzzing
+ * engine, which sees code coverage but not which interleavings it has tried, and the yield
+ * points a schedule explorer (`heapfuzz explore`) can place a preemption at. Either pointer may
+ * be NULL. Real-thread mode reports nothing.
+ *   features: a map of feature_count bytes. A run sets to 1 (never counts up) the byte of every
+ *     interleaving feature it reaches, hashed into the map as AFL hashes edges:
+ *       - a preemption fired: (the yield point, the op it cut into, the kind of thread it went
+ *         to: mutator, sweeper or collector);
+ *       - an op, a sweeper step or a collection started while another thread was stopped inside
+ *         an op: (where that thread is stopped, its op, what starts).
+ *     Only opcodes and yield point names go in, never handles, sizes or counts, so the space is
+ *     small (points x opcodes x opcodes, a few tens of thousands) and the map's size bounds it
+ *     again: a corpus gains at most feature_count inputs from it, whatever the programs do.
+ *   yields: one counter per program op (room for the program's op count, zeroed by the caller):
+ *     the heap yield points (waits excluded) the op passed on its own thread. A `preempt
+ *     after=a` placed right before op k, on its thread, fires inside op k when a < yields[k]. */
+typedef struct ops_schedule_log {
+  uint8_t *features;
+  size_t feature_count;
+  uint16_t *yields;
+} ops_schedule_log_t;
 
 typedef struct ops_run_options {
   bool verbose;          /* print each op before it runs */
@@ -287,6 +311,8 @@ typedef struct ops_run_options {
   /* The heap the program runs on (include/heapbackend.h); NULL: this build's default
    * (ops_default_backend). */
   const hb_backend_t *backend;
+  /* Deterministic mode: the interleaving's features and yield counts (NULL: not reported). */
+  ops_schedule_log_t *schedule;
 } ops_run_options_t;
 
 typedef struct ops_run_result {

@@ -23,9 +23,11 @@
 /* The soft cap, in ops: the length programs drift to under mutation alone (issue 3's throughput
  * target assumes programs of 64 ops on average). */
 #define MUTATE_SOFT_CAP 64u
-/* Of 64: how often one mutation round changes the program in place (operand, swap, config)
- * rather than its length. */
-#define MUTATE_IN_PLACE_64 34u
+/* Of 64: how often one mutation round changes only the schedule (mutate_schedule), and how
+ * often it changes the program otherwise in place (operand, swap, config); the rest change its
+ * length. */
+#define MUTATE_SCHEDULE_64 8u
+#define MUTATE_IN_PLACE_64 26u
 
 typedef struct rng {
   uint64_t s;
@@ -154,6 +156,72 @@ static void mutate_in_place(rng_t *r, ops_program_t *p) {
   }
 }
 
+/* The index of a random op with the given opcode, or UINT32_MAX when there is none. */
+static uint32_t random_op_of(rng_t *r, const ops_program_t *p, unsigned opcode) {
+  uint32_t seen = 0, pick = UINT32_MAX;
+  for (uint32_t k = 0; k < p->count; k++)
+    if (p->ops[k].opcode % OPS_OP_COUNT == opcode && below(r, ++seen) == 0) pick = k;
+  return pick;
+}
+
+/* A new preempt, inserted where the length control lets the program grow, else over a random op
+ * (so that a long program gets no longer from it). */
+static void insert_preempt(rng_t *r, ops_program_t *p) {
+  uint32_t at = below(r, p->count + 1);
+  if (p->count >= OPS_MAX_OPS || !should_grow(r, p->count)) {
+    if (p->count == 0) return; /* nothing to overwrite */
+    if (at == p->count) at--;
+  } else {
+    memmove(&p->ops[at + 1], &p->ops[at], (p->count - at) * sizeof p->ops[0]);
+    p->count++;
+  }
+  /* Early yield points of the next op (the one that matters is mostly among its first few), any
+   * thread (to counts the attached mutators, then the sweeper and the collector), a short run. */
+  p->ops[at] =
+      (ops_op_t){.opcode = OPS_PREEMPT,
+                 .operand = {(uint16_t)below(r, 4), (uint16_t)below(r, 6), (uint16_t)below(r, 8)}};
+}
+
+/* Mutations of the schedule alone: the ops stay, the change points move. An ordering bug needs
+ * one or two preemptions at the right yield point to the right thread (PCT's depth; syzkaller
+ * mutates its programs' scheduling the same way), which a random operand or a random new op
+ * hits rarely:
+ *   - retime a preempt: fire a yield point or two earlier or later, or anywhere in its range;
+ *   - retarget a preempt: another mutator, the sweeper or the collector, or a longer run;
+ *   - insert a preempt, at an early yield point of the op after it;
+ *   - move an op across a neighbouring switch, so that another thread runs it.
+ * Where the program has nothing to retime or move, a preempt is inserted. */
+static void mutate_schedule(rng_t *r, ops_program_t *p) {
+  uint32_t what = below(r, 8);
+  if (what < 4) {
+    uint32_t k = random_op_of(r, p, OPS_PREEMPT);
+    if (k != UINT32_MAX) {
+      uint16_t *o = p->ops[k].operand;
+      if (what == 0)
+        o[0] = (uint16_t)((o[0] & 0xffu) + 15u + below(r, 3)) % 16u; /* -1, 0 or +1 (mod 16) */
+      else if (what == 1)
+        o[0] = (uint16_t)below(r, 16);
+      else if (what == 2)
+        o[1] = (uint16_t)((o[1] & 0xffu) + 1u + below(r, 5));
+      else
+        o[2] = (uint16_t)below(r, 16);
+      return;
+    }
+  } else if (what < 6) {
+    uint32_t k = random_op_of(r, p, OPS_SWITCH);
+    if (k != UINT32_MAX) {
+      uint32_t j = below(r, 2) ? k + 1 : k - 1; /* k - 1 wraps for k = 0: out of range */
+      if (j < p->count) {
+        ops_op_t t = p->ops[k];
+        p->ops[k] = p->ops[j];
+        p->ops[j] = t;
+      }
+      return;
+    }
+  }
+  insert_preempt(r, p);
+}
+
 static ops_program_t *decode_new(const uint8_t *data, size_t size) {
   ops_program_t *p = malloc(sizeof *p);
   if (p) ops_decode(data, size, p);
@@ -186,7 +254,10 @@ size_t ops_mutate(uint8_t *data, size_t size, size_t max_size, uint32_t seed) {
   rng_t r = {seed};
   unsigned rounds = 1 + below(&r, 3);
   for (unsigned k = 0; k < rounds; k++) {
-    if (below(&r, 64) < MUTATE_IN_PLACE_64)
+    uint32_t pick = below(&r, 64);
+    if (pick < MUTATE_SCHEDULE_64)
+      mutate_schedule(&r, p);
+    else if (pick < MUTATE_SCHEDULE_64 + MUTATE_IN_PLACE_64)
       mutate_in_place(&r, p);
     else if (!should_grow(&r, p->count))
       delete_ops(&r, p);

@@ -87,6 +87,61 @@ static sched_thread_t *choose_other(sched_t *s, const sched_thread_t *self) {
 static void thread_main(void *arg);
 static void arm(sched_t *s, sched_thread_t *t, uint32_t k);
 
+/* ---------------------------------------------------------------------------------------------
+ * The schedule log (ops_schedule_log_t): interleaving features and yield counts
+ * ------------------------------------------------------------------------------------------- */
+
+/* What a thread does (sched_thread_t.work): an op's opcode, or work a preemption gave the sweeper
+ * or the collector thread. */
+enum { WORK_SWEEPER_STEP = 0x100, WORK_EDEN_COLLECTION, WORK_FULL_COLLECTION };
+/* Feature kinds, mixed into the hash first. */
+enum { FEATURE_PREEMPTION = 0x50u, FEATURE_OVERLAP = 0x4fu };
+
+static uint32_t mix(uint32_t h, uint32_t v) {
+  return (h ^ v) * 0x01000193u; /* FNV-1a's step, a word at a time */
+}
+
+/* The yield point's name, not its address: the same feature in every process of a campaign
+ * (libFuzzer's fork jobs and AFL++'s instances compare features across processes). */
+static uint32_t hash_point(const char *point) {
+  uint32_t h = 0x811c9dc5u;
+  for (const unsigned char *c = (const unsigned char *)point; *c; c++)
+    h = mix(h, *c);
+  return h;
+}
+
+static bool logs_features(const sched_t *s) {
+  const ops_schedule_log_t *log = s->run->opt->schedule;
+  return log && log->features && log->feature_count;
+}
+
+static void log_feature(const sched_t *s, uint32_t h) {
+  const ops_schedule_log_t *log = s->run->opt->schedule;
+  h ^= h >> 16; /* the low bits pick the byte: fold the high ones in */
+  h *= 0x7feb352du;
+  h ^= h >> 15;
+  log->features[h % log->feature_count] = 1;
+}
+
+/* t starts `work`: one overlap feature per thread stopped inside an op meanwhile. */
+static void log_start(sched_t *s, sched_thread_t *t, uint32_t work) {
+  t->work = work;
+  if (!s->suspended || !logs_features(s)) return;
+  for (uint32_t i = 0; i < OPS_THREAD_COUNT; i++) {
+    const sched_thread_t *o = &s->threads[i];
+    if (o != t && mid_op(o))
+      log_feature(s, mix(mix(mix(FEATURE_OVERLAP, o->stopped_at), o->work), work));
+  }
+}
+
+/* A heap yield point (not a wait) on t: counted for its own op. */
+static void log_yield(sched_t *s, const sched_thread_t *t) {
+  const ops_schedule_log_t *log = s->run->opt->schedule;
+  if (!log || !log->yields || !t->own_op) return;
+  uint16_t *n = &log->yields[t->ctx.op_index];
+  if (*n < UINT16_MAX) (*n)++;
+}
+
 /* A thread gets its worker fiber before it first runs. */
 static void ensure_fiber(sched_thread_t *t) {
   if (!t || t->has_fiber) return;
@@ -139,6 +194,10 @@ static void collect(sched_t *s, sched_thread_t *t) {
 
 static void run_quota_step(sched_t *s, sched_thread_t *t) {
   t->quota--;
+  log_start(s, t,
+            t->id == OPS_THREAD_SWEEPER ? WORK_SWEEPER_STEP
+            : t->collect_kind           ? WORK_FULL_COLLECTION
+                                        : WORK_EDEN_COLLECTION);
   if (s->run->opt->verbose)
     ops_printf(s->run, "  %s: %s\n", ops_thread_name(t->id),
                t->id == OPS_THREAD_SWEEPER ? "sweeper step"
@@ -178,7 +237,10 @@ static void run_next_op(sched_t *s, sched_thread_t *t) {
     ops_format_op(&s->run->prog->ops[k], text, sizeof text);
     ops_printf(s->run, "op %u [%s]: %s\n", k, ops_thread_name(t->id), text);
   }
+  log_start(s, t, s->run->prog->ops[k].opcode % OPS_OP_COUNT);
+  t->own_op = true;
   bool ran = ops_exec(&t->ctx, k);
+  t->own_op = false;
   s->run->res->ops_run += ran;
   s->run->res->ops_skipped += !ran;
   if (t->ctx.preempt) arm(s, t, k);
@@ -257,6 +319,7 @@ static void wait_yield(sched_t *s, sched_thread_t *t, const char *point) {
   }
   sched_thread_t *other = choose_other(s, t);
   if (!other) return; /* nobody else can run: look again */
+  t->stopped_at = logs_features(s) ? hash_point(point) : 0;
   if (s->run->opt->verbose)
     ops_printf(s->run, "  %s waits at %s -> %s\n", ops_thread_name(t->id), point,
                ops_thread_name(other->id));
@@ -277,12 +340,18 @@ void ops_sched_yield(void *ctx, const char *point, bool wait) {
     return;
   }
   s->wait_spins = 0;
+  log_yield(s, t);
   if (!t->armed || --t->countdown > 0) return;
   t->armed = false;
   sched_thread_t *to = &s->threads[t->preempt_to];
   if (s->world->failed || s->preemptions_left == 0 || !can_take_preemption(to, t)) return;
   s->preemptions_left--;
   s->run->res->preemptions++;
+  if (logs_features(s)) {
+    t->stopped_at = hash_point(point);
+    uint32_t kind = to->id == OPS_THREAD_SWEEPER ? 1u : to->id == OPS_THREAD_COLLECTOR ? 2u : 0u;
+    log_feature(s, mix(mix(mix(FEATURE_PREEMPTION, t->stopped_at), t->work), kind));
+  }
   to->quota = to->id == OPS_THREAD_COLLECTOR ? 1u : t->preempt_n % 8u + 1u;
   to->collect_kind = t->preempt_n & 1u;
   if (is_service(to) && !mid_op(to)) { /* its work sorts with the op it cut into */

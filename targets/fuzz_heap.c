@@ -108,6 +108,53 @@ static void hist_count(uint32_t ops) {
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * Schedule feedback
+ *
+ * Code coverage does not tell a program that preempts at a new place in a new heap state from
+ * one that does not, so each run's interleaving features (ops_schedule_log_t: which op was cut
+ * into at which yield point, which ops ran while another was stopped there) are handed to the
+ * engine as coverage of their own. libFuzzer reads (and clears before every run) the bytes of
+ * its extra-counters section; AFL++ has no such section, so after each run the features are
+ * folded into its edge map, hashed over the edges it already has (a collision costs a little
+ * precision, as AFL's own edge hashing does). The map bounds what the corpus can gain from it:
+ * at most SCHEDULE_FEATURES inputs, each byte being set or not. HEAPFUZZ_SCHEDULE_FEEDBACK=0
+ * turns it off (to measure what it buys).
+ * ------------------------------------------------------------------------------------------- */
+
+#define SCHEDULE_FEATURES 16384u
+
+__attribute__((section("__libfuzzer_extra_counters"),
+               used)) static uint8_t schedule_features[SCHEDULE_FEATURES];
+static ops_schedule_log_t schedule_log = {schedule_features, SCHEDULE_FEATURES, NULL};
+static int schedule_state; /* 0: not looked at the environment yet, 1: on, -1: off */
+
+/* AFL++'s runtime, when linked (afl-clang-fast): its edge map and the edges in use. */
+extern uint8_t *__afl_area_ptr __attribute__((weak));
+extern uint32_t __afl_final_loc __attribute__((weak));
+
+static bool afl_linked(void) {
+  return &__afl_area_ptr != NULL && &__afl_final_loc != NULL && __afl_area_ptr &&
+         __afl_final_loc > 1;
+}
+
+static ops_schedule_log_t *schedule_log_for_run(void) {
+  if (schedule_state == 0) {
+    const char *v = getenv("HEAPFUZZ_SCHEDULE_FEEDBACK");
+    schedule_state = v && strcmp(v, "0") == 0 ? -1 : 1;
+  }
+  if (schedule_state < 0) return NULL;
+  if (afl_linked()) memset(schedule_features, 0, sizeof schedule_features);
+  return &schedule_log;
+}
+
+static void fold_schedule_into_afl(void) {
+  if (schedule_state < 0 || !afl_linked()) return;
+  uint32_t edges = __afl_final_loc - 1; /* slot 0 is AFL's own */
+  for (uint32_t i = 0; i < SCHEDULE_FEATURES; i++)
+    if (schedule_features[i]) __afl_area_ptr[1 + (i * 0x9e3779b1u) % edges]++;
+}
+
+/* ---------------------------------------------------------------------------------------------
  * The target
  * ------------------------------------------------------------------------------------------- */
 
@@ -127,9 +174,14 @@ static ops_program_t program;
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ops_decode(data, size, &program);
   hist_count(program.count);
-  ops_run_options_t opt = {.verbose = false, .trace = false, .out = NULL, .abort_on_finding = true};
+  ops_run_options_t opt = {.verbose = false,
+                           .trace = false,
+                           .out = NULL,
+                           .abort_on_finding = true,
+                           .schedule = schedule_log_for_run()};
   ops_run_result_t result;
   ops_run(&program, &opt, &result);
+  fold_schedule_into_afl();
   return 0;
 }
 

@@ -38,6 +38,7 @@ static void test_mutate(void) {
     if (c.count < b.count) shrank++;
     if (c.count == b.count && memcmp(&c, &b, sizeof c) != 0) same_count_changed++;
   }
+  printf("  grew %u, shrank %u, changed in place %u of 5000\n", grew, shrank, same_count_changed);
   CHECK(grew > 500 && shrank > 500 && same_count_changed > 500);
 }
 
@@ -68,8 +69,56 @@ static void test_crossover(void) {
   }
 }
 
+/* Schedule mutations change the change points and nothing else: over many seeds, a preempt is
+ * retimed or retargeted (one operand of the one preempt changed, every other op as it was), a
+ * preempt is inserted (the old ops in order around it), and an op moves across a switch. */
+static void test_mutate_schedule(void) {
+  static const char text[] = "heapfuzz-ops 1\n"
+                             "attach\nalloc h=0 size=20000\ndrop h=0\ngc-full\n"
+                             "switch t=1\npreempt after=0 to=0 n=1\nsweep n=0\n"
+                             "switch t=0\nshrink\n";
+  char err[256];
+  CHECK(ops_parse(text, strlen(text), "test", &a, err, sizeof err));
+  static uint8_t orig[4096], buf[4096];
+  size_t size = ops_encode(&a, orig, sizeof orig);
+  unsigned retimed = 0, retargeted = 0, inserted = 0, moved = 0;
+  for (uint32_t seed = 0; seed < 4000; seed++) {
+    memcpy(buf, orig, size);
+    size_t n = ops_mutate(buf, size, sizeof buf, seed);
+    ops_decode(buf, n, &c);
+    if (c.count == a.count) {
+      uint32_t diff = 0, at = 0;
+      for (uint32_t k = 0; k < a.count; k++)
+        if (memcmp(&a.ops[k], &c.ops[k], sizeof a.ops[k]) != 0) diff++, at = k;
+      if (diff == 1 && at == 5 && c.ops[5].opcode == OPS_PREEMPT) {
+        if (c.ops[5].operand[0] != a.ops[5].operand[0]) retimed++;
+        if (c.ops[5].operand[1] != a.ops[5].operand[1]) retargeted++;
+      }
+      if (diff == 2 && at >= 1 &&
+          (a.ops[at].opcode == OPS_SWITCH || a.ops[at - 1].opcode == OPS_SWITCH) &&
+          memcmp(&a.ops[at], &c.ops[at - 1], sizeof a.ops[at]) == 0 &&
+          memcmp(&a.ops[at - 1], &c.ops[at], sizeof a.ops[at]) == 0)
+        moved++;
+    } else if (c.count == a.count + 1) {
+      for (uint32_t k = 0; k < c.count; k++) {
+        if (c.ops[k].opcode != OPS_PREEMPT) continue;
+        bool rest_same = memcmp(&c.ops[0], &a.ops[0], k * sizeof a.ops[0]) == 0 &&
+                         memcmp(&c.ops[k + 1], &a.ops[k], (a.count - k) * sizeof a.ops[0]) == 0;
+        if (rest_same && c.ops[k].operand[0] < 4) {
+          inserted++;
+          break;
+        }
+      }
+    }
+  }
+  printf("  retimed %u, retargeted %u, inserted %u, moved across a switch %u (of 4000)\n", retimed,
+         retargeted, inserted, moved);
+  CHECK(retimed > 40 && retargeted > 20 && inserted > 20 && moved > 20);
+}
+
 int main(void) {
   RUN_TEST(test_mutate);
   RUN_TEST(test_crossover);
+  RUN_TEST(test_mutate_schedule);
   return 0;
 }

@@ -207,6 +207,75 @@ static void test_schedule_deterministic(void) {
   }
 }
 
+/* The shape of zoo bug large-double-release, without its preempt: m1 sweeps a dead large object
+ * (op 6), then m0 shrinks (op 8). */
+static const char *const sweep_then_shrink = "config trigger=0 full_every=0 versions=253 flags=2\n"
+                                             "attach\n"                               /* 0 */
+                                             "alloc h=0 size=20000 slots=0 flags=0\n" /* 1 */
+                                             "drop h=0\n"                             /* 2 */
+                                             "gc-full\n"                              /* 3 */
+                                             "switch t=1\n"                           /* 4 */
+                                             "verify\n"                               /* 5 */
+                                             "sweep n=0\n"                            /* 6 */
+                                             "switch t=0\n"                           /* 7 */
+                                             "shrink\n";                              /* 8 */
+
+static uint32_t features_set(const uint8_t *map, size_t n) {
+  uint32_t set = 0;
+  for (size_t i = 0; i < n; i++) {
+    CHECK(map[i] <= 1); /* set, never counted up */
+    set += map[i];
+  }
+  return set;
+}
+
+/* The schedule log: each op's yield points on its own thread, and a preempt placed before the op
+ * with after < that count fires inside it; interleaving features only when threads overlap, the
+ * same on every run. */
+static void test_schedule_log(void) {
+  static uint8_t map[4096], again[4096];
+  static uint16_t yields[OPS_MAX_OPS];
+  parse(sweep_then_shrink);
+  ops_schedule_log_t log = {map, sizeof map, yields};
+  ops_run_options_t opt = {.schedule = &log};
+  ops_run_result_t res;
+  CHECK(ops_run(&prog, &opt, &res));
+  CHECK(yields[6] >= 1); /* the sweep's claim of the large object */
+  CHECK(yields[3] >= 1); /* the collection's phases */
+  CHECK_EQ_U64(yields[4], 0);
+  CHECK_EQ_U64(yields[5], 0);
+  CHECK_EQ_U64(features_set(map, sizeof map), 0); /* no thread ever stopped inside an op */
+
+  /* A preempt before the sweep at each of its yield points: it fires, m0 shrinks while m1 is
+   * stopped in the sweep, and that is an interleaving feature. */
+  uint16_t sweep_yields = yields[6];
+  for (uint16_t a = 0; a < sweep_yields; a++) {
+    char text[1024];
+    snprintf(text, sizeof text, "%.*spreempt after=%u to=0 n=1\n%s",
+             (int)(strstr(sweep_then_shrink, "sweep n=0") - sweep_then_shrink), sweep_then_shrink,
+             a, strstr(sweep_then_shrink, "sweep n=0"));
+    parse(text);
+    memset(map, 0, sizeof map);
+    memset(yields, 0, sizeof yields);
+    CHECK(ops_run(&prog, &opt, &res));
+    CHECK_EQ_U64(res.preemptions, 1);
+    uint32_t set = features_set(map, sizeof map);
+    CHECK(set >= 2); /* the preemption, and the ops that ran while m1 was stopped */
+    memcpy(again, map, sizeof map);
+    memset(map, 0, sizeof map);
+    CHECK(ops_run(&prog, &opt, &res));
+    CHECK(memcmp(map, again, sizeof map) == 0);
+  }
+  /* After the sweep's last yield point the preempt fires in a later op of m1, if any: here none. */
+  char text[1024];
+  snprintf(text, sizeof text, "%.*spreempt after=%u to=0 n=1\n%s",
+           (int)(strstr(sweep_then_shrink, "sweep n=0") - sweep_then_shrink), sweep_then_shrink,
+           sweep_yields, strstr(sweep_then_shrink, "sweep n=0"));
+  parse(text);
+  CHECK(ops_run(&prog, &opt, &res));
+  CHECK_EQ_U64(res.preemptions, 0);
+}
+
 int main(void) {
   RUN_TEST(test_plan_threads);
   RUN_TEST(test_preempt_to_sweeper);
@@ -215,5 +284,6 @@ int main(void) {
   RUN_TEST(test_preemption_budget);
   RUN_TEST(test_wait_runs_parked_mutators);
   RUN_TEST(test_schedule_deterministic);
+  RUN_TEST(test_schedule_log);
   return 0;
 }
