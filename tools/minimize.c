@@ -86,7 +86,7 @@ extern void __sanitizer_print_stack_trace(void) __attribute__((weak));
 
 /* An abort without a sanitizer report (hc_fatal, an assertion) gets the stack libFuzzer would
  * print, so its signature has the frames it has in a fuzzer's report. */
-static void on_abort(int sig) {
+void hf_abort_with_stack(int sig) {
   if (__sanitizer_print_stack_trace) __sanitizer_print_stack_trace();
   signal(sig, SIG_DFL);
   raise(sig);
@@ -98,7 +98,7 @@ static _Noreturn void child_main(const mz_t *m, const ops_program_t *p, bool pro
   if (dup2(wfd, STDOUT_FILENO) < 0 || dup2(wfd, STDERR_FILENO) < 0) _exit(125);
   close(wfd);
   unsetenv("HEAPFUZZ_TRACE"); /* the trace would be the whole output */
-  signal(SIGABRT, on_abort);
+  signal(SIGABRT, hf_abort_with_stack);
   ops_run_options_t opt = {
       .out = stderr, .abort_on_finding = true, .verbose = probe, .trace = probe};
   ops_run_result_t r;

@@ -12,4 +12,9 @@
  * input does not crash, 2 usage or I/O error. */
 int hf_cmd_minimize(int argc, char **argv);
 
+/* SIGABRT's handler in a child that runs a program (minimize's, explore's): prints the stack as
+ * a sanitizer would (in sanitizer builds), so an abort without a report (hc_fatal, an assertion)
+ * is signed by the same frames as in a fuzzer's report, then dies of the signal. */
+void hf_abort_with_stack(int sig);
+
 #endif /* HF_MINIMIZE_H */

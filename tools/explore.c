@@ -1,0 +1,451 @@
+/* explore.c: `heapfuzz explore`, systematic schedules for promising programs (issue 14).
+ *
+ * An ordering bug needs one or two preemptions at the right yield point to the right thread. A
+ * fuzzer that keeps a program reaching a sweep, a shrink or a steal while another mutator is
+ * attached has the ops already; what it lacks is the schedule, and random mutation finds one
+ * yield point in hundreds slowly. So explore tries the schedules of a program systematically,
+ * as PCT does, with a budget:
+ *   1. The program runs once as it is, in a child, with the scheduler's yield counts
+ *      (ops_schedule_log_t.yields): how many heap yield points each op passes on its own
+ *      thread.
+ *   2. Depth 1: for every op k of a mutator thread that passes a yield point, every yield point
+ *      a < yields[k] of it (at most 16, what a preempt can count), every thread a preempt there
+ *      can name (each other mutator attached at that point, the sweeper, the collector) and a
+ *      few run lengths (a mutator: 1, 2 or 4 ops; the sweeper: 1 or 4 steps; the collector: an
+ *      eden or a full collection), one candidate: the program with `preempt after=a to=T n=q`
+ *      inserted right before op k (it runs on op k's thread, so it fires inside op k). All of
+ *      them, when the budget allows; else a seeded sample of the budget's size.
+ *   3. Depth 2, with what is left of the budget: seeded random pairs of depth-1 change points
+ *      in two different ops (the second op's yield counts are those of the unchanged program,
+ *      as PCT picks its change points from the first run's length).
+ * Candidates run one after another in a forked child, as fast as a fuzzer's executions: the
+ * parent learns which one is running from a shared page; when the child dies (a finding aborts,
+ * a sanitizer report exits), that candidate is the crash: its program is saved, in binary form as
+ * a fuzzer's crash file, crash-explore-<hash> in --out, with the child's report beside it
+ * (<name>.log), and a new child goes on with the next candidate. A candidate still running after
+ * --timeout seconds is killed and saved as timeout-explore-<hash>. scripts/triage files them like
+ * any engine's crash files.
+ *
+ * Same file, same build, same options: the same candidates in the same order (the sample is
+ * seeded by --seed and the program's bytes; no clock decides anything but a timeout). */
+#ifndef _POSIX_C_SOURCE
+#  define _POSIX_C_SOURCE 200809L /* fork, kill, sigaction */
+#endif
+
+#include "explore.h"
+
+#include "hf_file.h"
+#include "minimize.h" /* hf_abort_with_stack */
+#include "program.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define EX_DEFAULT_BUDGET  1000u
+#define EX_DEFAULT_TIMEOUT 10u
+#define EX_MAX_AFTER       16u /* a preempt counts 1..16 yield points (ops/sched.c's arm) */
+#define EX_REPORT_CAP      (1u << 20)
+
+enum { EX_CLEAN = 0, EX_CRASH = 1, EX_USAGE = 2 };
+
+/* A change point: `preempt after=after to=to n=n` inserted right before program op `op`. */
+typedef struct ex_point {
+  uint32_t op;
+  uint8_t after, to, n;
+} ex_point_t;
+
+/* A candidate: one or two change points (depth 2: b.op > a.op). */
+typedef struct ex_candidate {
+  ex_point_t a, b;
+  uint8_t depth;
+} ex_candidate_t;
+
+typedef struct ex_options {
+  uint32_t budget, depth, seed, timeout, max_crashes;
+  const char *out;
+  bool verbose;
+} ex_options_t;
+
+/* The page the running child and the parent share. */
+typedef struct ex_shared {
+  volatile uint32_t current; /* the candidate the child runs (or is about to) */
+  volatile uint32_t done;    /* the child finished every candidate */
+  uint16_t yields[OPS_MAX_OPS];
+} ex_shared_t;
+
+typedef struct ex_state {
+  const ex_options_t *opt;
+  const char *path;
+  const ops_program_t *prog;
+  ex_shared_t *shm;
+  ex_candidate_t *cands;
+  uint32_t count, depth1;
+  ops_program_t *variant; /* scratch: the candidate being built */
+  char log_path[4200];    /* the running child's output */
+  uint32_t crashes, timeouts, children;
+} ex_state_t;
+
+/* ---------------------------------------------------------------------------------------------
+ * Candidates
+ * ------------------------------------------------------------------------------------------- */
+
+static uint64_t splitmix(uint64_t *s) {
+  uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+static uint64_t fnv1a(const void *data, size_t n) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ ((const uint8_t *)data)[i]) * 0x100000001b3ull;
+  return h;
+}
+
+/* p with the candidate's preempts inserted (the later first, so the earlier index holds). */
+static void build_variant(const ops_program_t *p, const ex_candidate_t *c, ops_program_t *out) {
+  out->config = p->config;
+  out->count = 0;
+  const ex_point_t *pts[2] = {&c->a, c->depth == 2 ? &c->b : NULL};
+  for (uint32_t k = 0; k < p->count && out->count < OPS_MAX_OPS; k++) {
+    for (int i = 0; i < 2; i++)
+      if (pts[i] && pts[i]->op == k && out->count < OPS_MAX_OPS)
+        out->ops[out->count++] =
+            (ops_op_t){.opcode = OPS_PREEMPT, .operand = {pts[i]->after, pts[i]->to, pts[i]->n}};
+    if (out->count < OPS_MAX_OPS) out->ops[out->count++] = p->ops[k];
+  }
+}
+
+/* Ops a preempt inserted before them runs on the same thread as: a mutator's own ops (not the
+ * ops that change who runs: attach, switch, detach, and not the sweeper's). */
+static bool preemptible(const ops_op_t *op) {
+  switch ((ops_opcode_t)(op->opcode % OPS_OP_COUNT)) {
+    case OPS_ATTACH:
+    case OPS_DETACH:
+    case OPS_SWITCH:
+    case OPS_SWEEPER_TICK:
+    case OPS_PREEMPT:
+      return false;
+    default:
+      return true;
+  }
+}
+
+/* Appends the depth-1 change points before op k: every `to` that names a distinct other thread
+ * there, with its run lengths. The plan of the program with one preempt at k says whom a `to`
+ * names (mutators are counted among those attached at that point). */
+static void add_points_at(ex_state_t *st, uint32_t k, ops_plan_t *plan, ex_point_t **pts,
+                          uint32_t *n, uint32_t *cap) {
+  uint32_t after_max = st->shm->yields[k] < EX_MAX_AFTER ? st->shm->yields[k] : EX_MAX_AFTER;
+  bool seen[OPS_THREAD_COUNT] = {false};
+  for (uint8_t to = 0; to < OPS_MAX_MUTATORS + 2; to++) {
+    ex_candidate_t c = {.a = {k, 0, to, 0}, .depth = 1};
+    build_variant(st->prog, &c, st->variant);
+    ops_plan(st->variant, plan);
+    const ops_plan_step_t *s = &plan->steps[k];
+    if (s->skip || seen[s->target] || s->thread != plan->steps[k + 1].thread) continue;
+    seen[s->target] = true;
+    static const uint8_t mutator_n[] = {0, 1, 3}, sweeper_n[] = {0, 3}, collector_n[] = {0, 1};
+    const uint8_t *ns = s->target == OPS_THREAD_SWEEPER     ? sweeper_n
+                        : s->target == OPS_THREAD_COLLECTOR ? collector_n
+                                                            : mutator_n;
+    uint32_t nn = s->target < OPS_THREAD_SWEEPER ? 3 : 2;
+    for (uint32_t a = 0; a < after_max; a++)
+      for (uint32_t i = 0; i < nn; i++) {
+        if (*n == *cap) {
+          *cap = *cap ? *cap * 2 : 256;
+          ex_point_t *grown = realloc(*pts, *cap * sizeof **pts);
+          if (!grown) {
+            fprintf(stderr, "heapfuzz: explore: out of memory\n");
+            exit(EX_USAGE);
+          }
+          *pts = grown;
+        }
+        (*pts)[(*n)++] = (ex_point_t){k, (uint8_t)a, to, ns[i]};
+      }
+  }
+}
+
+/* The candidate list: depth 1 in full or sampled to the budget, then depth-2 pairs. */
+static void plan_candidates(ex_state_t *st) {
+  ops_plan_t *plan = malloc(sizeof *plan);
+  ex_point_t *pts = NULL;
+  uint32_t n = 0, cap = 0;
+  if (!plan) exit(EX_USAGE);
+  for (uint32_t k = 0; k + 1 < OPS_MAX_OPS && k < st->prog->count; k++)
+    if (st->shm->yields[k] && preemptible(&st->prog->ops[k]))
+      add_points_at(st, k, plan, &pts, &n, &cap);
+  free(plan);
+  uint64_t rng = st->opt->seed ^ fnv1a(st->prog->ops, st->prog->count * sizeof st->prog->ops[0]);
+  uint32_t budget = st->opt->budget;
+  /* Depth 1: a seeded partial shuffle puts the sample first. */
+  uint32_t d1 = n < budget ? n : budget;
+  for (uint32_t i = 0; i < d1; i++) {
+    uint32_t j = i + (uint32_t)(splitmix(&rng) % (n - i));
+    ex_point_t t = pts[i];
+    pts[i] = pts[j];
+    pts[j] = t;
+  }
+  uint32_t d2 = st->opt->depth >= 2 && n >= 2 ? budget - d1 : 0;
+  st->cands = malloc(((size_t)d1 + d2 + 1) * sizeof *st->cands);
+  if (!st->cands) exit(EX_USAGE);
+  st->count = 0;
+  for (uint32_t i = 0; i < d1; i++)
+    st->cands[st->count++] = (ex_candidate_t){.a = pts[i], .depth = 1};
+  st->depth1 = st->count;
+  for (uint32_t tries = 0; st->count < d1 + d2 && tries < 4 * d2; tries++) {
+    ex_point_t x = pts[splitmix(&rng) % n], y = pts[splitmix(&rng) % n];
+    if (x.op == y.op) continue;
+    st->cands[st->count++] =
+        (ex_candidate_t){.a = x.op < y.op ? x : y, .b = x.op < y.op ? y : x, .depth = 2};
+  }
+  free(pts);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Running
+ * ------------------------------------------------------------------------------------------- */
+
+/* The child: runs candidates from `first` on, or (first == UINT32_MAX) the program itself with
+ * its yields counted. Output goes to the log file. Never returns. */
+static _Noreturn void child_main(ex_state_t *st, uint32_t first) {
+  int fd = open(st->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0) _exit(125);
+  close(fd);
+  unsetenv("HEAPFUZZ_TRACE");
+  signal(SIGABRT, hf_abort_with_stack);
+  ops_run_options_t opt = {.out = stderr, .abort_on_finding = true};
+  ops_run_result_t r;
+  if (first == UINT32_MAX) {
+    ops_schedule_log_t log = {NULL, 0, st->shm->yields};
+    opt.schedule = &log;
+    memset(st->shm->yields, 0, sizeof st->shm->yields);
+    alarm(st->opt->timeout);
+    ops_run(st->prog, &opt, &r);
+  } else {
+    for (uint32_t i = first; i < st->count; i++) {
+      st->shm->current = i;
+      build_variant(st->prog, &st->cands[i], st->variant);
+      alarm(st->opt->timeout);
+      ops_run(st->variant, &opt, &r);
+    }
+  }
+  alarm(0);
+  st->shm->done = 1;
+  fflush(stdout);
+  _exit(0); /* no LeakSanitizer pass: leaks are the other engines' to report */
+}
+
+/* Runs a child from `first`; returns its wait status (a child that cannot start: exit). */
+static int run_child(ex_state_t *st, uint32_t first) {
+  st->shm->done = 0;
+  st->shm->current = first;
+  fflush(stdout);
+  fflush(stderr);
+  pid_t pid = fork();
+  if (pid < 0) {
+    fprintf(stderr, "heapfuzz: explore: fork: %s\n", strerror(errno));
+    exit(EX_USAGE);
+  }
+  if (pid == 0) child_main(st, first);
+  st->children++;
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) {
+      fprintf(stderr, "heapfuzz: explore: waitpid: %s\n", strerror(errno));
+      exit(EX_USAGE);
+    }
+  return status;
+}
+
+static bool copy_file(const char *from, const char *to) {
+  hf_buf_t buf;
+  if (!hf_read_file_why(from, &buf, NULL)) return false;
+  FILE *f = fopen(to, "wb");
+  bool ok = f && fwrite(buf.data, 1, buf.size, f) == buf.size;
+  if (f && fclose(f) != 0) ok = false;
+  free(buf.data);
+  return ok;
+}
+
+static void describe(const ex_point_t *p, char *buf, size_t size) {
+  snprintf(buf, size, "preempt after=%u to=%u n=%u before op %u", p->after, p->to, p->n, p->op);
+}
+
+/* Candidate i ended its child with `status`: saves it. */
+static void save_crash(ex_state_t *st, uint32_t i, int status) {
+  bool timeout = WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM;
+  build_variant(st->prog, &st->cands[i], st->variant);
+  static uint8_t bytes[OPS_CONFIG_BYTES + OPS_MAX_OPS * 8];
+  size_t n = ops_encode(st->variant, bytes, sizeof bytes);
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s-explore-%016llx", st->opt->out, timeout ? "timeout" : "crash",
+           (unsigned long long)fnv1a(bytes, n));
+  FILE *f = fopen(path, "wb");
+  if (!f || fwrite(bytes, 1, n, f) != n || fclose(f) != 0) {
+    fprintf(stderr, "heapfuzz: explore: cannot write %s: %s\n", path, strerror(errno));
+    exit(EX_USAGE);
+  }
+  char log[4200];
+  snprintf(log, sizeof log, "%s.log", path);
+  if (!copy_file(st->log_path, log)) fprintf(stderr, "heapfuzz: explore: cannot write %s\n", log);
+  char a[96], b[96] = "";
+  describe(&st->cands[i].a, a, sizeof a);
+  if (st->cands[i].depth == 2) describe(&st->cands[i].b, b, sizeof b);
+  printf("%s: %s: %s (schedule %u of %u: %s%s%s)\n", st->path, timeout ? "timeout" : "crash", path,
+         i + 1, st->count, a, b[0] ? ", " : "", b);
+  if (timeout)
+    st->timeouts++;
+  else
+    st->crashes++;
+}
+
+static int explore_file(ex_state_t *st) {
+  /* 1. The program as it is: it must run clean, and it tells the yield counts. */
+  int status = run_child(st, UINT32_MAX);
+  if (!st->shm->done || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    printf("%s: crashes without a change point: not explored (replay it with heapfuzz run)\n",
+           st->path);
+    return EX_CRASH;
+  }
+  plan_candidates(st);
+  /* 2. The candidates, a child at a time until every one ran or enough crashed. */
+  uint32_t next = 0, ran = st->count;
+  while (next < st->count) {
+    status = run_child(st, next);
+    if (st->shm->done && WIFEXITED(status) && WEXITSTATUS(status) == 0) break;
+    uint32_t i = st->shm->current;
+    save_crash(st, i, status);
+    next = i + 1;
+    if (st->crashes + st->timeouts >= st->opt->max_crashes) {
+      ran = next;
+      break;
+    }
+  }
+  printf("%s: explored %u of %u schedules (%u of depth 1, %u of depth 2) in %u children: %u "
+         "crashes, %u timeouts\n",
+         st->path, ran, st->count, st->depth1, st->count - st->depth1, st->children, st->crashes,
+         st->timeouts);
+  return st->crashes + st->timeouts ? EX_CRASH : EX_CLEAN;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The command
+ * ------------------------------------------------------------------------------------------- */
+
+static const char explore_usage[] =
+    "usage: heapfuzz explore [--budget N] [--depth 1|2] [--seed S] [--timeout S]\n"
+    "                        [--max-crashes N] [--out DIR] FILE...\n"
+    "  Try each program's schedules systematically: a preempt before every op of a mutator\n"
+    "  thread, at each heap yield point the op passes, to each other thread (depth 1), then\n"
+    "  random pairs of those (depth 2), within the budget. A schedule that crashes is saved in\n"
+    "  DIR as crash-explore-<hash> (its program, binary) with <name>.log (the report); one that\n"
+    "  runs past the timeout as timeout-explore-<hash>.\n"
+    "  --budget N       schedules per program (default 1000; depth 1 sampled when it has more)\n"
+    "  --depth D        1: single preemptions only; 2 (default): pairs with what is left\n"
+    "  --seed S         the sample's seed (default 0)\n"
+    "  --timeout S      seconds a schedule may run (default 10)\n"
+    "  --max-crashes N  stop a program after N crashes (default 1)\n"
+    "  --out DIR        where crashes go (default .; created)\n"
+    "  Exit 0 nothing crashed, 1 a schedule (or a program itself) crashed, 2 usage or I/O "
+    "error.\n";
+
+static bool parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out) {
+  char *end;
+  errno = 0;
+  unsigned long v = s ? strtoul(s, &end, 10) : 0;
+  if (!s || !*s || *end || errno || v < lo || v > hi) return false;
+  *out = (uint32_t)v;
+  return true;
+}
+
+int hf_cmd_explore(int argc, char **argv) {
+  ex_options_t opt = {.budget = EX_DEFAULT_BUDGET,
+                      .depth = 2,
+                      .timeout = EX_DEFAULT_TIMEOUT,
+                      .max_crashes = 1,
+                      .out = "."};
+  int first = argc;
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    bool ok = true;
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      fputs(explore_usage, stdout);
+      return EX_CLEAN;
+    } else if (strcmp(a, "--budget") == 0) {
+      ok = parse_u32(v, 1, 10000000, &opt.budget), i++;
+    } else if (strcmp(a, "--depth") == 0) {
+      ok = parse_u32(v, 1, 2, &opt.depth), i++;
+    } else if (strcmp(a, "--seed") == 0) {
+      ok = parse_u32(v, 0, UINT32_MAX, &opt.seed), i++;
+    } else if (strcmp(a, "--timeout") == 0) {
+      ok = parse_u32(v, 1, 3600, &opt.timeout), i++;
+    } else if (strcmp(a, "--max-crashes") == 0) {
+      ok = parse_u32(v, 1, 1000000, &opt.max_crashes), i++;
+    } else if (strcmp(a, "--out") == 0) {
+      ok = v != NULL, opt.out = v, i++;
+    } else if (a[0] == '-' && a[1] == '-') {
+      fprintf(stderr, "heapfuzz: explore: unknown option %s\n%s", a, explore_usage);
+      return EX_USAGE;
+    } else {
+      first = i;
+      break;
+    }
+    if (!ok) {
+      fprintf(stderr, "heapfuzz: explore: bad or missing value for %s\n%s", a, explore_usage);
+      return EX_USAGE;
+    }
+  }
+  if (first == argc) {
+    fprintf(stderr, "heapfuzz: explore: no FILE given\n%s", explore_usage);
+    return EX_USAGE;
+  }
+  if (mkdir(opt.out, 0755) != 0 && errno != EEXIST) {
+    fprintf(stderr, "heapfuzz: explore: cannot create %s: %s\n", opt.out, strerror(errno));
+    return EX_USAGE;
+  }
+  ex_shared_t *shm =
+      mmap(NULL, sizeof *shm, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  ops_program_t *prog = malloc(sizeof *prog), *variant = malloc(sizeof *variant);
+  if (shm == MAP_FAILED || !prog || !variant) {
+    fprintf(stderr, "heapfuzz: explore: out of memory\n");
+    return EX_USAGE;
+  }
+  int rc = EX_CLEAN;
+  for (int i = first; i < argc; i++) {
+    hf_buf_t buf;
+    const char *why = NULL;
+    char err[512];
+    if (!hf_read_file_why(argv[i], &buf, &why)) {
+      fprintf(stderr, "heapfuzz: explore: %s: %s\n", argv[i], why ? why : "cannot read");
+      rc = EX_USAGE;
+      continue;
+    }
+    bool parsed = hf_program_from_bytes(buf.data, buf.size, argv[i], prog, err, sizeof err);
+    free(buf.data);
+    if (!parsed) {
+      fprintf(stderr, "%s\n", err);
+      rc = EX_USAGE;
+      continue;
+    }
+    ex_state_t st = {.opt = &opt, .path = argv[i], .prog = prog, .shm = shm, .variant = variant};
+    snprintf(st.log_path, sizeof st.log_path, "%s/.explore-%ld.log", opt.out, (long)getpid());
+    int r = explore_file(&st);
+    unlink(st.log_path);
+    free(st.cands);
+    if (r == EX_CRASH && rc == EX_CLEAN) rc = EX_CRASH;
+  }
+  free(prog);
+  free(variant);
+  munmap(shm, sizeof *shm);
+  return rc;
+}
