@@ -199,3 +199,32 @@ if(TARGET heapfuzz_bug_remove_block_order AND HC_SANITIZE MATCHES "address")
   set_tests_properties(tools_minimize_deterministic PROPERTIES
     TIMEOUT 600 LABELS tools ENVIRONMENT "${HF_TEST_ENVIRONMENT}")
 endif()
+
+# ---- heapfuzz explore: systematic schedules (tools/explore.c) ---------------------------------
+
+# The zoo's ordering bugs, their preempts taken out: explore finds the schedule
+# (tools_explore.cmake).
+# Every zoo program with a preempt: two use-after-frees, one oracle finding.
+foreach(_hf_case "large-double-release|asan:heap-use-after-free"
+                 "sweep-owned-block|asan:heap-use-after-free"
+                 "remove-block-order|oracle:verify.shrink.*live bit N but slot occupied")
+  string(REPLACE "|" ";" _hf_case "${_hf_case}")
+  list(GET _hf_case 0 _hf_bug)
+  list(GET _hf_case 1 _hf_expect)
+  string(REPLACE "-" "_" _hf_under ${_hf_bug})
+  if(TARGET heapfuzz_bug_${_hf_under} AND HC_SANITIZE MATCHES "address")
+    add_test(NAME tools_explore_${_hf_under} COMMAND ${CMAKE_COMMAND}
+      -DBUG=$<TARGET_FILE:heapfuzz_bug_${_hf_under}> -DPLAIN=$<TARGET_FILE:heapfuzz>
+      -DZOO=${PROJECT_SOURCE_DIR}/corpus/zoo/${_hf_bug}.ops
+      -DOUT=${CMAKE_CURRENT_BINARY_DIR}/explore_${_hf_under}
+      "-DEXPECT=${_hf_expect}"
+      -P ${CMAKE_CURRENT_SOURCE_DIR}/tools_explore.cmake)
+    set_tests_properties(tools_explore_${_hf_under} PROPERTIES
+      TIMEOUT 300 LABELS tools ENVIRONMENT "${HF_TEST_ENVIRONMENT}")
+  endif()
+endforeach()
+hf_tools_expect(tools_explore_usage 2 "explore: bad or missing value for --depth"
+  $<TARGET_FILE:heapfuzz> explore --depth 3 x.ops)
+hf_tools_expect(tools_explore_missing_file 2 "no_such.ops: No such file or directory"
+  $<TARGET_FILE:heapfuzz> explore --out ${CMAKE_CURRENT_BINARY_DIR}/explore_missing
+  ${CMAKE_CURRENT_BINARY_DIR}/no_such.ops)
