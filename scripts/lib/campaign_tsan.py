@@ -19,8 +19,12 @@ running it (HEAPFUZZ_ANNOUNCE=1: `Running: FILE`), and a program's threads are a
 before the next input starts, so the report belongs to the input announced last before it. That
 input is replayed alone ALONE_RUNS more times and saved as a crash either way, its log saying
 whether it repeated alone; only a failure that no announced input precedes stays unattributed.
+
+In the campaign the loop shares its core with the explore loop (campaign_explore.py): each
+batch takes a turn on the core, and when both loops have work they alternate batches.
 """
 
+import contextlib
 import hashlib
 import os
 import random
@@ -58,6 +62,26 @@ def running_input(output):
     return None
 
 
+def content_sha1(path, cache):
+    """The sha1 of path's bytes, cached by (size, mtime) in cache ({path: (key, sha1)}); None
+    when it cannot be read (an engine removed it)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    key = (st.st_size, st.st_mtime_ns)
+    cached = cache.get(path)
+    if cached and cached[0] == key:
+        return cached[1]
+    try:
+        with open(path, "rb") as f:
+            digest = hashlib.sha1(f.read()).hexdigest()
+    except OSError:
+        return None
+    cache[path] = (key, digest)
+    return digest
+
+
 def list_inputs(dirs):
     """Regular files directly in dirs (AFL++ queue metadata and dot files skipped), by path."""
     found = []
@@ -78,13 +102,16 @@ def list_inputs(dirs):
 class TsanReplay:
     """The loop, run on a thread of the runner: start(), then stop() (or the deadline)."""
 
-    def __init__(self, binaries, sources, out_dir, log_path, deadline, batch=BATCH):
+    def __init__(self, binaries, sources, out_dir, log_path, deadline, batch=BATCH, core=None):
         self.binaries = binaries  # {target: tsan standalone binary}
         self.sources = sources  # {target: [dirs]}
         self.out_dir = out_dir  # <out>/tsan
         self.log_path = log_path
         self.deadline = deadline  # time.monotonic() at which to stop
         self.batch = batch
+        # The core this loop shares with the explore loop (campaign_explore.SharedCore): a turn
+        # per batch. None: the core is its own.
+        self.core = core
         self.env = dict(os.environ)
         self.env["HEAPFUZZ_ANNOUNCE"] = "1"  # `Running: FILE` before each input: attribution
         self.stopping = threading.Event()
@@ -119,21 +146,7 @@ class TsanReplay:
             pass
 
     def sha1(self, path):
-        try:
-            st = os.stat(path)
-        except OSError:
-            return None
-        key = (st.st_size, st.st_mtime_ns)
-        cached = self.hash_cache.get(path)
-        if cached and cached[0] == key:
-            return cached[1]
-        try:
-            with open(path, "rb") as f:
-                digest = hashlib.sha1(f.read()).hexdigest()
-        except OSError:
-            return None
-        self.hash_cache[path] = (key, digest)
-        return digest
+        return content_sha1(path, self.hash_cache)
 
     def log(self, msg):
         with open(self.log_path, "a") as f:
@@ -288,6 +301,10 @@ class TsanReplay:
         shutil.rmtree(os.path.join(self.out_dir, target, "staging"), ignore_errors=True)
         self.origin.clear()
 
+    def turn(self):
+        """The core for one batch (and its bisection), in turn with whoever shares it."""
+        return self.core.turn("tsan", self.stopping) if self.core else contextlib.nullcontext()
+
     def round(self):
         """One pass: new inputs of every target, or else a rerun of real-thread inputs.
         Returns whether anything ran."""
@@ -298,8 +315,9 @@ class TsanReplay:
                 if self.stopping.is_set():
                     return did
                 chunk = fresh[i:i + self.batch]
-                self.run_batch(target, self.stage(target, chunk), 1)
-                self.unstage(target)
+                with self.turn():
+                    self.run_batch(target, self.stage(target, chunk), 1)
+                    self.unstage(target)
                 if self.stopping.is_set():
                     return did  # the batch may not have run to its end: not recorded
                 with open(self.state_file, "a") as f:
@@ -312,10 +330,11 @@ class TsanReplay:
                      if p and os.path.exists(p)]
             if known:
                 sample = random.sample(known, min(self.batch, len(known)))
-                self.run_batch("fuzz_heap_threads", self.stage(
-                    "fuzz_heap_threads", [(self.sha1(p) or "x%d" % i, p)
-                                          for i, p in enumerate(sample)]), 1)
-                self.unstage("fuzz_heap_threads")
+                with self.turn():
+                    self.run_batch("fuzz_heap_threads", self.stage(
+                        "fuzz_heap_threads", [(self.sha1(p) or "x%d" % i, p)
+                                              for i, p in enumerate(sample)]), 1)
+                    self.unstage("fuzz_heap_threads")
                 did = True
         return did
 
