@@ -19,12 +19,18 @@ Layout of a campaign's output directory (default campaign/, git-ignored):
   tsan/<target>/crashes      inputs whose TSan replay failed, each with its .log
   tsan/replayed.txt          inputs already replayed under TSan (deterministic ones are not
                              replayed again)
+  explore/fuzz_heap/crashes  the explore phase's crash-explore-* and timeout-explore-* files,
+                             each with its .log
+  explore/explored.txt       programs already explored (by content hash; never again)
+  explore/instance.json      what triage needs to know of those crash files (engine explore)
 """
 
 import configparser
 import os
 import re
 import shlex
+
+import campaign_explore
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TARGETS = ("fuzz_heap", "fuzz_heap_threads", "fuzz_ops_text")
@@ -154,7 +160,8 @@ class Instance:
         self.ops_histogram = None  # where its target counts ops per executed program, if it does
 
     def engine_label(self):
-        return {"libfuzzer": "libFuzzer", "afl": "AFL++", "tsan": "TSan replay"}[self.kind]
+        return {"libfuzzer": "libFuzzer", "afl": "AFL++", "tsan": "TSan replay",
+                "explore": "explore"}[self.kind]
 
     def command_line(self):
         """The exact command, environment first, as one copy-pasteable shell line."""
@@ -178,6 +185,10 @@ class Plan:
         self.targets = args.targets
         self.engines = ["libfuzzer", "afl"] if args.engine == "both" else [args.engine]
         self.tsan = args.tsan and any(t in TSAN_TARGETS for t in self.targets)
+        # The explore phase (campaign_explore.py) of fuzz_heap's programs runs on the TSan
+        # instance's core, in turns with the replays: it goes where that instance goes.
+        self.explore = getattr(args, "explore", True) and self.tsan and \
+            "fuzz_heap" in self.targets
         self.out = os.path.abspath(args.out)
         self.merged = os.path.abspath(args.merged_dir)
         self.build_root = os.path.abspath(args.build_root)
@@ -191,6 +202,7 @@ class Plan:
         self.inject_bug = getattr(args, "inject_bug", None)
         self.options = read_options()
         self.instances = []
+        self.explore_inst = None  # not in instances: it is a phase of tsan-replay
         self.oversubscribed = False
         self._plan()
 
@@ -229,6 +241,21 @@ class Plan:
         name = "heapfuzz_bug_" + bug_slug(self.inject_bug)
         return preset, name, os.path.join(ROOT, "build", preset, name)
 
+    def explore_heapfuzz(self):
+        """(preset, binary name, path) of the heapfuzz the explore phase runs: on a bug campaign
+        the bug's replay tool (explore must run the broken heap to find the bug), else
+        build/asan/heapfuzz; either way the build triage replays its crashes with."""
+        return self.replay_heapfuzz() or ("asan", "heapfuzz",
+                                          os.path.join(ROOT, "build", "asan", "heapfuzz"))
+
+    def explore_meta(self):
+        """<out>/explore/instance.json: how scripts/triage replays the explore phase's crashes
+        (its scan reads it for every artifact below)."""
+        preset, _, path = self.explore_heapfuzz()
+        rel = relpath(path, ROOT)
+        return {"target": "fuzz_heap", "preset": preset, "engine": "explore",
+                "heapfuzz": path if rel.startswith(os.pardir) else rel}
+
     def findings_dir(self):
         """Where triage files the findings: the repository's findings/ (triage's default) for a
         real campaign, <out>/findings for a bug campaign."""
@@ -239,6 +266,12 @@ class Plan:
         if self.inject_bug:
             cmd += ["--findings", self.findings_dir(), "--heapfuzz", self.replay_heapfuzz()[2]]
         return cmd
+
+    def tools(self):
+        """[(preset, binary)] of build/<preset>/ the campaign needs besides the presets' targets:
+        the replay tool of a bug campaign and the explore phase's heapfuzz (often the same)."""
+        want = [self.replay_heapfuzz(), self.explore_heapfuzz() if self.explore else None]
+        return list(dict.fromkeys((t[0], t[1]) for t in want if t))
 
     def presets(self):
         """Presets to build, each with its targets, in build order."""
@@ -284,6 +317,8 @@ class Plan:
                     self.instances.append(self._afl(target, k))
         if self.tsan:
             self.instances.append(self._tsan())
+        if self.explore:
+            self.explore_inst = self._explore()
 
     def _libfuzzer(self, target, jobs):
         inst = Instance("libfuzzer-" + target, "libfuzzer", target, "fuzz", jobs)
@@ -384,6 +419,17 @@ class Plan:
         inst.env = {"TSAN_OPTIONS": TSAN_OPTIONS}
         return inst
 
+    def _explore(self):
+        preset, _, path = self.explore_heapfuzz()
+        # No core of its own (jobs 0): it takes turns with the TSan replays on theirs.
+        inst = Instance("explore-fuzz_heap", "explore", "fuzz_heap", preset, 0)
+        inst.crash_dirs = [campaign_explore.crash_dir(os.path.join(self.out, "explore"))]
+        inst.binary = path
+        # What the loop runs, batch by batch (scripts/lib/campaign_explore.py).
+        inst.cmd = campaign_explore.explore_argv(path, inst.crash_dirs[0], ["FILE..."])
+        inst.env = sanitizer_env(self.options, afl=False)
+        return inst
+
     def tsan_sources(self, target):
         """Directories whose inputs the TSan loop replays for target: the seeds, the merged
         corpus, and the corpora of this campaign's other instances (growing as they run)."""
@@ -407,6 +453,7 @@ class Plan:
         data = {"duration": self.duration, "secondary": self.secondary, "node": self.node,
                 "jobs": self.jobs, "targets": self.targets, "engines": self.engines,
                 "tsan": self.tsan, "out": self.out, "merged": self.merged,
+                "explore": self.explore_inst.to_json() if self.explore else None,
                 "oversubscribed": self.oversubscribed,
                 "instances": [i.to_json() for i in self.instances]}
         if self.inject_bug:
@@ -457,6 +504,13 @@ class Plan:
                     lines.append("  $ " + shlex.join(["env", "TSAN_OPTIONS=" + TSAN_OPTIONS,
                                                       self.binary("tsan", t), "-runs=1",
                                                       "INPUT..."]))
+                if self.explore:
+                    e = self.explore_inst
+                    lines.append("  and on the same core, in turns: %s explores the programs of "
+                                 "%s (multi-threaded first) into %s"
+                                 % (e.name, " ".join(self.tsan_sources(e.target)),
+                                    e.crash_dirs[0]))
+                    lines.append("  $ " + e.command_line())
             else:
                 lines.append("  $ " + inst.command_line())
         return "\n".join(lines)

@@ -57,7 +57,7 @@ def plots(campaign, figs):
     """SVG charts of execs/s and coverage over time; returns [(title, relative path)]."""
     out = campaign.plan.out
     made = []
-    rate = [(r.inst.name, figs[r.inst.name]["rate_series"]) for r in campaign.runs]
+    rate = [(name, figs[name]["rate_series"]) for name in figs]
     plot_dir = os.path.join(out, "plots" + campaign.plan.suffix())
     path = os.path.join(plot_dir, "execs_per_sec.svg")
     if stats.svg_chart(path, "Executions per second", "seconds since start", "execs/s", rate):
@@ -70,6 +70,21 @@ def plots(campaign, figs):
         if stats.svg_chart(path, label, "seconds since start", unit, series):
             made.append((label + " over time", _rel(path, out)))
     return made
+
+
+def explore_of(r):
+    """The explore phase a run carries (the TSan instance's, campaign_run.Running), or None."""
+    return r.explore_inst if getattr(r, "explore", None) else None
+
+
+def all_figures(campaign):
+    """{name: figures} of every instance and explore phase, in the runs' order."""
+    figs = {}
+    for r in campaign.runs:
+        figs[r.inst.name] = campaign.figures(r)
+        if explore_of(r):
+            figs[explore_of(r).name] = campaign.figures(r, explore=True)
+    return figs
 
 
 class Context:
@@ -85,8 +100,7 @@ class Context:
         self.merge = merge
         self.triage = triage
         self.afl_plots = afl_plots
-        self.figs = figs if figs is not None else {
-            r.inst.name: campaign.figures(r) for r in campaign.runs}
+        self.figs = figs if figs is not None else all_figures(campaign)
         self.charts = charts if charts is not None else plots(campaign, self.figs)
 
 
@@ -108,8 +122,10 @@ def section_header(ctx):
     L.append("- from %s to %s: planned %s, ran %s%s"
              % (_utc(campaign.started), _utc(campaign.ended), format_duration(plan.duration),
                 format_duration(ran), " (interrupted)" if campaign.interrupted else ""))
-    L.append("- targets: %s; engines: %s; TSan replay: %s; %d jobs on a machine with %d cores%s"
+    L.append("- targets: %s; engines: %s; TSan replay: %s; explore: %s; %d jobs on a machine "
+             "with %d cores%s"
              % (", ".join(plan.targets), ", ".join(plan.engines), "yes" if plan.tsan else "no",
+                "yes (fuzz_heap, in turns on the TSan instance's core)" if plan.explore else "no",
                 plan.jobs, os.cpu_count() or 1,
                 " (more instances than jobs: they shared the cores)" if plan.oversubscribed
                 else ""))
@@ -136,17 +152,27 @@ def section_instances(ctx):
          "build's map): different instrumentations, so compare within one engine only. "
          "Stability is AFL++'s share of the map that repeats for the same input "
          "(`fuzzer_stats`). Crashes and hangs count the files in the instance's directories, "
-         "earlier runs' included, and how many this run added.", "",
+         "earlier runs' included, and how many this run added. The explore phase's execs are "
+         "schedules (`heapfuzz explore`, each program's preempts tried systematically), its "
+         "corpus the programs explored, its hangs timeout-explore files; it runs in turns with "
+         "the TSan replays on their one core.", "",
          "| instance | engine | target | state | execs | execs/s | median ops | coverage | "
          "corpus start -> end | crashes | hangs | stability |",
          "|---|---|---|---|---:|---:|---:|---|---|---:|---:|---|"]
+    rows = []
     for r in ctx.campaign.runs:
-        f = ctx.figs[r.inst.name]
+        rows.append((r, r.inst))
+        if explore_of(r):
+            rows.append((r, explore_of(r)))
+    for r, inst in rows:
+        f = ctx.figs[inst.name]
         cov = "%s %s" % (f["cov_label"], f["cov"]) if f["cov"] is not None else "-"
         if f["detail"] and r.inst.kind == "afl":
             cov += " (%s)" % f["detail"]
-        if r.inst.kind == "tsan":
+        if inst.kind == "tsan":
             corpus = "%d inputs replayed" % (f["corpus"] or 0)
+        elif inst.kind == "explore":
+            corpus = "%d programs explored" % (f["corpus"] or 0)
         elif f["corpus"] is not None:
             corpus = "%d -> %d (+%d)" % (f["corpus_start"], f["corpus"],
                                          f["corpus"] - f["corpus_start"])
@@ -156,12 +182,17 @@ def section_instances(ctx):
             r.state, r.rc)
         L.append("| %s | %s | %s | %s | %d | %.0f | %s | %s | %s | %d (%d new) | %d (%d new) "
                  "| %s |"
-                 % (r.inst.name, r.inst.engine_label(), r.inst.target, state, f["execs"],
+                 % (inst.name, inst.engine_label(), inst.target, state, f["execs"],
                     f["rate"], ops_cell(f), cov, corpus, f["crashes"], f["new_crashes"],
                     f["hangs"], f["new_hangs"], f["stability"] or "-"))
     tsan = [ctx.figs[r.inst.name] for r in ctx.campaign.runs if r.inst.kind == "tsan"]
     if tsan and tsan[0]["detail"]:
         L += ["", "TSan: %s (logs in `tsan/<target>/`)." % tsan[0]["detail"]]
+    for _, inst in rows:
+        if inst.kind == "explore" and ctx.figs[inst.name]["detail"]:
+            L += ["", "Explore: %s (crash files in `%s/`, what was explored in "
+                  "`explore/explored.txt`)." % (ctx.figs[inst.name]["detail"],
+                                               _rel(inst.crash_dirs[0], ctx.out))]
     return L
 
 
@@ -234,6 +265,11 @@ def section_commands(ctx):
         if r.inst.kind == "tsan":
             L.append("- %s: the runner's replay loop: `%s` over the other instances' corpora "
                      "(scripts/lib/campaign_tsan.py)" % (r.inst.name, r.inst.command_line()))
+            if explore_of(r):
+                L.append("- %s: the runner's explore loop, in turns on %s's core: `%s` over the "
+                         "same corpora, a batch of programs at a time "
+                         "(scripts/lib/campaign_explore.py)"
+                         % (explore_of(r).name, r.inst.name, explore_of(r).command_line()))
         else:
             L.append("- %s: `%s`" % (r.inst.name, r.inst.command_line()))
     return L

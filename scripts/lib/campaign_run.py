@@ -20,6 +20,7 @@ import time
 import hfprogress
 from campaign_plan import ROOT, STOP_GRACE, format_duration, sanitizer_env
 import campaign_stats as stats
+from campaign_explore import ExploreLoop, SharedCore
 from campaign_tsan import TsanReplay
 
 PROG = "scripts/fuzz"
@@ -111,10 +112,11 @@ def build(plan, log):
         run_logged(configure, log, what="cmake --preset %s" % preset)
         run_logged(["cmake", "--build", build_dir, "-j", jobs,
                     "--target"] + targets, log, what="building preset %s" % preset)
-    if plan.inject_bug:
-        # Triage's replay tool, where repro and promote find it again (build/<preset>/).
-        preset, name, _ = plan.replay_heapfuzz()
-        say("building %s (preset %s) for triage" % (name, preset))
+    # Triage's replay tool of a bug campaign, where repro and promote find it again
+    # (build/<preset>/), and the heapfuzz the explore phase runs.
+    for preset, name in plan.tools():
+        say("building %s (preset %s) for %s" % (name, preset, "triage and explore" if (
+            plan.explore and (preset, name) == plan.explore_heapfuzz()[:2]) else "triage"))
         if not os.path.exists(os.path.join(ROOT, "build", preset, "CMakeCache.txt")):
             run_logged(["cmake", "--preset", preset], log, what="cmake --preset %s" % preset)
         run_logged(["cmake", "--build", "--preset", preset, "-j", jobs, "--target", name], log,
@@ -155,6 +157,8 @@ def check_binaries(plan):
                               "--no-install, as root)" % tool)
     if plan.inject_bug:
         need.append(plan.replay_heapfuzz()[2])
+    if plan.explore:
+        need.append(plan.explore_heapfuzz()[2])
     missing = [p for p in dict.fromkeys(need) if not os.path.exists(p)]
     if missing:
         raise Failure("not built: %s (run without --no-build, or build the presets: %s)"
@@ -205,27 +209,42 @@ def prepare(plan):
             if "libfuzzer" in plan.engines:  # -F wants it even before libFuzzer writes to it
                 os.makedirs(os.path.join(plan.out, "libfuzzer", inst.target, "corpus"),
                             exist_ok=True)
+    if plan.explore:
+        # Read by scripts/triage's scan for every crash file below it (its META_FILES).
+        os.makedirs(plan.explore_inst.crash_dirs[0], exist_ok=True)
+        path = os.path.join(plan.out, "explore", "instance.json")
+        with open(path + ".tmp", "w") as f:
+            json.dump(plan.explore_meta(), f, indent=2, sort_keys=True)
+        os.replace(path + ".tmp", path)
 
 
 # --- running --------------------------------------------------------------------------------
 
 class Running:
-    """An instance while the campaign runs: its process (or the TSan loop) and its log."""
+    """An instance while the campaign runs: its process (or the TSan loop, with the explore
+    loop as its phase) and its log."""
 
     def __init__(self, inst, log_path):
         self.inst = inst
         self.log_path = log_path
         self.proc = None
         self.tsan = None
+        self.explore = None  # the explore loop sharing the TSan loop's core
+        self.explore_inst = None
+        self.explore_snap = None
+        self.explore_log = None
         self.snap = stats.Snapshot(inst)
         self.state = "starting"
         self.rc = None
         self.started = None
         self.ended = None
 
+    def loops(self):
+        return [loop for loop in (self.tsan, self.explore) if loop]
+
     def alive(self):
         if self.tsan:
-            return self.tsan.running()
+            return any(loop.running() for loop in self.loops())
         return self.proc is not None and self.proc.poll() is None
 
 
@@ -271,14 +290,26 @@ class Campaign:
             r.started = time.time()
             if inst.kind == "tsan":
                 targets = inst.target.split(",")
+                core = SharedCore() if self.plan.explore else None
                 r.tsan = TsanReplay({t: self.plan.binary("tsan", t) for t in targets},
                                     {t: self.plan.tsan_sources(t) for t in targets},
                                     os.path.join(self.plan.out, "tsan"), r.log_path,
-                                    self.deadline)
+                                    self.deadline, core=core)
                 r.tsan.env.update(inst.env)
                 r.tsan.start()
+                if self.plan.explore:
+                    e = r.explore_inst = self.plan.explore_inst
+                    r.explore_snap = stats.Snapshot(e)
+                    r.explore_log = os.path.join(self.log_dir, e.name + ".log")
+                    r.explore = ExploreLoop(e.binary, self.plan.tsan_sources(e.target),
+                                            os.path.join(self.plan.out, "explore"),
+                                            r.explore_log, self.deadline, core=core)
+                    r.explore.env.update(e.env)
+                    r.explore.start()
                 r.state = "running"
-                self.note("started %s (TSan replay loop)" % inst.name)
+                self.note("started %s (TSan replay loop%s)" % (
+                    inst.name, ", and %s in turns on its core" % r.explore_inst.name
+                    if r.explore else ""))
                 continue
             cwd = os.path.join(self.plan.out, inst.kind, inst.target)
             os.makedirs(cwd, exist_ok=True)
@@ -302,7 +333,7 @@ class Campaign:
             if r.state == "running" and not r.alive():
                 r.ended = time.time()
                 if r.tsan:
-                    err = r.tsan.snapshot()["error"]
+                    err = any(loop.snapshot()["error"] for loop in r.loops())
                     r.state, r.rc = ("failed", 1) if err else ("done", 0)
                 else:
                     r.rc = r.proc.returncode
@@ -312,8 +343,12 @@ class Campaign:
                             % (r.inst.name, r.rc, r.log_path))
                 self.note("%s ended: %s (status %s)" % (r.inst.name, r.state, r.rc))
 
-    def figures(self, r):
+    def figures(self, r, explore=False):
+        """The instance's figures, or with explore those of its explore phase."""
         elapsed = (r.ended or time.time()) - (r.started or time.time())
+        if explore:
+            return stats.figures(r.explore_inst, r.explore_snap, r.explore_log, elapsed,
+                                 r.explore.snapshot())
         snap = r.tsan.snapshot() if r.tsan else None
         return stats.figures(r.inst, r.snap, r.log_path, elapsed, snap)
 
@@ -323,6 +358,9 @@ class Campaign:
                                    "interrupted" if self.interrupted else "")]
         for r in self.runs:
             lines.append(stats.status_line(r.inst, self.figures(r), r.state))
+            if r.explore:
+                lines.append(stats.status_line(r.explore_inst, self.figures(r, explore=True),
+                                               r.state))
         if self.tty and not final:
             if self.drawn:
                 sys.stdout.write("\x1b[%dA" % self.drawn)
@@ -359,9 +397,12 @@ class Campaign:
                         else signal.SIGINT)
             except ProcessLookupError:
                 pass
+        for r in self.runs:  # every loop told first: none takes a turn another one left
+            for loop in r.loops():
+                loop.stopping.set()
         for r in self.runs:
-            if r.tsan:
-                r.tsan.stop()
+            for loop in r.loops():
+                loop.stop()
         end = time.monotonic() + STOP_GRACE
         while any(r.alive() for r in live) and time.monotonic() < end:
             time.sleep(0.2)
@@ -474,7 +515,7 @@ class Campaign:
     def crash_files(self):
         files = []
         for r in self.runs:
-            for d in r.inst.crash_dirs:
+            for d in r.inst.crash_dirs + (r.explore_inst.crash_dirs if r.explore else []):
                 try:
                     names = sorted(os.listdir(d))
                 except OSError:

@@ -8,7 +8,8 @@
   <instance>/fuzzer_stats (every minute and at exit; `stability` is there). On a resumed
   instance both carry on from the earlier run, so figures are taken relative to a snapshot made
   before the instance started.
-- The TSan loop keeps its own counts (campaign_tsan.TsanReplay.snapshot()).
+- The TSan loop and the explore loop keep their own counts (campaign_tsan.TsanReplay.snapshot(),
+  campaign_explore.ExploreLoop.snapshot(): its execs are schedules, its inputs programs).
 - Ops per executed program: the engines do not say how long the inputs they ran were (the
   corpus holds only those that added coverage, and mostly the longer ones), so fuzz_heap counts
   them itself into <instance>.ops-histogram (campaign_plan.OPS_HISTOGRAM_ENV): every process
@@ -193,11 +194,12 @@ class Snapshot:
                 self.corpus = count_files(inst.cmd[inst.cmd.index("-i") + 1])
 
 
-def figures(inst, snap, log_path, elapsed, tsan=None):
+def figures(inst, snap, log_path, elapsed, loop=None):
     """The instance's figures for this run so far: a dict with execs, rate, coverage, corpus,
     crashes, hangs, stability (AFL++), series for the plots, and the median ops per executed
     program with how many executions it is of (ops_median and ops_execs: None and 0 where the
-    target does not count them)."""
+    target does not count them). loop: the snapshot of the runner's loop that is the instance
+    (the TSan replays, the explore phase)."""
     crashes, hangs = finding_counts(inst)
     fig = {"execs": 0, "rate": 0.0, "now_rate": None, "cov": None, "cov_label": "",
            "corpus": None, "corpus_start": snap.corpus, "crashes": crashes, "hangs": hangs,
@@ -260,8 +262,8 @@ def figures(inst, snap, log_path, elapsed, tsan=None):
             fig["now_rate"] = number(rows[-1].get("execs_per_sec", 0))
         run_time = number(stats.get("run_time", 0)) - prev_run if fresh else 0
         fig["rate"] = fig["execs"] / max(run_time, elapsed, 1)
-    elif tsan is not None:
-        s = tsan
+    elif loop is not None:
+        s = loop
         fig["execs"] = s["execs"]
         fig["rate"] = s["execs"] / max(elapsed, 1)
         fig["corpus"] = s["unique"]
@@ -271,6 +273,12 @@ def figures(inst, snap, log_path, elapsed, tsan=None):
             fig["now_rate"] = (recent[-1][1] - recent[0][1]) / (recent[-1][0] - recent[0][0])
         fig["corpus_start"] = None
         detail = []
+        if inst.kind == "explore":
+            detail.append("%d programs explored (%d multi-threaded), %d waiting"
+                          % (s["unique"], s["threaded"], s["pending"]))
+            if s["alone"]:
+                detail.append("%d crash by themselves (not explored: their engine reports "
+                              "them)" % s["alone"])
         if s.get("attributed"):
             detail.append("%d crashes attributed by a batch log only (schedule-dependent)"
                           % s["attributed"])
@@ -291,10 +299,10 @@ def status_line(inst, fig, state):
     rate = fig["now_rate"] if fig["now_rate"] is not None else fig["rate"]
     rate = "%7.0f/s" % rate if fig["execs"] else "      -/s"
     cov = "%s %s" % (fig["cov_label"], fig["cov"]) if fig["cov"] is not None else ""
-    if inst.kind == "tsan":
-        cov = "inputs %d" % (fig["corpus"] or 0)
+    if inst.kind in ("tsan", "explore"):
+        cov = "%s %d" % ("inputs" if inst.kind == "tsan" else "programs", fig["corpus"] or 0)
     corpus = ""
-    if fig["corpus"] is not None and inst.kind != "tsan":
+    if fig["corpus"] is not None and inst.kind not in ("tsan", "explore"):
         corpus = "corpus %d (+%d)" % (fig["corpus"], fig["corpus"] - fig["corpus_start"])
     stab = " stab %s" % fig["stability"] if fig["stability"] else ""
     finds = "crashes %d" % fig["crashes"]

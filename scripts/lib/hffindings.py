@@ -31,7 +31,7 @@ import hfprogress
 REPO = Path(__file__).resolve().parents[2]
 
 TARGETS = ("fuzz_heap", "fuzz_heap_threads")
-ENGINES = ("libfuzzer", "afl", "replay")
+ENGINES = ("libfuzzer", "afl", "explore", "replay")
 STATUSES = ("open", "fixed", "duplicate")
 PRESETS = ("asan", "tsan", "fuzz", "debug", "release", "gcc", "coverage", "afl", "afl-cmplog")
 # The builds a crash is replayed with: each preset's sanitizer. A crash found by an ASan build
