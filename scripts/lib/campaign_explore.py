@@ -178,6 +178,8 @@ class ExploreLoop:
         self.explored.add(digest)
         with open(self.state_file, "a") as f:
             f.write("%s %s\n" % (digest, outcome))
+        with self.lock:
+            self.pending = max(0, self.pending - 1)
 
     def log(self, msg):
         with open(self.log_path, "a") as f:
@@ -298,6 +300,8 @@ class ExploreLoop:
                 self.proc.wait()
                 break
             time.sleep(0.1)
+        if killed is None and self.stopping.is_set():
+            killed = "stop"  # stop() killed it first
         reader.join()
         self.proc.stdout.close()
         rc, pid = self.proc.returncode, self.proc.pid

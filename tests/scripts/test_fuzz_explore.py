@@ -1,0 +1,316 @@
+#!/usr/bin/env python3
+"""The campaign's explore phase (scripts/lib/campaign_explore.py) without a build:
+
+- the loop against a stand-in heapfuzz (a shell script that, like `heapfuzz print` and `heapfuzz
+  explore`, prints a program and reports each program it explores, saving a crash-explore file
+  for one marked BAD): multi-threaded programs go first (a live attach or sweeper step; a void
+  attach does not count), every program is explored once, crashes are counted and land in
+  <out>/fuzz_heap/crashes, a program that crashes by itself is recorded and not explored;
+- explored.txt: a second loop with the same output directory explores only what is new;
+- stop() in mid-batch records the programs explore finished and no other;
+- SharedCore: two loops that both have work alternate, one alone is never kept waiting;
+- scripts/fuzz --dry-run shows the phase under tsan-replay with its exact command (the bug's
+  heapfuzz with --inject-bug), and --no-explore, --no-tsan and a campaign without fuzz_heap
+  leave it out; the instances and their jobs are those of the plan without it.
+
+tests/scripts/test_fuzz_explore_triage.py runs the real heapfuzz explore on a planted bug."""
+
+import hashlib
+import os
+import tempfile
+import threading
+import time
+import unittest
+
+import fuzz_helpers  # puts scripts/lib on the path
+from fuzz_helpers import ROOT, parse_plan, run_fuzz
+
+import campaign_explore
+
+FAKE = """#!/bin/sh
+# stand-in for heapfuzz: print FILE | explore [--option VALUE]... FILE...
+cmd=$1; shift
+case "$cmd" in
+print) cat "$1"; exit 0 ;;
+explore) ;;
+*) echo "stand-in: unknown command $cmd" >&2; exit 2 ;;
+esac
+out=.
+while [ $# -gt 0 ]; do
+  case "$1" in
+  --out) out=$2; shift 2 ;;
+  --*) shift 2 ;;
+  *) break ;;
+  esac
+done
+echo "$*" >> "$HF_TEST_CALLS"
+rc=0
+for f in "$@"; do
+  if grep -q ALONE "$f"; then
+    echo "$f: crashes without a change point: not explored (replay it with heapfuzz run)"
+    rc=1; continue
+  fi
+  if grep -q SLOW "$f"; then sleep 30; fi
+  if grep -q BAD "$f"; then
+    h=$(sha1sum "$f" | cut -c1-16)
+    cp "$f" "$out/crash-explore-$h"; echo "stand-in report" > "$out/crash-explore-$h.log"
+    echo "$f: crash: $out/crash-explore-$h (schedule 3 of 5: preempt after=0 to=1 n=1 before op 2)"
+    echo "$f: explored 3 of 5 schedules (5 of depth 1, 0 of depth 2) in 2 children: 1 crashes, 0 timeouts"
+    rc=1; continue
+  fi
+  echo "$f: explored 5 of 5 schedules (5 of depth 1, 0 of depth 2) in 1 children: 0 crashes, 0 timeouts"
+done
+exit $rc
+"""
+
+SINGLE = b"heapfuzz-ops 1\nalloc h=0 size=8 slots=0 flags=0\n"
+VOID = b"heapfuzz-ops 1\nattach  # void\nalloc h=0 size=8 slots=0 flags=0\n"
+THREADED = b"heapfuzz-ops 1\nattach  # starts m1\nalloc h=0 size=8 slots=0 flags=0\n"
+SWEEPER = b"heapfuzz-ops 1\nsweeper n=3  # on sweeper\n"
+
+
+def sha1(data):
+    return hashlib.sha1(data).hexdigest()
+
+
+class Loop(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="hf-explore-test-")
+        self.dir = self.tmp.name
+        self.heapfuzz = fuzz_helpers.write_stand_in(os.path.join(self.dir, "heapfuzz"), FAKE)
+        self.seeds = os.path.join(self.dir, "seeds")
+        self.queue = os.path.join(self.dir, "queue")
+        os.makedirs(self.seeds)
+        os.makedirs(os.path.join(self.queue, ".state"))  # AFL++ metadata: not a program
+        self.out = os.path.join(self.dir, "explore")
+        self.calls = os.path.join(self.dir, "calls")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def write(self, d, name, data):
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
+
+    def loop(self, batch=2):
+        loop = campaign_explore.ExploreLoop(self.heapfuzz, [self.seeds, self.queue,
+                                                            os.path.join(self.dir, "absent")],
+                                            self.out, os.path.join(self.dir, "explore.log"),
+                                            time.monotonic() + 60, batch=batch)
+        loop.env["HF_TEST_CALLS"] = self.calls
+        return loop
+
+    def run_loop(self, until, batch=2, seconds=30):
+        loop = self.loop(batch)
+        loop.start()
+        end = time.monotonic() + seconds
+        while time.monotonic() < end and not until(loop.snapshot()):
+            time.sleep(0.05)
+        loop.stop()
+        snap = loop.snapshot()
+        self.assertIsNone(snap["error"])
+        return snap
+
+    def batches(self):
+        """The programs of each explore call, by content hash (the loop stages copies)."""
+        try:
+            with open(self.calls) as f:
+                return [[os.path.basename(p) for p in line.split()] for line in f]
+        except FileNotFoundError:
+            return []
+
+    def explored(self):
+        with open(os.path.join(self.out, "explored.txt")) as f:
+            return dict(line.split() for line in f)
+
+    def test_threaded_first_once_each_crash_saved(self):
+        self.write(self.seeds, "a_single", SINGLE)
+        self.write(self.seeds, "b_void", VOID)
+        self.write(self.queue, "c_threaded", THREADED)
+        self.write(self.queue, "d_sweeper", SWEEPER)
+        self.write(self.queue, "d_sweeper_again", SWEEPER)  # the same program twice
+        bad = THREADED + b"# BAD\n"
+        self.write(self.queue, "e_bad", bad)
+        alone = SINGLE + b"# ALONE\n"
+        self.write(self.seeds, "f_alone", alone)
+        snap = self.run_loop(lambda s: s["unique"] + s["alone"] >= 6)
+        self.assertEqual(snap["unique"], 5)
+        self.assertEqual(snap["alone"], 1)
+        self.assertEqual(snap["threaded"], 3)
+        self.assertEqual(snap["execs"], 4 * 5 + 3)  # schedules run
+        self.assertEqual(snap["crashes"], 1)
+        self.assertEqual(snap["pending"], 0)
+        # Multi-threaded first (in source order: seeds, then the queue, names sorted), then
+        # the others; a void attach is no thread.
+        self.assertEqual(self.batches(), [[sha1(THREADED), sha1(SWEEPER)], [sha1(bad)],
+                                          [sha1(SINGLE), sha1(VOID)], [sha1(alone)]])
+        self.assertEqual(self.explored(), {sha1(SINGLE): "explored", sha1(VOID): "explored",
+                                           sha1(THREADED): "explored", sha1(SWEEPER): "explored",
+                                           sha1(bad): "explored", sha1(alone): "crashes-alone"})
+        crash_dir = os.path.join(self.out, "fuzz_heap", "crashes")
+        name = "crash-explore-" + sha1(bad)[:16]
+        self.assertEqual(sorted(os.listdir(crash_dir)), [name, name + ".log"])
+        with open(os.path.join(crash_dir, name), "rb") as f:
+            self.assertEqual(f.read(), bad)
+        self.assertFalse(os.path.exists(os.path.join(self.out, "fuzz_heap", "staging")))
+
+    def test_explored_programs_are_remembered(self):
+        self.write(self.seeds, "one", THREADED)
+        self.write(self.seeds, "two", SINGLE)
+        snap = self.run_loop(lambda s: s["unique"] >= 2)
+        self.assertEqual(snap["unique"], 2)
+        self.assertEqual(len(self.batches()), 2)
+        # A later run with the same output directory: nothing to do...
+        snap = self.run_loop(lambda s: False, seconds=3)
+        self.assertEqual((snap["unique"], snap["execs"], snap["pending"]), (0, 0, 0))
+        self.assertEqual(len(self.batches()), 2)
+        # ...but what is new, under any name (a copy of an explored program is not new).
+        self.write(self.queue, "three", SWEEPER)
+        self.write(self.queue, "one-again", THREADED)
+        snap = self.run_loop(lambda s: s["unique"] >= 1)
+        time.sleep(0.5)
+        self.assertEqual(snap["unique"], 1)
+        self.assertEqual(self.batches()[2:], [[sha1(SWEEPER)]])
+        self.assertEqual(len(self.explored()), 3)
+
+    def test_stop_keeps_what_was_finished(self):
+        self.write(self.seeds, "a", THREADED)
+        slow = THREADED + b"# SLOW\n"
+        self.write(self.seeds, "b", slow)
+        loop = self.loop(batch=2)
+        loop.start()
+        end = time.monotonic() + 20
+        while loop.snapshot()["unique"] < 1 and time.monotonic() < end:
+            time.sleep(0.05)
+        self.assertEqual(loop.snapshot()["unique"], 1)
+        began = time.monotonic()
+        loop.stop()
+        self.assertLess(time.monotonic() - began, 5)
+        self.assertFalse(loop.running())
+        self.assertEqual(self.explored(), {sha1(THREADED): "explored"})  # not the slow one
+        self.assertFalse(os.path.exists(os.path.join(self.out, "fuzz_heap", "staging")))
+
+
+class Core(unittest.TestCase):
+    def test_loops_alternate_and_one_alone_runs_on(self):
+        core = campaign_explore.SharedCore()
+        order = []
+
+        def work(name, n):
+            for _ in range(n):
+                with core.turn(name):
+                    order.append(name)
+                    time.sleep(0.02)
+
+        threads = [threading.Thread(target=work, args=(name, 6)) for name in ("tsan", "explore")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+        self.assertEqual(sorted(order), ["explore"] * 6 + ["tsan"] * 6)
+        # Both always waiting: strict turns after the first.
+        self.assertTrue(all(a != b for a, b in zip(order, order[1:])), order)
+        began = time.monotonic()
+        work("explore", 5)  # alone: never waits for the other
+        self.assertLess(time.monotonic() - began, 1)
+
+    def test_stopping_ends_the_wait(self):
+        core = campaign_explore.SharedCore()
+        stopping = threading.Event()
+        held, done = threading.Event(), threading.Event()
+
+        def hog():
+            with core.turn("tsan"):
+                held.set()
+                done.wait(10)
+
+        t = threading.Thread(target=hog)
+        t.start()
+        held.wait(5)
+        threading.Timer(0.3, stopping.set).start()
+        began = time.monotonic()
+        with core.turn("explore", stopping):
+            waited = time.monotonic() - began
+        done.set()
+        t.join(5)
+        self.assertLess(waited, 3)
+
+
+class DryRun(unittest.TestCase):
+    def dry_run(self, *args):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "camp")
+            r = run_fuzz("--dry-run", "--out", out, *args)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertFalse(os.path.exists(out), "--dry-run created the output directory")
+        return parse_plan(r.stdout), r.stdout, out
+
+    def explore_argv(self, plan):
+        """The explore command shown under tsan-replay (after its replay commands)."""
+        found = [argv for _, argv in plan["tsan-replay"].get("more", [])
+                 if len(argv) > 1 and argv[1] == "explore"]
+        self.assertEqual(len(found), 1, plan["tsan-replay"])
+        return found[0]
+
+    def test_default_campaign_explores_on_the_tsan_core(self):
+        plan, text, out = self.dry_run("--jobs", "2")
+        self.assertNotIn("explore-fuzz_heap", plan)  # a phase, not an instance
+        self.assertEqual(len(plan), 7)
+        self.assertIn("7 processes on 2 jobs", text)  # no core of its own
+        argv = self.explore_argv(plan)
+        crashes = os.path.join(out, "explore", "fuzz_heap", "crashes")
+        self.assertEqual(argv, [os.path.join(ROOT, "build", "asan", "heapfuzz"), "explore",
+                                "--budget", "1000", "--seed", "0", "--out", crashes, "FILE..."])
+        self.assertIn("in turns: explore-fuzz_heap explores the programs of %s %s "
+                      % (os.path.join(ROOT, "build", "tsan", "corpus", "fuzz_heap"),
+                         os.path.join(ROOT, "corpus", "merged", "fuzz_heap")), text)
+        self.assertIn(os.path.join(out, "libfuzzer", "fuzz_heap", "corpus"), text)
+        self.assertIn(os.path.join(out, "afl", "fuzz_heap", "sync", "main", "queue"), text)
+        self.assertIn("(multi-threaded first) into %s\n" % crashes, text)
+        # the same plan with --no-explore: the same instances, nothing of explore
+        plan2, text2, _ = self.dry_run("--jobs", "2", "--no-explore")
+        self.assertEqual(list(plan2), list(plan))
+        self.assertNotIn("explore", text2.replace("-p explore", ""))  # AFL++'s power schedule
+
+    def test_no_explore_without_its_core_or_target(self):
+        for args in (["--no-tsan"], ["--target", "fuzz_heap_threads"],
+                     ["--target", "fuzz_heap", "--no-explore"]):
+            _, text, _ = self.dry_run("--engine", "libfuzzer", *args)
+            self.assertNotIn("heapfuzz explore", text.replace("/heapfuzz explore", " "), args)
+            self.assertNotIn("explore-fuzz_heap", text, args)
+
+    def test_inject_bug_explores_with_the_bug_build(self):
+        plan, text, out = self.dry_run("--inject-bug", "large_double_release", "--target",
+                                       "fuzz_heap", "--engine", "libfuzzer")
+        argv = self.explore_argv(plan)
+        self.assertEqual(argv[0], os.path.join(ROOT, "build", "asan",
+                                               "heapfuzz_bug_large_double_release"))
+        self.assertEqual(argv[argv.index("--out") + 1],
+                         os.path.join(out, "explore", "fuzz_heap", "crashes"))
+        self.assertIn(os.path.join(out, "merged", "fuzz_heap"), text)
+
+    def test_plan_meta_for_triage(self):
+        """What <out>/explore/instance.json says, for triage's scan."""
+        import types
+        import campaign_plan
+        args = types.SimpleNamespace(
+            duration=60, jobs=2, targets=["fuzz_heap"], engine="libfuzzer", tsan=True,
+            explore=True, out="/tmp/x", merged_dir="/tmp/x/merged",
+            build_root=os.path.join(ROOT, "build"), secondary=False, node=None,
+            inject_bug="large-double-release")
+        plan = campaign_plan.Plan(args)
+        self.assertEqual(plan.explore_meta(), {
+            "target": "fuzz_heap", "preset": "asan", "engine": "explore",
+            "heapfuzz": os.path.join("build", "asan", "heapfuzz_bug_large_double_release")})
+        self.assertEqual(plan.tools(), [("asan", "heapfuzz_bug_large_double_release")])
+        args.inject_bug = None
+        plan = campaign_plan.Plan(args)
+        self.assertEqual(plan.explore_meta()["heapfuzz"], os.path.join("build", "asan",
+                                                                       "heapfuzz"))
+        self.assertEqual(plan.tools(), [("asan", "heapfuzz")])
+        args.explore = False
+        self.assertEqual(campaign_plan.Plan(args).tools(), [])
+
+
+if __name__ == "__main__":
+    fuzz_helpers.unittest_main()
