@@ -255,6 +255,35 @@ void hc_allocator_resume(hc_heap_t *heap, hc_mutator_t *m, hc_local_allocator_t 
   hc_block_handle_t *h = la->last_active;
   if (!h) return;
   la->last_active = NULL;
+#if defined(HC_INJECT_BUG_RESUME_UNPIN_EARLY)
+  /* INJECTED BUG resume-unpin-early (the allocator-versus-sweeper race of JSC's
+   * LocalAllocator::tryAllocateIn crash): resume drops the pin first and claims the block only
+   * after a yield, re-checking that the block still looks as stop left it (in its slot, empty or
+   * allocatable: a release or another allocator's take would have changed that) but not that
+   * nobody claimed it meanwhile. A shrink or sweep stopped at its claim of the block then
+   * releases or sweeps the block this allocator allocates from. Two change points: resume
+   * stopped in its window, the claimant stopped at its claim. */
+  {
+    hc_directory_t *bd = h->dir;
+    uint32_t index = h->index;
+    hc_directory_update(bd, index, 0, HC_BITMASK(HC_BIT_PINNED));
+    HC_YIELD(heap, HC_YP_BLOCK_FOUND, m);
+    pthread_mutex_lock(&bd->lock);
+    bool as_left = index < bd->used && bd->slots[index] == h &&
+                   (hc_bit_get(bd->bits[HC_BIT_EMPTY], index) ||
+                    hc_bit_get(bd->bits[HC_BIT_CAN_ALLOCATE], index));
+    if (as_left) {
+      hc_bit_set(bd->bits[HC_BIT_IN_USE], index);
+      hc_bit_clear(bd->bits[HC_BIT_EMPTY], index);
+      hc_bit_clear(bd->bits[HC_BIT_CAN_ALLOCATE], index);
+    }
+    pthread_mutex_unlock(&bd->lock);
+    if (!as_left) return; /* released or taken meanwhile: this allocator starts afresh */
+    hc_emit(heap, HC_EV_ALLOCATOR_RESUMED, m ? m->id : 0, h->cell_size, h->serial, 0);
+    take_block(heap, m, la, h, false);
+    return;
+  }
+#endif
   /* The pin kept h alive and unclaimed since stop: re-take it and rebuild its free list. A claim
    * or a missing pin here means some path broke the protocol; sweeping on would use a block
    * someone else owns, so stop loudly. */

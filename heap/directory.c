@@ -220,6 +220,39 @@ void *hc_directory_claim(hc_directory_t *dir, hc_block_query_t q, uint32_t clear
   return owner;
 }
 
+#if defined(HC_INJECT_BUG_SHRINK_STALE_LOOKAHEAD) || defined(HC_INJECT_BUG_SWEEP_STALE_LOOKAHEAD)
+uint32_t hc_directory_peek(hc_directory_t *dir, hc_block_query_t q, uint32_t start) {
+  pthread_mutex_lock(&dir->lock);
+  q.avoid |= HC_BITMASK(HC_BIT_IN_USE); /* unclaimed when looked at... */
+  uint32_t index = find_locked(dir, q, start);
+  pthread_mutex_unlock(&dir->lock);
+  return index;
+}
+
+void *hc_directory_claim_index(hc_directory_t *dir, hc_block_query_t q, uint32_t index,
+                               uint32_t *cursor) {
+  pthread_mutex_lock(&dir->lock);
+  void *owner = NULL;
+  /* ...but not looked at again: the wanted bits are, the in-use bit is not (the bug). */
+  if (index < dir->used && dir->slots[index]) {
+    bool wanted = false, avoided = false;
+    for (int k = 0; k < HC_BIT_KIND_COUNT; k++) {
+      bool set = hc_bit_get(dir->bits[k], index);
+      wanted |= set && (q.want & HC_BITMASK(k));
+      avoided |= set && (q.avoid & HC_BITMASK(k)) && k != HC_BIT_IN_USE;
+    }
+    if (wanted && !avoided) {
+      owner = dir->slots[index];
+      if (dir->self_checks) check_claim_locked(dir, q, index);
+      hc_bit_set(dir->bits[HC_BIT_IN_USE], index);
+      if (cursor) *cursor = index + 1;
+    }
+  }
+  pthread_mutex_unlock(&dir->lock);
+  return owner;
+}
+#endif
+
 void hc_directory_update(hc_directory_t *dir, uint32_t index, uint32_t set, uint32_t clear) {
   pthread_mutex_lock(&dir->lock);
   HC_ASSERT(index < dir->used && dir->slots[index] != NULL);

@@ -258,6 +258,14 @@ void hc_directory_clear_bits(hc_directory_t *dir, uint32_t index); /* directory.
 /* Finds, from *cursor, a slot matching the query, sets IN_USE on it, clears the bits in `clear`,
  * advances *cursor, and returns its owner (NULL if none). Locks the directory. */
 void *hc_directory_claim(hc_directory_t *dir, hc_block_query_t q, uint32_t clear, uint32_t *cursor);
+#if defined(HC_INJECT_BUG_SHRINK_STALE_LOOKAHEAD) || defined(HC_INJECT_BUG_SWEEP_STALE_LOOKAHEAD)
+/* The lookahead bugs' two halves (directory.c): a search that claims nothing (the index of the
+ * next match from `start`, or UINT32_MAX), and a later claim of that index that re-checks the
+ * query's wanted bits but not the in-use bit. */
+uint32_t hc_directory_peek(hc_directory_t *dir, hc_block_query_t q, uint32_t start);
+void *hc_directory_claim_index(hc_directory_t *dir, hc_block_query_t q, uint32_t index,
+                               uint32_t *cursor);
+#endif
 /* Bit updates under the lock. */
 void hc_directory_update(hc_directory_t *dir, uint32_t index, uint32_t set, uint32_t clear);
 bool hc_directory_test(hc_directory_t *dir, uint32_t index, hc_bit_kind_t kind);

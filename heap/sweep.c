@@ -87,19 +87,63 @@ static void *claim_unswept(hc_heap_t *heap, hc_directory_t **dir_out) {
   return NULL;
 }
 
+/* The incremental sweep's next claim. */
+typedef struct sweep_lookahead {
+  hc_directory_t *dir;
+  uint32_t index;
+} sweep_lookahead_t;
+
+#if defined(HC_INJECT_BUG_SWEEP_STALE_LOOKAHEAD)
+/* INJECTED BUG sweep-stale-lookahead: a sweep of several blocks looks for its next unswept block
+ * before yielding at the one it holds, and claims what it saw afterwards by index: still
+ * unswept, it re-checks, but not that nobody claimed it meanwhile. A claimant stopped at its
+ * claim of that block (a shrink, a steal, an allocator) then finds it swept and released under
+ * it. Two change points: the sweep stopped at its claim, the other thread stopped at its own. */
+static void *claim_next_unswept(hc_heap_t *heap, hc_directory_t **dir_out, sweep_lookahead_t *a) {
+  void *owner = NULL;
+  if (a->dir) {
+    hc_block_query_t q = {HC_BITMASK(HC_BIT_UNSWEPT), HC_PROTECTED_BITS};
+    owner = hc_directory_claim_index(a->dir, q, a->index, NULL);
+    if (owner) *dir_out = a->dir;
+    a->dir = NULL;
+  }
+  return owner ? owner : claim_unswept(heap, dir_out);
+}
+
+static void look_ahead_unswept(hc_heap_t *heap, hc_directory_t *d, sweep_lookahead_t *a) {
+  hc_block_query_t q = {HC_BITMASK(HC_BIT_UNSWEPT), HC_PROTECTED_BITS};
+  pthread_mutex_lock(&heap->sweep_lock);
+  uint32_t start = heap->sweep_cursors[heap->sweep_dir_cursor];
+  pthread_mutex_unlock(&heap->sweep_lock);
+  uint32_t index = hc_directory_peek(d, q, start);
+  *a = (sweep_lookahead_t){index == UINT32_MAX ? NULL : d, index};
+}
+#else
+static void *claim_next_unswept(hc_heap_t *heap, hc_directory_t **dir_out, sweep_lookahead_t *a) {
+  (void)a;
+  return claim_unswept(heap, dir_out);
+}
+
+static void look_ahead_unswept(hc_heap_t *heap, hc_directory_t *d, sweep_lookahead_t *a) {
+  (void)heap, (void)d, (void)a;
+}
+#endif
+
 /* Sweeps up to max_blocks on behalf of m (a mutator holding access) or of the sweeper (m NULL,
  * holding sweeper access). Returns how many it swept. Stops early if a collection is requested:
  * the caller parks between blocks, never while holding a claim. */
 size_t hc_sweep_some(hc_heap_t *heap, hc_mutator_t *m, size_t max_blocks) {
   size_t swept = 0;
+  sweep_lookahead_t ahead = {NULL, UINT32_MAX};
   while (swept < max_blocks) {
     if (atomic_load_explicit(&heap->stop_requested, memory_order_acquire)) {
       if (!m) break;
       hc_safepoint_slow(m);
     }
     hc_directory_t *d;
-    void *owner = claim_unswept(heap, &d);
+    void *owner = claim_next_unswept(heap, &d, &ahead);
     if (!owner) break;
+    if (swept + 1 < max_blocks) look_ahead_unswept(heap, d, &ahead);
     HC_YIELD(heap, HC_YP_BLOCK_FOUND, m);
     hc_sweep_result_t r = sweep_owner(heap, d, owner);
     finish_sweep(heap, d, owner_index(d, owner), owner, r, heap->config.release_empty_blocks, m);
@@ -121,6 +165,34 @@ size_t hc_sweep_all(hc_mutator_t *m) {
   return total;
 }
 
+#if defined(HC_INJECT_BUG_SHRINK_STALE_LOOKAHEAD)
+/* INJECTED BUG shrink-stale-lookahead: shrink looks for its next empty block before yielding at
+ * the one it holds, and claims what it saw afterwards by index: still empty, it re-checks, but
+ * not that nobody claimed it meanwhile. A sweep stopped at its claim of that block then sweeps
+ * a block shrink released. Two change points: shrink stopped at its claim, the sweep stopped at
+ * its own. */
+static void *claim_empty(hc_directory_t *d, hc_block_query_t q, uint32_t *cursor, uint32_t *ahead) {
+  void *owner = *ahead == UINT32_MAX ? NULL : hc_directory_claim_index(d, q, *ahead, cursor);
+  *ahead = UINT32_MAX;
+  return owner ? owner : hc_directory_claim(d, q, 0, cursor);
+}
+
+static void look_ahead_empty(hc_directory_t *d, hc_block_query_t q, uint32_t cursor,
+                             uint32_t *ahead) {
+  *ahead = hc_directory_peek(d, q, cursor);
+}
+#else
+static void *claim_empty(hc_directory_t *d, hc_block_query_t q, uint32_t *cursor, uint32_t *ahead) {
+  (void)ahead;
+  return hc_directory_claim(d, q, 0, cursor);
+}
+
+static void look_ahead_empty(hc_directory_t *d, hc_block_query_t q, uint32_t cursor,
+                             uint32_t *ahead) {
+  (void)d, (void)q, (void)cursor, (void)ahead;
+}
+#endif
+
 size_t hc_shrink(hc_mutator_t *m) {
   if (!m || !m->has_access) return 0;
   hc_heap_t *heap = m->heap;
@@ -131,12 +203,12 @@ size_t hc_shrink(hc_mutator_t *m) {
     pthread_mutex_lock(&d->lock);
     uint32_t slots = d->used;
     pthread_mutex_unlock(&d->lock);
-    uint32_t cursor = 0;
+    uint32_t cursor = 0, ahead = UINT32_MAX;
     void *owner;
     /* Each claim moves the cursor past the slot it found; stop after one pass over the slots. */
-    for (uint32_t seen = 0; seen < slots && (owner = hc_directory_claim(d, q, 0, &cursor));
-         seen++) {
+    for (uint32_t seen = 0; seen < slots && (owner = claim_empty(d, q, &cursor, &ahead)); seen++) {
       uint32_t index = owner_index(d, owner);
+      if (seen + 1 < slots) look_ahead_empty(d, q, cursor, &ahead);
       HC_YIELD(heap, HC_YP_BLOCK_FOUND, m);
       hc_sweep_result_t r = {0, 1};
       if (hc_directory_test(d, index, HC_BIT_UNSWEPT))

@@ -204,20 +204,25 @@ endif()
 
 # The zoo's ordering bugs, their preempts taken out: explore finds the schedule
 # (tools_explore.cmake).
-# Every zoo program with a preempt: two use-after-frees, one oracle finding.
-foreach(_hf_case "large-double-release|asan:heap-use-after-free"
-                 "sweep-owned-block|asan:heap-use-after-free"
-                 "remove-block-order|oracle:verify.shrink.*live bit N but slot occupied")
+# Every zoo program with a preempt: one change point (two use-after-frees, one oracle finding),
+# then the bugs that need two (no single preemption finds them).
+foreach(_hf_case "large-double-release|asan:heap-use-after-free|OFF"
+                 "sweep-owned-block|asan:heap-use-after-free|OFF"
+                 "remove-block-order|oracle:verify.shrink.*live bit N but slot occupied|OFF"
+                 "shrink-stale-lookahead|asan:heap-use-after-free|ON"
+                 "sweep-stale-lookahead|asan:heap-use-after-free|ON"
+                 "resume-unpin-early|oracle:.*allocation returned a live object|ON")
   string(REPLACE "|" ";" _hf_case "${_hf_case}")
   list(GET _hf_case 0 _hf_bug)
   list(GET _hf_case 1 _hf_expect)
+  list(GET _hf_case 2 _hf_two)
   string(REPLACE "-" "_" _hf_under ${_hf_bug})
   if(TARGET heapfuzz_bug_${_hf_under} AND HC_SANITIZE MATCHES "address")
     add_test(NAME tools_explore_${_hf_under} COMMAND ${CMAKE_COMMAND}
       -DBUG=$<TARGET_FILE:heapfuzz_bug_${_hf_under}> -DPLAIN=$<TARGET_FILE:heapfuzz>
       -DZOO=${PROJECT_SOURCE_DIR}/corpus/zoo/${_hf_bug}.ops
       -DOUT=${CMAKE_CURRENT_BINARY_DIR}/explore_${_hf_under}
-      "-DEXPECT=${_hf_expect}"
+      "-DEXPECT=${_hf_expect}" -DTWO_CHANGE_POINTS=${_hf_two}
       -P ${CMAKE_CURRENT_SOURCE_DIR}/tools_explore.cmake)
     set_tests_properties(tools_explore_${_hf_under} PROPERTIES
       TIMEOUT 300 LABELS tools ENVIRONMENT "${HF_TEST_ENVIRONMENT}")

@@ -1,11 +1,13 @@
 # `heapfuzz explore` finds the schedule an ordering bug needs, from the program without it:
 #   cmake -DBUG=<bug build of heapfuzz> -DPLAIN=<shipped heapfuzz> -DZOO=<zoo program>
-#         -DOUT=<scratch dir> -DEXPECT=<regex of the crash's signature> -P tools_explore.cmake
+#         -DOUT=<scratch dir> -DEXPECT=<regex of the crash's signature> [-DTWO_CHANGE_POINTS=ON]
+#         -P tools_explore.cmake
 # The zoo program with its preempt ops taken out must run clean with the bug build (the bug
 # needs the schedule), and explore on the bug build must then save a crash (exit 1) that crashes
 # again with `heapfuzz run` on the bug build, with a signature matching EXPECT, and runs clean on
 # the shipped heap; a second explore writes the same crash (same input, same build, same
-# schedules), and explore on the shipped heap finds nothing (exit 0).
+# schedules), and explore on the shipped heap finds nothing (exit 0). With TWO_CHANGE_POINTS, every
+# single preemption of the program (explore --depth 1, exhaustive) must run clean first.
 foreach(v BUG PLAIN ZOO OUT EXPECT)
   if(NOT DEFINED ${v})
     message(FATAL_ERROR "tools_explore.cmake: -D${v}=... missing")
@@ -32,6 +34,12 @@ endforeach()
 file(WRITE ${OUT}/input.ops "${text}")
 
 run_expect(0 ${BUG} run ${OUT}/input.ops)
+if(TWO_CHANGE_POINTS) # no single preemption anywhere does it
+  run_expect(0 ${BUG} explore --depth 1 --out ${OUT}/depth1 ${OUT}/input.ops)
+  if(NOT last_out MATCHES "of depth 1, 0 of depth 2\\) in [0-9]+ children: 0 crashes")
+    message(FATAL_ERROR "explore --depth 1: ${last_out}")
+  endif()
+endif()
 run_expect(1 ${BUG} explore --out ${OUT}/crashes ${OUT}/input.ops)
 set(first "${last_out}")
 message(STATUS "explore:\n${first}")

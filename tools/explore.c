@@ -15,9 +15,11 @@
  *      eden or a full collection), one candidate: the program with `preempt after=a to=T n=q`
  *      inserted right before op k (it runs on op k's thread, so it fires inside op k). All of
  *      them, when the budget allows; else a seeded sample of the budget's size.
- *   3. Depth 2, with what is left of the budget: seeded random pairs of depth-1 change points
- *      in two different ops (the second op's yield counts are those of the unchanged program,
- *      as PCT picks its change points from the first run's length).
+ *   3. Depth 2, with what is left of the budget (at least a quarter of it): seeded random pairs
+ *      of a depth-1 change point and a second one in another op, drawn from the yield points
+ *      any run so far passed. The depth-1 runs count their yields too: an op that yields only
+ *      once another thread cut in (a sweep that finds a block unswept because a shrink is
+ *      stopped at its claim) is where a second change point can go.
  * Candidates run one after another in a forked child, as fast as a fuzzer's executions: the
  * parent learns which one is running from a shared page; when the child dies (a finding aborts,
  * a sanitizer report exits), that candidate is the crash: its program is saved, in binary form as
@@ -53,6 +55,7 @@
 #define EX_DEFAULT_TIMEOUT 10u
 #define EX_MAX_AFTER       16u /* a preempt counts 1..16 yield points (ops/sched.c's arm) */
 #define EX_REPORT_CAP      (1u << 20)
+#define EX_MAX_REVEALED    8192u /* depth-1 windows remembered for depth 2 */
 
 enum { EX_CLEAN = 0, EX_CRASH = 1, EX_USAGE = 2 };
 
@@ -76,9 +79,17 @@ typedef struct ex_options {
 
 /* The page the running child and the parent share. */
 typedef struct ex_shared {
-  volatile uint32_t current; /* the candidate the child runs (or is about to) */
-  volatile uint32_t done;    /* the child finished every candidate */
-  uint16_t yields[OPS_MAX_OPS];
+  volatile uint32_t current;    /* the candidate the child runs (or is about to) */
+  volatile uint32_t done;       /* the child finished every candidate */
+  uint16_t yields[OPS_MAX_OPS]; /* per program op: the most yield points a run saw it pass */
+  uint16_t base[OPS_MAX_OPS];   /* per program op: the yield points of the unchanged run */
+  /* The ops a depth-1 candidate made pass more yield points than the unchanged run: where its
+   * preemption opened a window a second change point can use. */
+  uint32_t nrevealed;
+  struct {
+    uint32_t cand, op;
+    uint16_t yields;
+  } revealed[EX_MAX_REVEALED];
 } ex_shared_t;
 
 typedef struct ex_state {
@@ -88,8 +99,12 @@ typedef struct ex_state {
   ex_shared_t *shm;
   ex_candidate_t *cands;
   uint32_t count, depth1;
-  ops_program_t *variant; /* scratch: the candidate being built */
-  char log_path[4200];    /* the running child's output */
+  ex_point_t *firsts; /* the depth-1 change points, in sampled order (depth 2's first halves) */
+  uint32_t nfirsts;
+  uint32_t origin[OPS_MAX_OPS];     /* the variant's op j is the program's op origin[j] */
+  uint16_t run_yields[OPS_MAX_OPS]; /* the child's last run's yields, by variant op */
+  ops_program_t *variant;           /* scratch: the candidate being built */
+  char log_path[4200];              /* the running child's output */
   uint32_t crashes, timeouts, children;
 } ex_state_t;
 
@@ -111,17 +126,23 @@ static uint64_t fnv1a(const void *data, size_t n) {
   return h;
 }
 
-/* p with the candidate's preempts inserted (the later first, so the earlier index holds). */
-static void build_variant(const ops_program_t *p, const ex_candidate_t *c, ops_program_t *out) {
+/* p with the candidate's preempts inserted, each right before its op; origin (if not NULL) maps
+ * the variant's ops back to p's (UINT32_MAX for an inserted preempt). */
+static void build_variant(const ops_program_t *p, const ex_candidate_t *c, ops_program_t *out,
+                          uint32_t *origin) {
   out->config = p->config;
   out->count = 0;
   const ex_point_t *pts[2] = {&c->a, c->depth == 2 ? &c->b : NULL};
   for (uint32_t k = 0; k < p->count && out->count < OPS_MAX_OPS; k++) {
     for (int i = 0; i < 2; i++)
-      if (pts[i] && pts[i]->op == k && out->count < OPS_MAX_OPS)
+      if (pts[i] && pts[i]->op == k && out->count < OPS_MAX_OPS) {
+        if (origin) origin[out->count] = UINT32_MAX;
         out->ops[out->count++] =
             (ops_op_t){.opcode = OPS_PREEMPT, .operand = {pts[i]->after, pts[i]->to, pts[i]->n}};
-    if (out->count < OPS_MAX_OPS) out->ops[out->count++] = p->ops[k];
+      }
+    if (out->count == OPS_MAX_OPS) break;
+    if (origin) origin[out->count] = k;
+    out->ops[out->count++] = p->ops[k];
   }
 }
 
@@ -143,13 +164,13 @@ static bool preemptible(const ops_op_t *op) {
 /* Appends the depth-1 change points before op k: every `to` that names a distinct other thread
  * there, with its run lengths. The plan of the program with one preempt at k says whom a `to`
  * names (mutators are counted among those attached at that point). */
-static void add_points_at(ex_state_t *st, uint32_t k, ops_plan_t *plan, ex_point_t **pts,
-                          uint32_t *n, uint32_t *cap) {
-  uint32_t after_max = st->shm->yields[k] < EX_MAX_AFTER ? st->shm->yields[k] : EX_MAX_AFTER;
+static void add_points_at(ex_state_t *st, uint32_t k, uint32_t yields, ops_plan_t *plan,
+                          ex_point_t **pts, uint32_t *n, uint32_t *cap) {
+  uint32_t after_max = yields < EX_MAX_AFTER ? yields : EX_MAX_AFTER;
   bool seen[OPS_THREAD_COUNT] = {false};
   for (uint8_t to = 0; to < OPS_MAX_MUTATORS + 2; to++) {
     ex_candidate_t c = {.a = {k, 0, to, 0}, .depth = 1};
-    build_variant(st->prog, &c, st->variant);
+    build_variant(st->prog, &c, st->variant, NULL);
     ops_plan(st->variant, plan);
     const ops_plan_step_t *s = &plan->steps[k];
     if (s->skip || seen[s->target] || s->thread != plan->steps[k + 1].thread) continue;
@@ -175,35 +196,70 @@ static void add_points_at(ex_state_t *st, uint32_t k, ops_plan_t *plan, ex_point
   }
 }
 
-/* The candidate list: depth 1 in full or sampled to the budget, then depth-2 pairs. */
-static void plan_candidates(ex_state_t *st) {
+/* Every change point the yield counts (st->shm->yields) allow. */
+static ex_point_t *collect_points(ex_state_t *st, uint32_t *n) {
   ops_plan_t *plan = malloc(sizeof *plan);
   ex_point_t *pts = NULL;
-  uint32_t n = 0, cap = 0;
+  uint32_t cap = 0;
+  *n = 0;
   if (!plan) exit(EX_USAGE);
   for (uint32_t k = 0; k + 1 < OPS_MAX_OPS && k < st->prog->count; k++)
     if (st->shm->yields[k] && preemptible(&st->prog->ops[k]))
-      add_points_at(st, k, plan, &pts, &n, &cap);
+      add_points_at(st, k, st->shm->yields[k], plan, &pts, n, &cap);
   free(plan);
-  uint64_t rng = st->opt->seed ^ fnv1a(st->prog->ops, st->prog->count * sizeof st->prog->ops[0]);
+  return pts;
+}
+
+/* Phase 1's candidates: the depth-1 change points of the unchanged run, all of them when the
+ * budget allows (leaving depth 2 a quarter of it), else a seeded sample. */
+static void plan_depth1(ex_state_t *st, uint64_t *rng) {
+  uint32_t n;
+  ex_point_t *pts = collect_points(st, &n);
   uint32_t budget = st->opt->budget;
-  /* Depth 1: a seeded partial shuffle puts the sample first. */
-  uint32_t d1 = n < budget ? n : budget;
-  for (uint32_t i = 0; i < d1; i++) {
-    uint32_t j = i + (uint32_t)(splitmix(&rng) % (n - i));
+  uint32_t cap = st->opt->depth >= 2 ? budget - budget / 4 : budget;
+  uint32_t d1 = n < cap ? n : cap;
+  for (uint32_t i = 0; i < d1; i++) { /* a partial shuffle puts the sample first */
+    uint32_t j = i + (uint32_t)(splitmix(rng) % (n - i));
     ex_point_t t = pts[i];
     pts[i] = pts[j];
     pts[j] = t;
   }
-  uint32_t d2 = st->opt->depth >= 2 && n >= 2 ? budget - d1 : 0;
-  st->cands = malloc(((size_t)d1 + d2 + 1) * sizeof *st->cands);
+  st->cands = malloc(((size_t)budget + 1) * sizeof *st->cands);
   if (!st->cands) exit(EX_USAGE);
-  st->count = 0;
   for (uint32_t i = 0; i < d1; i++)
-    st->cands[st->count++] = (ex_candidate_t){.a = pts[i], .depth = 1};
-  st->depth1 = st->count;
-  for (uint32_t tries = 0; st->count < d1 + d2 && tries < 4 * d2; tries++) {
-    ex_point_t x = pts[splitmix(&rng) % n], y = pts[splitmix(&rng) % n];
+    st->cands[i] = (ex_candidate_t){.a = pts[i], .depth = 1};
+  st->count = st->depth1 = d1;
+  st->firsts = pts;
+  st->nfirsts = d1;
+}
+
+/* Phase 2's candidates. First every window a depth-1 candidate revealed (an op that passed
+ * more yield points with its preemption than without): that candidate's change point with each
+ * change point in the window; PCT's depth 2 where it is likeliest to matter. Then, with what is
+ * left, seeded random pairs of a depth-1 change point and any change point the runs so far
+ * allow (the most yield points any run saw each op pass), in another op. */
+static void plan_depth2(ex_state_t *st, uint64_t *rng) {
+  ops_plan_t *plan = malloc(sizeof *plan);
+  if (!plan) exit(EX_USAGE);
+  ex_point_t *win = NULL;
+  uint32_t cap = 0;
+  for (uint32_t r = 0; r < st->shm->nrevealed && st->count < st->opt->budget; r++) {
+    uint32_t n = 0, k = st->shm->revealed[r].op;
+    ex_point_t x = st->cands[st->shm->revealed[r].cand].a;
+    if (x.op == k || !preemptible(&st->prog->ops[k])) continue;
+    add_points_at(st, k, st->shm->revealed[r].yields, plan, &win, &n, &cap);
+    for (uint32_t i = 0; i < n && st->count < st->opt->budget; i++)
+      st->cands[st->count++] =
+          (ex_candidate_t){.a = x.op < k ? x : win[i], .b = x.op < k ? win[i] : x, .depth = 2};
+  }
+  free(win);
+  free(plan);
+  uint32_t n;
+  ex_point_t *pts = collect_points(st, &n);
+  uint32_t want = st->opt->budget - st->count;
+  for (uint32_t tries = 0; st->nfirsts && n && st->count < st->opt->budget && tries < 4 * want;
+       tries++) {
+    ex_point_t x = st->firsts[splitmix(rng) % st->nfirsts], y = pts[splitmix(rng) % n];
     if (x.op == y.op) continue;
     st->cands[st->count++] =
         (ex_candidate_t){.a = x.op < y.op ? x : y, .b = x.op < y.op ? y : x, .depth = 2};
@@ -225,18 +281,31 @@ static _Noreturn void child_main(ex_state_t *st, uint32_t first) {
   signal(SIGABRT, hf_abort_with_stack);
   ops_run_options_t opt = {.out = stderr, .abort_on_finding = true};
   ops_run_result_t r;
+  ops_schedule_log_t log = {NULL, 0, st->run_yields};
+  opt.schedule = &log;
   if (first == UINT32_MAX) {
-    ops_schedule_log_t log = {NULL, 0, st->shm->yields};
-    opt.schedule = &log;
-    memset(st->shm->yields, 0, sizeof st->shm->yields);
+    memset(st->run_yields, 0, sizeof st->run_yields);
     alarm(st->opt->timeout);
     ops_run(st->prog, &opt, &r);
+    memcpy(st->shm->yields, st->run_yields, sizeof st->shm->yields);
+    memcpy(st->shm->base, st->run_yields, sizeof st->shm->base);
+    st->shm->nrevealed = 0;
   } else {
     for (uint32_t i = first; i < st->count; i++) {
       st->shm->current = i;
-      build_variant(st->prog, &st->cands[i], st->variant);
+      build_variant(st->prog, &st->cands[i], st->variant, st->origin);
+      memset(st->run_yields, 0, st->variant->count * sizeof st->run_yields[0]);
       alarm(st->opt->timeout);
       ops_run(st->variant, &opt, &r);
+      for (uint32_t j = 0; j < st->variant->count; j++) { /* what a second change point can use */
+        uint32_t k = st->origin[j];
+        if (k == UINT32_MAX) continue;
+        if (st->run_yields[j] > st->shm->yields[k]) st->shm->yields[k] = st->run_yields[j];
+        if (st->cands[i].depth == 1 && st->run_yields[j] > st->shm->base[k] &&
+            st->shm->nrevealed < EX_MAX_REVEALED)
+          st->shm->revealed[st->shm->nrevealed++] =
+              (__typeof__(st->shm->revealed[0])){.cand = i, .op = k, .yields = st->run_yields[j]};
+      }
     }
   }
   alarm(0);
@@ -284,7 +353,7 @@ static void describe(const ex_point_t *p, char *buf, size_t size) {
 /* Candidate i ended its child with `status`: saves it. */
 static void save_crash(ex_state_t *st, uint32_t i, int status) {
   bool timeout = WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM;
-  build_variant(st->prog, &st->cands[i], st->variant);
+  build_variant(st->prog, &st->cands[i], st->variant, NULL);
   static uint8_t bytes[OPS_CONFIG_BYTES + OPS_MAX_OPS * 8];
   size_t n = ops_encode(st->variant, bytes, sizeof bytes);
   char path[4096];
@@ -309,6 +378,23 @@ static void save_crash(ex_state_t *st, uint32_t i, int status) {
     st->crashes++;
 }
 
+/* Runs the candidates from *next to st->count, a child at a time, each crash saved. False when
+ * enough crashed (--max-crashes); *next is then the first not run. */
+static bool run_candidates(ex_state_t *st, uint32_t *next) {
+  while (*next < st->count) {
+    int status = run_child(st, *next);
+    if (st->shm->done && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+      *next = st->count;
+      break;
+    }
+    uint32_t i = st->shm->current;
+    save_crash(st, i, status);
+    *next = i + 1;
+    if (st->crashes + st->timeouts >= st->opt->max_crashes) return false;
+  }
+  return true;
+}
+
 static int explore_file(ex_state_t *st) {
   /* 1. The program as it is: it must run clean, and it tells the yield counts. */
   int status = run_child(st, UINT32_MAX);
@@ -317,20 +403,16 @@ static int explore_file(ex_state_t *st) {
            st->path);
     return EX_CRASH;
   }
-  plan_candidates(st);
-  /* 2. The candidates, a child at a time until every one ran or enough crashed. */
-  uint32_t next = 0, ran = st->count;
-  while (next < st->count) {
-    status = run_child(st, next);
-    if (st->shm->done && WIFEXITED(status) && WEXITSTATUS(status) == 0) break;
-    uint32_t i = st->shm->current;
-    save_crash(st, i, status);
-    next = i + 1;
-    if (st->crashes + st->timeouts >= st->opt->max_crashes) {
-      ran = next;
-      break;
-    }
+  /* 2. Depth 1, then depth 2 planned from what the depth-1 runs passed. */
+  uint64_t rng = st->opt->seed ^ fnv1a(st->prog->ops, st->prog->count * sizeof st->prog->ops[0]);
+  plan_depth1(st, &rng);
+  uint32_t next = 0;
+  bool enough = !run_candidates(st, &next);
+  if (!enough && st->opt->depth >= 2) {
+    plan_depth2(st, &rng);
+    enough = !run_candidates(st, &next);
   }
+  uint32_t ran = enough ? next : st->count;
   printf("%s: explored %u of %u schedules (%u of depth 1, %u of depth 2) in %u children: %u "
          "crashes, %u timeouts\n",
          st->path, ran, st->count, st->depth1, st->count - st->depth1, st->children, st->crashes,
@@ -442,6 +524,7 @@ int hf_cmd_explore(int argc, char **argv) {
     int r = explore_file(&st);
     unlink(st.log_path);
     free(st.cands);
+    free(st.firsts);
     if (r == EX_CRASH && rc == EX_CLEAN) rc = EX_CRASH;
   }
   free(prog);
