@@ -54,7 +54,8 @@ STOP_GRACE = 20
 # CMakeLists.txt's HC_KNOWN_BUGS, the names -DHC_INJECT_BUG=NAME accepts (dashes or underscores).
 KNOWN_BUGS = ("stale-last-active", "remove-block-order", "sweep-owned-block", "missing-barrier",
               "no-stop-allocating", "detach-keeps-block", "weak-not-cleared", "version-wrap",
-              "size-class-short", "large-double-release", "unlocked-sweep-bits")
+              "size-class-short", "large-double-release", "unlocked-sweep-bits",
+              "shrink-stale-lookahead", "sweep-stale-lookahead", "resume-unpin-early")
 # The preset that builds heapfuzz_bug_<name>, the replay tool triage uses on a bug campaign's
 # crashes (CMakePresets.json's HF_BUG_VARIANTS): tsan for the race, asan for the others.
 TSAN_BUGS = ("unlocked-sweep-bits",)
