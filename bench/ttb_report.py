@@ -13,8 +13,10 @@ CONFIG_LABELS = {
     "lf-plain": "libFuzzer, plain",
     "afl-ops": "AFL++ + op mutator + dict",
     "tsan": "libFuzzer (ASan) + TSan replay",
+    "lf-explore": "libFuzzer + op mutator + dict, and explore",
 }
-COLORS = {"lf-ops": "#1f77b4", "lf-plain": "#d62728", "afl-ops": "#2ca02c", "tsan": "#9467bd"}
+COLORS = {"lf-ops": "#1f77b4", "lf-plain": "#d62728", "afl-ops": "#2ca02c", "tsan": "#9467bd",
+          "lf-explore": "#ff7f0e"}
 
 
 def group(doc):

@@ -11,7 +11,9 @@
 - SharedCore: two loops that both have work alternate, one alone is never kept waiting;
 - scripts/fuzz --dry-run shows the phase under tsan-replay with its exact command (the bug's
   heapfuzz with --inject-bug), and --no-explore, --no-tsan and a campaign without fuzz_heap
-  leave it out; the instances and their jobs are those of the plan without it.
+  leave it out; the instances and their jobs are those of the plan without it;
+- bench/time_to_bug's lf-explore configuration: on request only, and its trial watches the
+  explore loop's crashes too.
 
 tests/scripts/test_fuzz_explore_triage.py runs the real heapfuzz explore on a planted bug."""
 
@@ -310,6 +312,56 @@ class DryRun(unittest.TestCase):
         self.assertEqual(plan.tools(), [("asan", "heapfuzz")])
         args.explore = False
         self.assertEqual(campaign_plan.Plan(args).tools(), [])
+
+
+class Bench(unittest.TestCase):
+    """bench/time_to_bug's lf-explore configuration, without running a trial: chosen only on
+    request, for the bugs ASan finds, and its trial watches the explore loop's crash
+    directory as well as libFuzzer's."""
+
+    @classmethod
+    def setUpClass(cls):
+        import importlib.machinery
+        import importlib.util
+        path = os.path.join(ROOT, "bench", "time_to_bug")
+        loader = importlib.machinery.SourceFileLoader("time_to_bug", path)
+        spec = importlib.util.spec_from_loader("time_to_bug", loader)
+        cls.ttb = importlib.util.module_from_spec(spec)
+        loader.exec_module(cls.ttb)
+
+    def test_configuration(self):
+        ttb = self.ttb
+        self.assertIn("lf-explore", ttb.CONFIGS)
+        self.assertNotIn("lf-explore", ttb.DEFAULT_CONFIGS)  # the measured command unchanged
+        self.assertNotIn("lf-explore", ttb.parse_args(["--bugs", "version-wrap"]).configs)
+        args = ttb.parse_args(["--configs", "lf-ops,lf-explore", "--bugs",
+                               "large-double-release"])
+        self.assertEqual(args.configs, ["lf-ops", "lf-explore"])
+        self.assertEqual(ttb.configs_of("large-double-release", args.configs),
+                         ["lf-ops", "lf-explore"])
+        self.assertEqual(ttb.configs_of("unlocked-sweep-bits", ["lf-explore", "tsan"]),
+                         ["tsan"])
+        import ttb_report
+        self.assertIn("explore", ttb_report.CONFIG_LABELS["lf-explore"])
+
+    def test_trial_watches_explore_crashes(self):
+        from pathlib import Path
+        import types
+        ttb = self.ttb
+        with tempfile.TemporaryDirectory() as tmp:
+            bench = types.SimpleNamespace(out=Path(tmp), builds=ttb.Builds(tmp))
+            found = {}
+            for config in ("lf-ops", "lf-explore"):
+                trial = ttb.Trial(bench, "large-double-release", config, 1)
+                trial.crashes = trial.dir / "crashes"
+                explore = Path(campaign_explore.crash_dir(str(trial.dir / "explore")))
+                for d, name in ((trial.crashes, "crash-1"), (explore, "crash-explore-2")):
+                    d.mkdir(parents=True, exist_ok=True)
+                    (d / name).write_bytes(b"x")
+                    (d / (name + ".log")).write_text("report")
+                found[config] = sorted(p.name for p in trial.crash_files())
+        self.assertEqual(found, {"lf-ops": ["crash-1"],
+                                 "lf-explore": ["crash-1", "crash-explore-2"]})
 
 
 if __name__ == "__main__":
