@@ -102,5 +102,5 @@ def section_findings(ctx):
             L.append("- ... and %d more" % (len(problems) - MAX_PROBLEMS))
     L += ["", "Triaged by %s. The raw crash files stay in the engines' directories "
           "(`libfuzzer/<target>/crashes/`, `afl/<target>/sync/<instance>/crashes/`, "
-          "`tsan/<target>/crashes/`)." % how]
+          "`tsan/<target>/crashes/`, `explore/fuzz_heap/crashes/`)." % how]
     return L

@@ -161,8 +161,14 @@ def check_binaries(plan):
         need.append(plan.explore_heapfuzz()[2])
     missing = [p for p in dict.fromkeys(need) if not os.path.exists(p)]
     if missing:
-        raise Failure("not built: %s (run without --no-build, or build the presets: %s)"
-                      % (", ".join(missing), ", ".join(p for p, _ in plan.presets())))
+        tools = ", ".join("cmake --build --preset %s --target %s" % t for t in plan.tools()
+                          if os.path.join(ROOT, "build", t[0], t[1]) in missing)
+        raise Failure("not built: %s (run without --no-build, or build the presets: %s%s%s)"
+                      % (", ".join(missing), ", ".join(p for p, _ in plan.presets()),
+                         "; and " + tools if tools else "",
+                         " (or --no-explore)" if plan.explore and
+                         plan.explore_heapfuzz()[2] in missing and not plan.inject_bug
+                         else ""))
     if plan.inject_bug:
         # A rehearsal on a build without the bug would find nothing, and say the bug escaped.
         for preset, _ in plan.presets():
