@@ -56,8 +56,9 @@ for f in "$@"; do
   if grep -q BAD "$f"; then
     h=$(sha1sum "$f" | cut -c1-16)
     cp "$f" "$out/crash-explore-$h"; echo "stand-in report" > "$out/crash-explore-$h.log"
-    echo "$f: crash: $out/crash-explore-$h (schedule 3 of 5: preempt after=0 to=1 n=1 before op 2)"
-    echo "$f: explored 3 of 5 schedules (5 of depth 1, 0 of depth 2) in 2 children: 1 crashes, 0 timeouts"
+    echo "$f: crash: $out/crash-explore-$h (schedule 3 of 5: preempt before op 2)"
+    echo "$f: explored 3 of 5 schedules (5 of depth 1, 0 of depth 2) in 2 children:" \
+      "1 crashes, 0 timeouts"
     rc=1; continue
   fi
   echo "$f: explored 5 of 5 schedules (5 of depth 1, 0 of depth 2) in 1 children: 0 crashes, 0 timeouts"
@@ -312,6 +313,73 @@ class DryRun(unittest.TestCase):
         self.assertEqual(plan.tools(), [("asan", "heapfuzz")])
         args.explore = False
         self.assertEqual(campaign_plan.Plan(args).tools(), [])
+
+
+class Report(unittest.TestCase):
+    """The explore phase's row in report.md and its status line, from made-up figures."""
+
+    def test_row_and_status_line(self):
+        import types
+        import campaign_plan
+        import campaign_report
+        import campaign_stats
+        with tempfile.TemporaryDirectory() as out:
+            args = types.SimpleNamespace(
+                duration=600, jobs=2, targets=["fuzz_heap"], engine="libfuzzer", tsan=True,
+                explore=True, out=out, merged_dir=os.path.join(out, "merged"),
+                build_root=os.path.join(ROOT, "build"), secondary=False, node=None,
+                inject_bug=None)
+            plan = campaign_plan.Plan(args)
+            self.assertEqual([i.name for i in plan.instances],
+                             ["libfuzzer-fuzz_heap", "tsan-replay"])
+            snap = {"execs": 52000, "unique": 52, "crashes": 1, "timeouts": 0, "alone": 2,
+                    "threaded": 50, "pending": 7, "unattributed": 0, "attributed": 0,
+                    "samples": [(10.0, 20000), (20.0, 52000)], "error": None}
+            e = plan.explore_inst
+            os.makedirs(e.crash_dirs[0])
+            before = campaign_stats.Snapshot(e)
+            for name in ("crash-explore-00000000000000aa", "crash-explore-00000000000000aa.log",
+                         "timeout-explore-00000000000000bb", ".explore-1.log"):
+                open(os.path.join(e.crash_dirs[0], name), "w").close()
+            fig = campaign_stats.figures(e, before, os.devnull, 100, snap)
+            self.assertEqual((fig["execs"], fig["corpus"], fig["crashes"], fig["new_crashes"],
+                              fig["hangs"]), (52000, 52, 1, 1, 1))
+            self.assertIn("52 programs explored (50 multi-threaded), 7 waiting", fig["detail"])
+            self.assertIn("2 crash by themselves", fig["detail"])
+            line = campaign_stats.status_line(e, fig, "running")
+            self.assertRegex(line, r"^explore-fuzz_heap\s+running\s+execs 52000 .* programs 52 "
+                             r".*crashes 1 hangs 1")
+
+            class Run:
+                def __init__(self, inst):
+                    self.inst, self.state, self.rc = inst, "stopped", 0
+                    self.explore = self.explore_inst = None
+
+            runs = [Run(i) for i in plan.instances]
+            runs[1].explore, runs[1].explore_inst = object(), e
+            empty = dict(fig, execs=0, rate=0.0, corpus=None, detail="", crashes=0, hangs=0,
+                         new_crashes=0, new_hangs=0, rate_series=[])
+            figs = {"libfuzzer-fuzz_heap": empty, "tsan-replay": empty,
+                    "explore-fuzz_heap": fig}
+            camp = types.SimpleNamespace(
+                plan=plan, runs=runs, run_id="20260101T000000Z", manifest_commit="abc",
+                started=1000.0, ended=1600.0, interrupted=False,
+                log_dir=os.path.join(out, "logs", "x"), figures=None)
+            ctx = campaign_report.Context(camp, ["scripts/fuzz"], {},
+                                          {"ran": False, "why": "test", "crashes": []}, {},
+                                          figs=figs)
+            lines = campaign_report.report_lines(ctx)
+        rows = [line for line in lines if line.startswith("| ")]
+        names = [r.split("|")[1].strip() for r in rows]
+        self.assertEqual(names[-3:], ["libfuzzer-fuzz_heap", "tsan-replay", "explore-fuzz_heap"])
+        cells = [c.strip() for c in rows[-1].strip("|").split("|")]
+        self.assertEqual(cells[1:5], ["explore", "fuzz_heap", "stopped", "52000"])
+        self.assertEqual(cells[8:11], ["52 programs explored", "1 (1 new)", "1 (1 new)"])
+        text = "\n".join(lines)
+        self.assertIn("explore: yes (fuzz_heap, in turns on the TSan instance's core)", text)
+        self.assertIn("Explore: 52 programs explored", text)
+        self.assertIn("- explore-fuzz_heap: the runner's explore loop, in turns on tsan-replay's "
+                      "core", text)
 
 
 class Bench(unittest.TestCase):
