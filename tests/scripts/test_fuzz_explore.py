@@ -61,7 +61,8 @@ for f in "$@"; do
       "1 crashes, 0 timeouts"
     rc=1; continue
   fi
-  echo "$f: explored 5 of 5 schedules (5 of depth 1, 0 of depth 2) in 1 children: 0 crashes, 0 timeouts"
+  echo "$f: explored 5 of 5 schedules (5 of depth 1, 0 of depth 2) in 1 children:" \
+    "0 crashes, 0 timeouts"
 done
 exit $rc
 """
