@@ -52,7 +52,8 @@ class HelpAndErrors(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
         self.assertIn("unknown injected bug 'stale-first-active' (known: stale-last-active, ",
                       r.stderr)
-        self.assertIn("unlocked-sweep-bits)", r.stderr)
+        self.assertIn("unlocked-sweep-bits, shrink-stale-lookahead, sweep-stale-lookahead, "
+                      "resume-unpin-early)", r.stderr)
         self.assertEqual(r.stdout, "")
         r = run_fuzz("--inject-bug", "missing-barrier", "--merged-dir",
                      os.path.join(ROOT, "corpus", "merged"), "--dry-run")
