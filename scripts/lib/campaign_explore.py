@@ -49,6 +49,7 @@ import subprocess
 import threading
 import time
 
+from campaign_loop import CampaignLoop
 from campaign_tsan import content_sha1, list_inputs
 
 # Schedules per program: explore's own default, about 0.7 s a program under ASan.
@@ -128,8 +129,10 @@ class SharedCore:
                     self.cond.notify_all()
 
 
-class ExploreLoop:
+class ExploreLoop(CampaignLoop):
     """The loop, run on a thread of the runner: start(), then stop() (or the deadline)."""
+
+    THREAD_NAME = "explore"
 
     def __init__(self, heapfuzz, sources, out_dir, log_path, deadline, budget=BUDGET,
                  batch=BATCH, core=None):
@@ -341,35 +344,9 @@ class ExploreLoop:
                 self.run_batch(chunk)
         return True
 
-    def main(self):
-        try:
-            os.makedirs(self.crash_dir, exist_ok=True)
-            self.load_state()
-            while not self.stopping.is_set() and time.monotonic() < self.deadline:
-                if not self.round():
-                    self.stopping.wait(2.0)
-        except Exception as e:  # reported as the phase's failure, the campaign goes on
-            self.error = "%s: %s" % (type(e).__name__, e)
-            self.log("error: " + self.error)
-
-    def start(self):
-        self.started = time.monotonic()
-        self.thread = threading.Thread(target=self.main, name="explore", daemon=True)
-        self.thread.start()
-
-    def stop(self, timeout=30):
-        self.stopping.set()
-        proc = self.proc
-        if proc is not None and proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        if self.thread:
-            self.thread.join(timeout)
-
-    def running(self):
-        return self.thread is not None and self.thread.is_alive()
+    def setup(self):
+        os.makedirs(self.crash_dir, exist_ok=True)
+        self.load_state()
 
     def snapshot(self):
         """The figures so far, with the keys of TsanReplay.snapshot() that campaign_stats

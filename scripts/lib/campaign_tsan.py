@@ -34,6 +34,8 @@ import subprocess
 import threading
 import time
 
+from campaign_loop import CampaignLoop
+
 # Inputs per replay process: big enough to amortize TSan's start, small enough to bisect fast.
 BATCH = 64
 # A finding in real-thread mode may need several schedules: runs per part while bisecting.
@@ -99,8 +101,10 @@ def list_inputs(dirs):
     return found
 
 
-class TsanReplay:
+class TsanReplay(CampaignLoop):
     """The loop, run on a thread of the runner: start(), then stop() (or the deadline)."""
+
+    THREAD_NAME = "tsan-replay"
 
     def __init__(self, binaries, sources, out_dir, log_path, deadline, batch=BATCH, core=None):
         self.binaries = binaries  # {target: tsan standalone binary}
@@ -338,35 +342,9 @@ class TsanReplay:
                 did = True
         return did
 
-    def main(self):
-        try:
-            os.makedirs(self.out_dir, exist_ok=True)
-            self.load_state()
-            while not self.stopping.is_set() and time.monotonic() < self.deadline:
-                if not self.round():
-                    self.stopping.wait(2.0)
-        except Exception as e:  # reported as the instance's failure, the campaign goes on
-            self.error = "%s: %s" % (type(e).__name__, e)
-            self.log("error: " + self.error)
-
-    def start(self):
-        self.started = time.monotonic()
-        self.thread = threading.Thread(target=self.main, name="tsan-replay", daemon=True)
-        self.thread.start()
-
-    def stop(self, timeout=30):
-        self.stopping.set()
-        proc = self.proc
-        if proc is not None and proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        if self.thread:
-            self.thread.join(timeout)
-
-    def running(self):
-        return self.thread is not None and self.thread.is_alive()
+    def setup(self):
+        os.makedirs(self.out_dir, exist_ok=True)
+        self.load_state()
 
     def snapshot(self):
         with self.lock:
