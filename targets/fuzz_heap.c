@@ -128,13 +128,15 @@ __attribute__((section("__libfuzzer_extra_counters"),
 static ops_schedule_log_t schedule_log = {schedule_features, SCHEDULE_FEATURES, NULL};
 static int schedule_state; /* 0: not looked at the environment yet, 1: on, -1: off */
 
-/* AFL++'s runtime, when linked (afl-clang-fast): its edge map and the edges in use. */
-extern uint8_t *__afl_area_ptr __attribute__((weak));
+/* AFL++'s runtime, when linked (afl-clang-fast): the edges in use, and its call that sets one
+ * byte of the edge map (map[id] = val, unchecked). Not the map pointer itself: AFL++'s pass adds
+ * its own declaration of __afl_area_ptr to every module it instruments, and a second one there
+ * would be renamed, and left undefined, by LLVM. */
 extern uint32_t __afl_final_loc __attribute__((weak));
+void __afl_coverage_interesting(uint8_t val, uint32_t id) __attribute__((weak));
 
 static bool afl_linked(void) {
-  return &__afl_area_ptr != NULL && &__afl_final_loc != NULL && __afl_area_ptr &&
-         __afl_final_loc > 1;
+  return __afl_coverage_interesting && &__afl_final_loc != NULL && __afl_final_loc > 1;
 }
 
 static ops_schedule_log_t *schedule_log_for_run(void) {
@@ -151,7 +153,7 @@ static void fold_schedule_into_afl(void) {
   if (schedule_state < 0 || !afl_linked()) return;
   uint32_t edges = __afl_final_loc - 1; /* slot 0 is AFL's own */
   for (uint32_t i = 0; i < SCHEDULE_FEATURES; i++)
-    if (schedule_features[i]) __afl_area_ptr[1 + (i * 0x9e3779b1u) % edges]++;
+    if (schedule_features[i]) __afl_coverage_interesting(1, 1 + (i * 0x9e3779b1u) % edges);
 }
 
 /* ---------------------------------------------------------------------------------------------
