@@ -184,9 +184,11 @@ static bool claim_skips_in_use(const hc_directory_t *dir, hc_block_query_t q) {
  * the code applies it: skipping blocks in use is decided per query (claim_skips_in_use), so an
  * in-use report names the query's wanted bits, i.e. which search broke it (a sweep wants
  * unswept blocks, shrink and steal empty ones, a refill allocatable ones), whichever directory
- * it searched; the pin is one mask every release path shares (HC_PROTECTED_BITS), so a pin
+ * it searched, and `how` the claim found it (a search, or " by index": a slot remembered from an
+ * earlier search); the pin is one mask every release path shares (HC_PROTECTED_BITS), so a pin
  * report names no search. */
-static void check_claim_locked(const hc_directory_t *dir, hc_block_query_t q, uint32_t index) {
+static void check_claim_locked(const hc_directory_t *dir, hc_block_query_t q, uint32_t index,
+                               const char *how) {
   if (hc_bit_get(dir->bits[HC_BIT_PINNED], index))
     HC_FATAL("self-check: a claim took a pinned block (a stopped allocator's last-active block)");
   if (!hc_bit_get(dir->bits[HC_BIT_IN_USE], index)) return;
@@ -196,7 +198,8 @@ static void check_claim_locked(const hc_directory_t *dir, hc_block_query_t q, ui
       if (want[0]) strncat(want, ",", sizeof want - strlen(want) - 1);
       strncat(want, bit_kind_names[k], sizeof want - strlen(want) - 1);
     }
-  snprintf(msg, sizeof msg, "self-check: a claim for %s blocks took one already in use", want);
+  snprintf(msg, sizeof msg, "self-check: a claim%s for %s blocks took one already in use", how,
+           want);
   hc_fatal(__FILE__, __LINE__, msg);
 }
 
@@ -210,7 +213,7 @@ void *hc_directory_claim(hc_directory_t *dir, hc_block_query_t q, uint32_t clear
     owner = dir->slots[index];
     if (hc_unlikely(owner == NULL))
       HC_FATAL("directory bit set over an empty slot"); /* what remove-block-order leads to */
-    if (dir->self_checks) check_claim_locked(dir, q, index);
+    if (dir->self_checks) check_claim_locked(dir, q, index, "");
     hc_bit_set(dir->bits[HC_BIT_IN_USE], index);
     for (int k = 0; k < HC_BIT_KIND_COUNT; k++)
       if (clear & HC_BITMASK(k)) hc_bit_clear(dir->bits[k], index);
@@ -243,7 +246,7 @@ void *hc_directory_claim_index(hc_directory_t *dir, hc_block_query_t q, uint32_t
     }
     if (wanted && !avoided) {
       owner = dir->slots[index];
-      if (dir->self_checks) check_claim_locked(dir, q, index);
+      if (dir->self_checks) check_claim_locked(dir, q, index, " by index");
       hc_bit_set(dir->bits[HC_BIT_IN_USE], index);
       if (cursor) *cursor = index + 1;
     }
