@@ -7,6 +7,7 @@ import shlex
 import stat
 import subprocess
 import sys
+import tempfile
 import unittest
 
 ROOT = os.environ.get("HF_SOURCE_DIR") or os.path.dirname(os.path.dirname(os.path.dirname(
@@ -48,6 +49,17 @@ def run_fuzz(*args, timeout=120):
     """scripts/fuzz ARGS... -> CompletedProcess (text)."""
     return subprocess.run([sys.executable, FUZZ] + list(args), capture_output=True, text=True,
                           timeout=timeout, cwd=ROOT)
+
+
+def dry_run_plan(testcase, *args):
+    """scripts/fuzz --dry-run with a fresh --out: (the plan parsed, the output, that --out).
+    Checks that it exits 0 and creates nothing."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "camp")
+        r = run_fuzz("--dry-run", "--out", out, *args)
+        testcase.assertEqual(r.returncode, 0, r.stderr)
+        testcase.assertFalse(os.path.exists(out), "--dry-run created the output directory")
+        return parse_plan(r.stdout), r.stdout, out
 
 
 def parse_plan(text):

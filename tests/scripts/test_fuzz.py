@@ -108,12 +108,7 @@ class HelpAndErrors(unittest.TestCase):
 
 class DryRun(unittest.TestCase):
     def plan(self, *args):
-        with tempfile.TemporaryDirectory() as tmp:
-            out = os.path.join(tmp, "camp")
-            r = run_fuzz("--dry-run", "--out", out, *args)
-            self.assertEqual(r.returncode, 0, r.stderr)
-            self.assertFalse(os.path.exists(out), "--dry-run created the output directory")
-            return parse_plan(r.stdout), r.stdout, out
+        return fuzz_helpers.dry_run_plan(self, *args)
 
     def test_default_campaign(self):
         plan, text, out = self.plan("--jobs", "8")

@@ -25,7 +25,7 @@ import time
 import unittest
 
 import fuzz_helpers  # puts scripts/lib on the path
-from fuzz_helpers import ROOT, parse_plan, run_fuzz
+from fuzz_helpers import ROOT
 
 import campaign_explore
 
@@ -242,12 +242,7 @@ class Core(unittest.TestCase):
 
 class DryRun(unittest.TestCase):
     def dry_run(self, *args):
-        with tempfile.TemporaryDirectory() as tmp:
-            out = os.path.join(tmp, "camp")
-            r = run_fuzz("--dry-run", "--out", out, *args)
-            self.assertEqual(r.returncode, 0, r.stderr)
-            self.assertFalse(os.path.exists(out), "--dry-run created the output directory")
-        return parse_plan(r.stdout), r.stdout, out
+        return fuzz_helpers.dry_run_plan(self, *args)
 
     def explore_argv(self, plan):
         """The explore command shown under tsan-replay (after its replay commands)."""
