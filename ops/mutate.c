@@ -186,8 +186,9 @@ static void insert_preempt(rng_t *r, ops_program_t *p) {
  * one or two preemptions at the right yield point to the right thread (PCT's depth; syzkaller
  * mutates its programs' scheduling the same way), which a random operand or a random new op
  * hits rarely:
- *   - retime a preempt: fire a yield point or two earlier or later, or anywhere in its range;
- *   - retarget a preempt: another mutator, the sweeper or the collector, or a longer run;
+ *   - retime a preempt: fire one yield point earlier or later, or anywhere in its range;
+ *   - retarget a preempt: another thread (the plan counts `to` modulo the attached mutators
+ *     plus two, so now and then it names the same one), or another run length;
  *   - insert a preempt, at an early yield point of the op after it;
  *   - move an op across a neighbouring switch, so that another thread runs it.
  * Where the program has nothing to retime or move, a preempt is inserted. */
@@ -198,11 +199,11 @@ static void mutate_schedule(rng_t *r, ops_program_t *p) {
     if (k != UINT32_MAX) {
       uint16_t *o = p->ops[k].operand;
       if (what == 0)
-        o[0] = (uint16_t)((o[0] & 0xffu) + 15u + below(r, 3)) % 16u; /* -1, 0 or +1 (mod 16) */
+        o[0] = (uint16_t)((o[0] & 0xffu) + (below(r, 2) ? 1u : 15u)) % 16u; /* +1 or -1 (mod 16) */
       else if (what == 1)
         o[0] = (uint16_t)below(r, 16);
       else if (what == 2)
-        o[1] = (uint16_t)((o[1] & 0xffu) + 1u + below(r, 5));
+        o[1] = (uint16_t)(((o[1] & 0xffu) + 1u + below(r, 5)) & 0xffu);
       else
         o[2] = (uint16_t)below(r, 16);
       return;

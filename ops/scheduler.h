@@ -33,9 +33,9 @@ typedef struct sched_thread {
   uint32_t countdown;
   uint8_t preempt_to, preempt_n;
   bool quit; /* the program is over: end the fiber */
-  /* The schedule log's view (ops_schedule_log_t): what the thread does now (sched_work(): its
-   * op's opcode, or a sweeper step or collection run for a preemption), whether that is an op of
-   * its own (whose yield points it counts), and where it is stopped inside it (a hash of the
+  /* The schedule log's view (ops_schedule_log_t): what the thread does now (its op's opcode, or
+   * sched.c's WORK_* for a sweeper step or collection run for a preemption), whether that is an op
+   * of its own (whose yield points it counts), and where it is stopped inside it (a hash of the
    * yield point's name, while PREEMPTED or WAITING). */
   uint32_t work;
   bool own_op;

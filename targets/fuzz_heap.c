@@ -115,10 +115,11 @@ static void hist_count(uint32_t ops) {
  * into at which yield point, which ops ran while another was stopped there) are handed to the
  * engine as coverage of their own. libFuzzer reads (and clears before every run) the bytes of
  * its extra-counters section; AFL++ has no such section, so after each run the features are
- * folded into its edge map, hashed over the edges it already has (a collision costs a little
- * precision, as AFL's own edge hashing does). The map bounds what the corpus can gain from it:
- * at most SCHEDULE_FEATURES inputs, each byte being set or not. HEAPFUZZ_SCHEDULE_FEEDBACK=0
- * turns it off (to measure what it buys).
+ * folded into its edge map, hashed over the edges it already has: a feature's byte is set to 1,
+ * which overwrites the hit count of the edge it shares the byte with (one edge in its map's
+ * share of features, a few percent, loses its hit-count buckets for that run). The map bounds what
+ * the corpus can gain from it: at most SCHEDULE_FEATURES inputs, each byte being set or not.
+ * HEAPFUZZ_SCHEDULE_FEEDBACK=0 turns it off (to measure what it buys).
  * ------------------------------------------------------------------------------------------- */
 
 #define SCHEDULE_FEATURES 16384u
@@ -131,12 +132,16 @@ static int schedule_state; /* 0: not looked at the environment yet, 1: on, -1: o
 /* AFL++'s runtime, when linked (afl-clang-fast): the edges in use, and its call that sets one
  * byte of the edge map (map[id] = val, unchecked). Not the map pointer itself: AFL++'s pass adds
  * its own declaration of __afl_area_ptr to every module it instruments, and a second one there
- * would be renamed, and left undefined, by LLVM. */
+ * would be renamed, and left undefined, by LLVM. And called through a volatile pointer: the pass
+ * rewrites the id of every direct call to __afl_coverage_interesting into a constant of its own,
+ * which would put every feature in one byte. */
 extern uint32_t __afl_final_loc __attribute__((weak));
 void __afl_coverage_interesting(uint8_t val, uint32_t id) __attribute__((weak));
+static void (*volatile afl_set_byte)(uint8_t val, uint32_t id);
 
 static bool afl_linked(void) {
-  return __afl_coverage_interesting && &__afl_final_loc != NULL && __afl_final_loc > 1;
+  if (!afl_set_byte) afl_set_byte = __afl_coverage_interesting;
+  return afl_set_byte && &__afl_final_loc != NULL && __afl_final_loc > 1;
 }
 
 static ops_schedule_log_t *schedule_log_for_run(void) {
@@ -153,7 +158,7 @@ static void fold_schedule_into_afl(void) {
   if (schedule_state < 0 || !afl_linked()) return;
   uint32_t edges = __afl_final_loc - 1; /* slot 0 is AFL's own */
   for (uint32_t i = 0; i < SCHEDULE_FEATURES; i++)
-    if (schedule_features[i]) __afl_coverage_interesting(1, 1 + (i * 0x9e3779b1u) % edges);
+    if (schedule_features[i]) afl_set_byte(1, 1 + (i * 0x9e3779b1u) % edges);
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -15,11 +15,12 @@
  *      eden or a full collection), one candidate: the program with `preempt after=a to=T n=q`
  *      inserted right before op k (it runs on op k's thread, so it fires inside op k). All of
  *      them, when the budget allows; else a seeded sample of the budget's size.
- *   3. Depth 2, with what is left of the budget (at least a quarter of it): seeded random pairs
- *      of a depth-1 change point and a second one in another op, drawn from the yield points
- *      any run so far passed. The depth-1 runs count their yields too: an op that yields only
- *      once another thread cut in (a sweep that finds a block unswept because a shrink is
- *      stopped at its claim) is where a second change point can go.
+ *   3. Depth 2, with what is left of the budget (at least a quarter of it). The depth-1 runs
+ *      count their yields too: an op that yields only once another thread cut in (a sweep that
+ *      finds a block unswept because a shrink is stopped at its claim) is where a second change
+ *      point can go. So first each depth-1 change point is paired with every change point of
+ *      the windows its own run revealed; then seeded random pairs of a depth-1 change point and
+ *      one drawn from the yield points any run so far passed, in another op.
  * Candidates run one after another in a forked child, as fast as a fuzzer's executions: the
  * parent learns which one is running from a shared page; when the child dies (a finding aborts,
  * a sanitizer report exits), that candidate is the crash: its program is saved, in binary form as
@@ -77,19 +78,24 @@ typedef struct ex_options {
   bool verbose;
 } ex_options_t;
 
+/* A window a depth-1 candidate revealed: op `op` passed `yields` yield points in its run, more
+ * than in the unchanged program's. */
+typedef struct ex_window {
+  uint32_t cand, op;
+  uint16_t yields;
+} ex_window_t;
+
 /* The page the running child and the parent share. */
 typedef struct ex_shared {
   volatile uint32_t current;    /* the candidate the child runs (or is about to) */
   volatile uint32_t done;       /* the child finished every candidate */
+  volatile uint32_t started;    /* the child is set up: from here on, a death is a candidate's */
   uint16_t yields[OPS_MAX_OPS]; /* per program op: the most yield points a run saw it pass */
   uint16_t base[OPS_MAX_OPS];   /* per program op: the yield points of the unchanged run */
   /* The ops a depth-1 candidate made pass more yield points than the unchanged run: where its
    * preemption opened a window a second change point can use. */
   uint32_t nrevealed;
-  struct {
-    uint32_t cand, op;
-    uint16_t yields;
-  } revealed[EX_MAX_REVEALED];
+  ex_window_t revealed[EX_MAX_REVEALED];
 } ex_shared_t;
 
 typedef struct ex_state {
@@ -233,6 +239,11 @@ static void plan_depth1(ex_state_t *st, uint64_t *rng) {
   st->nfirsts = d1;
 }
 
+/* Two preempts inserted before ops a and b keep both ops within the program's op cap. */
+static bool fits_two(uint32_t a, uint32_t b) {
+  return (a > b ? a : b) + 2 < OPS_MAX_OPS;
+}
+
 /* Phase 2's candidates. First every window a depth-1 candidate revealed (an op that passed
  * more yield points with its preemption than without): that candidate's change point with each
  * change point in the window; PCT's depth 2 where it is likeliest to matter. Then, with what is
@@ -246,7 +257,7 @@ static void plan_depth2(ex_state_t *st, uint64_t *rng) {
   for (uint32_t r = 0; r < st->shm->nrevealed && st->count < st->opt->budget; r++) {
     uint32_t n = 0, k = st->shm->revealed[r].op;
     ex_point_t x = st->cands[st->shm->revealed[r].cand].a;
-    if (x.op == k || !preemptible(&st->prog->ops[k])) continue;
+    if (x.op == k || !fits_two(x.op, k) || !preemptible(&st->prog->ops[k])) continue;
     add_points_at(st, k, st->shm->revealed[r].yields, plan, &win, &n, &cap);
     for (uint32_t i = 0; i < n && st->count < st->opt->budget; i++)
       st->cands[st->count++] =
@@ -260,7 +271,7 @@ static void plan_depth2(ex_state_t *st, uint64_t *rng) {
   for (uint32_t tries = 0; st->nfirsts && n && st->count < st->opt->budget && tries < 4 * want;
        tries++) {
     ex_point_t x = st->firsts[splitmix(rng) % st->nfirsts], y = pts[splitmix(rng) % n];
-    if (x.op == y.op) continue;
+    if (x.op == y.op || !fits_two(x.op, y.op)) continue;
     st->cands[st->count++] =
         (ex_candidate_t){.a = x.op < y.op ? x : y, .b = x.op < y.op ? y : x, .depth = 2};
   }
@@ -283,10 +294,12 @@ static _Noreturn void child_main(ex_state_t *st, uint32_t first) {
   ops_run_result_t r;
   ops_schedule_log_t log = {NULL, 0, st->run_yields};
   opt.schedule = &log;
+  st->shm->started = 1;
   if (first == UINT32_MAX) {
     memset(st->run_yields, 0, sizeof st->run_yields);
     alarm(st->opt->timeout);
     ops_run(st->prog, &opt, &r);
+    alarm(0);
     memcpy(st->shm->yields, st->run_yields, sizeof st->shm->yields);
     memcpy(st->shm->base, st->run_yields, sizeof st->shm->base);
     st->shm->nrevealed = 0;
@@ -297,6 +310,7 @@ static _Noreturn void child_main(ex_state_t *st, uint32_t first) {
       memset(st->run_yields, 0, st->variant->count * sizeof st->run_yields[0]);
       alarm(st->opt->timeout);
       ops_run(st->variant, &opt, &r);
+      alarm(0); /* the bookkeeping below is no part of the schedule's time */
       for (uint32_t j = 0; j < st->variant->count; j++) { /* what a second change point can use */
         uint32_t k = st->origin[j];
         if (k == UINT32_MAX) continue;
@@ -304,11 +318,10 @@ static _Noreturn void child_main(ex_state_t *st, uint32_t first) {
         if (st->cands[i].depth == 1 && st->run_yields[j] > st->shm->base[k] &&
             st->shm->nrevealed < EX_MAX_REVEALED)
           st->shm->revealed[st->shm->nrevealed++] =
-              (__typeof__(st->shm->revealed[0])){.cand = i, .op = k, .yields = st->run_yields[j]};
+              (ex_window_t){.cand = i, .op = k, .yields = st->run_yields[j]};
       }
     }
   }
-  alarm(0);
   st->shm->done = 1;
   fflush(stdout);
   _exit(0); /* no LeakSanitizer pass: leaks are the other engines' to report */
@@ -317,6 +330,7 @@ static _Noreturn void child_main(ex_state_t *st, uint32_t first) {
 /* Runs a child from `first`; returns its wait status (a child that cannot start: exit). */
 static int run_child(ex_state_t *st, uint32_t first) {
   st->shm->done = 0;
+  st->shm->started = 0;
   st->shm->current = first;
   fflush(stdout);
   fflush(stderr);
@@ -333,6 +347,10 @@ static int run_child(ex_state_t *st, uint32_t first) {
       fprintf(stderr, "heapfuzz: explore: waitpid: %s\n", strerror(errno));
       exit(EX_USAGE);
     }
+  if (!st->shm->started) { /* died before its first schedule: no candidate's doing */
+    fprintf(stderr, "heapfuzz: explore: a child could not set up (writing %s)\n", st->log_path);
+    exit(EX_USAGE);
+  }
   return status;
 }
 
@@ -429,7 +447,8 @@ static const char explore_usage[] =
     "                        [--max-crashes N] [--out DIR] FILE...\n"
     "  Try each program's schedules systematically: a preempt before every op of a mutator\n"
     "  thread, at each heap yield point the op passes, to each other thread (depth 1), then\n"
-    "  random pairs of those (depth 2), within the budget. A schedule that crashes is saved in\n"
+    "  pairs (depth 2): each of those with the yield points its own run revealed, then random\n"
+    "  pairs, within the budget. A schedule that crashes is saved in\n"
     "  DIR as crash-explore-<hash> (its program, binary) with <name>.log (the report); one that\n"
     "  runs past the timeout as timeout-explore-<hash>.\n"
     "  --budget N       schedules per program (default 1000; depth 1 sampled when it has more)\n"
