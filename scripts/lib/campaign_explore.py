@@ -44,12 +44,11 @@ import contextlib
 import os
 import re
 import shutil
-import signal
 import subprocess
 import threading
 import time
 
-from campaign_loop import CampaignLoop
+from campaign_loop import CampaignLoop, stage_copies
 from campaign_tsan import content_sha1, list_inputs
 
 # Schedules per program: explore's own default, about 0.7 s a program under ASan.
@@ -184,14 +183,6 @@ class ExploreLoop(CampaignLoop):
         with self.lock:
             self.pending = max(0, self.pending - 1)
 
-    def log(self, msg):
-        with open(self.log_path, "a") as f:
-            f.write("[%s] %s\n" % (time.strftime("%H:%M:%S"), msg))
-
-    def turn(self):
-        return self.core.turn("explore", self.stopping) if self.core else \
-            contextlib.nullcontext()
-
     # --- choosing programs ----------------------------------------------------------------
 
     def fresh(self):
@@ -234,16 +225,7 @@ class ExploreLoop(CampaignLoop):
         """Copies of the batch's programs named by content, {copy: sha1}: the engines rewrite
         their corpora as they run (libFuzzer removes an input it reduced), and explore names
         the file it is on in what it prints. A program already gone is left out."""
-        os.makedirs(self.staging, exist_ok=True)
-        staged = {}
-        for digest, path in chunk:
-            copy = os.path.join(self.staging, digest)
-            try:
-                shutil.copyfile(path, copy)
-            except OSError:
-                continue
-            staged[copy] = digest
-        return staged
+        return {copy: digest for copy, (digest, _) in stage_copies(self.staging, chunk).items()}
 
     def on_line(self, line, staged, done):
         """One line of explore's output: a saved crash, or a program finished."""
@@ -280,35 +262,13 @@ class ExploreLoop(CampaignLoop):
         cmd = explore_argv(self.heapfuzz, self.crash_dir, files, self.budget)
         self.log("$ " + " ".join(cmd))
         limit = START_SECONDS + PER_PROGRAM_SECONDS * len(files)
-        try:
-            self.proc = subprocess.Popen(cmd, env=self.env, stdout=subprocess.PIPE,
-                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         start_new_session=True)
-        except OSError as e:
-            raise RuntimeError("cannot run %s: %s" % (cmd[0], e.strerror))
         done = {}
 
-        def read():
-            for raw in self.proc.stdout:
+        def read(out):
+            for raw in out:
                 self.on_line(raw.decode("utf-8", "replace").rstrip("\n"), staged, done)
 
-        reader = threading.Thread(target=read)
-        reader.start()
-        began = time.monotonic()
-        killed = None
-        while self.proc.poll() is None:
-            if self.stopping.is_set() or time.monotonic() - began > limit:
-                killed = "stop" if self.stopping.is_set() else "watchdog"
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-                break
-            time.sleep(0.1)
-        if killed is None and self.stopping.is_set():
-            killed = "stop"  # stop() killed it first
-        reader.join()
-        self.proc.stdout.close()
-        rc, pid = self.proc.returncode, self.proc.pid
-        self.proc = None
+        rc, pid, killed = self.run_watched(cmd, limit, read)
         left = [digest for digest in staged.values() if digest not in done]
         if killed:
             # explore's scratch log of the running schedule, which it removes when it ends.

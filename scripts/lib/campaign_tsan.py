@@ -24,17 +24,14 @@ In the campaign the loop shares its core with the explore loop (campaign_explore
 batch takes a turn on the core, and when both loops have work they alternate batches.
 """
 
-import contextlib
 import hashlib
 import os
 import random
 import shutil
-import signal
-import subprocess
 import threading
 import time
 
-from campaign_loop import CampaignLoop
+from campaign_loop import CampaignLoop, stage_copies
 
 # Inputs per replay process: big enough to amortize TSan's start, small enough to bisect fast.
 BATCH = 64
@@ -152,39 +149,17 @@ class TsanReplay(CampaignLoop):
     def sha1(self, path):
         return content_sha1(path, self.hash_cache)
 
-    def log(self, msg):
-        with open(self.log_path, "a") as f:
-            f.write("[%s] %s\n" % (time.strftime("%H:%M:%S"), msg))
-
     # --- running one replay ---------------------------------------------------------------
 
     def replay(self, target, files, runs):
         """Runs the target's binary over files, runs times each. Returns (ok, output)."""
         cmd = [self.binaries[target], "-runs=%d" % runs] + files
         limit = START_SECONDS + PER_INPUT_SECONDS * len(files) * runs
-        try:
-            self.proc = subprocess.Popen(cmd, env=self.env, stdout=subprocess.PIPE,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
-        except OSError as e:
-            raise RuntimeError("cannot run %s: %s" % (cmd[0], e.strerror))
         chunks = []
-        reader = threading.Thread(target=lambda: chunks.append(self.proc.stdout.read()))
-        reader.start()
-        began = time.monotonic()
-        timed_out = False
-        while self.proc.poll() is None:
-            if self.stopping.is_set() or time.monotonic() - began > limit:
-                timed_out = not self.stopping.is_set()
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-                break
-            time.sleep(0.1)
-        reader.join()
-        self.proc.stdout.close()
-        rc = self.proc.returncode
-        self.proc = None
+        rc, _, killed = self.run_watched(cmd, limit, lambda out: chunks.append(out.read()))
+        timed_out = killed == "watchdog"
         output = b"".join(c for c in chunks if c).decode("utf-8", "replace")
-        if self.stopping.is_set() and not timed_out and rc != 0:
+        if killed == "stop" and rc != 0:
             return True, output  # killed by stop(): not a finding
         with self.lock:
             self.execs += len(files) * runs if rc == 0 else 0
@@ -288,26 +263,13 @@ class TsanReplay(CampaignLoop):
         replay: the engines rewrite their corpora as they run (libFuzzer removes an input it
         has reduced), and an input gone in mid-bisection would fail alone as unreadable. An
         input already gone is skipped."""
-        staging = os.path.join(self.out_dir, target, "staging")
-        os.makedirs(staging, exist_ok=True)
-        staged = []
-        for digest, path in chunk:
-            copy = os.path.join(staging, digest)
-            try:
-                shutil.copyfile(path, copy)
-            except OSError:
-                continue
-            self.origin[copy] = path
-            staged.append(copy)
-        return staged
+        staged = stage_copies(os.path.join(self.out_dir, target, "staging"), chunk)
+        self.origin.update((copy, path) for copy, (_, path) in staged.items())
+        return list(staged)
 
     def unstage(self, target):
         shutil.rmtree(os.path.join(self.out_dir, target, "staging"), ignore_errors=True)
         self.origin.clear()
-
-    def turn(self):
-        """The core for one batch (and its bisection), in turn with whoever shares it."""
-        return self.core.turn("tsan", self.stopping) if self.core else contextlib.nullcontext()
 
     def round(self):
         """One pass: new inputs of every target, or else a rerun of real-thread inputs.
