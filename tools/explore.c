@@ -40,6 +40,7 @@
 #include "hf_file.h"
 #include "minimize.h" /* hf_abort_with_stack */
 #include "program.h"
+#include "signature.h" /* hf_fnv1a64 */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -54,8 +55,7 @@
 
 #define EX_DEFAULT_BUDGET  1000u
 #define EX_DEFAULT_TIMEOUT 10u
-#define EX_MAX_AFTER       16u /* a preempt counts 1..16 yield points (ops/sched.c's arm) */
-#define EX_REPORT_CAP      (1u << 20)
+#define EX_MAX_AFTER       16u   /* a preempt counts 1..16 yield points (ops/sched.c's arm) */
 #define EX_MAX_REVEALED    8192u /* depth-1 windows remembered for depth 2 */
 
 enum { EX_CLEAN = 0, EX_CRASH = 1, EX_USAGE = 2 };
@@ -75,7 +75,6 @@ typedef struct ex_candidate {
 typedef struct ex_options {
   uint32_t budget, depth, seed, timeout, max_crashes;
   const char *out;
-  bool verbose;
 } ex_options_t;
 
 /* A window a depth-1 candidate revealed: op `op` passed `yields` yield points in its run, more
@@ -105,8 +104,6 @@ typedef struct ex_state {
   ex_shared_t *shm;
   ex_candidate_t *cands;
   uint32_t count, depth1;
-  ex_point_t *firsts; /* the depth-1 change points, in sampled order (depth 2's first halves) */
-  uint32_t nfirsts;
   uint32_t origin[OPS_MAX_OPS];     /* the variant's op j is the program's op origin[j] */
   uint16_t run_yields[OPS_MAX_OPS]; /* the child's last run's yields, by variant op */
   ops_program_t *variant;           /* scratch: the candidate being built */
@@ -123,13 +120,6 @@ static uint64_t splitmix(uint64_t *s) {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
   return z ^ (z >> 31);
-}
-
-static uint64_t fnv1a(const void *data, size_t n) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (size_t i = 0; i < n; i++)
-    h = (h ^ ((const uint8_t *)data)[i]) * 0x100000001b3ull;
-  return h;
 }
 
 /* p with the candidate's preempts inserted, each right before its op; origin (if not NULL) maps
@@ -177,6 +167,7 @@ static void add_points_at(ex_state_t *st, uint32_t k, uint32_t yields, ops_plan_
   for (uint8_t to = 0; to < OPS_MAX_MUTATORS + 2; to++) {
     ex_candidate_t c = {.a = {k, 0, to, 0}, .depth = 1};
     build_variant(st->prog, &c, st->variant, NULL);
+    st->variant->count = k + 2; /* who runs the preempt and op k depends on the ops before */
     ops_plan(st->variant, plan);
     const ops_plan_step_t *s = &plan->steps[k];
     if (s->skip || seen[s->target] || s->thread != plan->steps[k + 1].thread) continue;
@@ -235,8 +226,7 @@ static void plan_depth1(ex_state_t *st, uint64_t *rng) {
   for (uint32_t i = 0; i < d1; i++)
     st->cands[i] = (ex_candidate_t){.a = pts[i], .depth = 1};
   st->count = st->depth1 = d1;
-  st->firsts = pts;
-  st->nfirsts = d1;
+  free(pts);
 }
 
 /* Two preempts inserted before ops a and b keep both ops within the program's op cap. */
@@ -268,9 +258,9 @@ static void plan_depth2(ex_state_t *st, uint64_t *rng) {
   uint32_t n;
   ex_point_t *pts = collect_points(st, &n);
   uint32_t want = st->opt->budget - st->count;
-  for (uint32_t tries = 0; st->nfirsts && n && st->count < st->opt->budget && tries < 4 * want;
-       tries++) {
-    ex_point_t x = st->firsts[splitmix(rng) % st->nfirsts], y = pts[splitmix(rng) % n];
+  for (uint32_t tries = 0; st->depth1 && n && st->count < st->opt->budget && tries < 4 * want;
+       tries++) { /* the first half: one of the depth-1 candidates, cands[0, depth1) */
+    ex_point_t x = st->cands[splitmix(rng) % st->depth1].a, y = pts[splitmix(rng) % n];
     if (x.op == y.op || !fits_two(x.op, y.op)) continue;
     st->cands[st->count++] =
         (ex_candidate_t){.a = x.op < y.op ? x : y, .b = x.op < y.op ? y : x, .depth = 2};
@@ -354,16 +344,6 @@ static int run_child(ex_state_t *st, uint32_t first) {
   return status;
 }
 
-static bool copy_file(const char *from, const char *to) {
-  hf_buf_t buf;
-  if (!hf_read_file_why(from, &buf, NULL)) return false;
-  FILE *f = fopen(to, "wb");
-  bool ok = f && fwrite(buf.data, 1, buf.size, f) == buf.size;
-  if (f && fclose(f) != 0) ok = false;
-  free(buf.data);
-  return ok;
-}
-
 static void describe(const ex_point_t *p, char *buf, size_t size) {
   snprintf(buf, size, "preempt after=%u to=%u n=%u before op %u", p->after, p->to, p->n, p->op);
 }
@@ -376,7 +356,7 @@ static void save_crash(ex_state_t *st, uint32_t i, int status) {
   size_t n = ops_encode(st->variant, bytes, sizeof bytes);
   char path[4096];
   snprintf(path, sizeof path, "%s/%s-explore-%016llx", st->opt->out, timeout ? "timeout" : "crash",
-           (unsigned long long)fnv1a(bytes, n));
+           (unsigned long long)hf_fnv1a64(bytes, n));
   FILE *f = fopen(path, "wb");
   if (!f || fwrite(bytes, 1, n, f) != n || fclose(f) != 0) {
     fprintf(stderr, "heapfuzz: explore: cannot write %s: %s\n", path, strerror(errno));
@@ -384,7 +364,8 @@ static void save_crash(ex_state_t *st, uint32_t i, int status) {
   }
   char log[4200];
   snprintf(log, sizeof log, "%s.log", path);
-  if (!copy_file(st->log_path, log)) fprintf(stderr, "heapfuzz: explore: cannot write %s\n", log);
+  if (rename(st->log_path, log) != 0) /* the child's log, in the same directory */
+    fprintf(stderr, "heapfuzz: explore: cannot write %s: %s\n", log, strerror(errno));
   char a[96], b[96] = "";
   describe(&st->cands[i].a, a, sizeof a);
   if (st->cands[i].depth == 2) describe(&st->cands[i].b, b, sizeof b);
@@ -422,7 +403,8 @@ static int explore_file(ex_state_t *st) {
     return EX_CRASH;
   }
   /* 2. Depth 1, then depth 2 planned from what the depth-1 runs passed. */
-  uint64_t rng = st->opt->seed ^ fnv1a(st->prog->ops, st->prog->count * sizeof st->prog->ops[0]);
+  uint64_t rng =
+      st->opt->seed ^ hf_fnv1a64(st->prog->ops, st->prog->count * sizeof st->prog->ops[0]);
   plan_depth1(st, &rng);
   uint32_t next = 0;
   bool enough = !run_candidates(st, &next);
@@ -543,7 +525,6 @@ int hf_cmd_explore(int argc, char **argv) {
     int r = explore_file(&st);
     unlink(st.log_path);
     free(st.cands);
-    free(st.firsts);
     if (r == EX_CRASH && rc == EX_CLEAN) rc = EX_CRASH;
   }
   free(prog);
