@@ -105,13 +105,20 @@ static uint32_t deletion_length(rng_t *r, uint32_t n, uint32_t at) {
   return len < n - at ? len : n - at;
 }
 
-static void insert_op(rng_t *r, ops_program_t *p) {
+/* A new slot at a random place (the ops from there on move up one), or NULL when the program is
+ * full. */
+static ops_op_t *open_slot(rng_t *r, ops_program_t *p) {
   uint32_t n = p->count;
-  if (n >= OPS_MAX_OPS) return;
+  if (n >= OPS_MAX_OPS) return NULL;
   uint32_t at = below(r, n + 1);
   memmove(&p->ops[at + 1], &p->ops[at], (n - at) * sizeof p->ops[0]);
-  random_op(r, &p->ops[at]);
   p->count++;
+  return &p->ops[at];
+}
+
+static void insert_op(rng_t *r, ops_program_t *p) {
+  ops_op_t *op = open_slot(r, p);
+  if (op) random_op(r, op);
 }
 
 /* A copy of a run of up to 4 ops, right after it. */
@@ -167,17 +174,14 @@ static uint32_t random_op_of(rng_t *r, const ops_program_t *p, unsigned opcode) 
 /* A new preempt, inserted where the length control lets the program grow, else over a random op
  * (so that a long program gets no longer from it). */
 static void insert_preempt(rng_t *r, ops_program_t *p) {
-  uint32_t at = below(r, p->count + 1);
-  if (p->count >= OPS_MAX_OPS || !should_grow(r, p->count)) {
+  ops_op_t *op = should_grow(r, p->count) ? open_slot(r, p) : NULL;
+  if (!op) {
     if (p->count == 0) return; /* nothing to overwrite */
-    if (at == p->count) at--;
-  } else {
-    memmove(&p->ops[at + 1], &p->ops[at], (p->count - at) * sizeof p->ops[0]);
-    p->count++;
+    op = &p->ops[below(r, p->count)];
   }
   /* Early yield points of the next op (the one that matters is mostly among its first few), any
    * thread (to counts the attached mutators, then the sweeper and the collector), a short run. */
-  p->ops[at] =
+  *op =
       (ops_op_t){.opcode = OPS_PREEMPT,
                  .operand = {(uint16_t)below(r, 4), (uint16_t)below(r, 6), (uint16_t)below(r, 8)}};
 }
