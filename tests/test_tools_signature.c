@@ -467,14 +467,14 @@ static void test_bug_sanitizers(void) {
            "==3==ERROR: AddressSanitizer: heap-use-after-free on address 0x6060 at pc 0x1\n%s",
            frames);
   expect_bug(text, "asan:heap-use-after-free|hc_allocator_resume|hc_mutator_resume_allocating",
-             "sanitizer:heap-use-after-free|hc_allocator_resume|hc_mutator_resume_allocating");
+             "sanitizer:heap-use-after-free|hc_allocator_resume");
   snprintf(text, sizeof text, "WARNING: ThreadSanitizer: heap-use-after-free (pid=4)\n%s", frames);
   expect_bug(text, "tsan:heap-use-after-free|hc_allocator_resume|hc_mutator_resume_allocating",
-             "sanitizer:heap-use-after-free|hc_allocator_resume|hc_mutator_resume_allocating");
+             "sanitizer:heap-use-after-free|hc_allocator_resume");
   snprintf(text, sizeof text, "WARNING: ThreadSanitizer: data race (pid=4)\n%s", frames);
   expect_bug(text, "tsan:data race|hc_allocator_resume|hc_mutator_resume_allocating",
              "sanitizer:data race|hc_allocator_resume|hc_mutator_resume_allocating");
-  const char *bug = "signal:SIGSEGV|hc_allocator_resume|hc_mutator_resume_allocating";
+  const char *bug = "signal:SIGSEGV|hc_allocator_resume";
   snprintf(text, sizeof text, "==3==ERROR: AddressSanitizer: SEGV on unknown address 0x8\n%s",
            frames);
   expect_bug(text, "asan:SEGV|hc_allocator_resume|hc_mutator_resume_allocating", bug);
@@ -485,11 +485,11 @@ static void test_bug_sanitizers(void) {
            frames);
   expect_bug(text, "ubsan:SEGV|hc_allocator_resume|hc_mutator_resume_allocating", bug);
   snprintf(text, sizeof text, "Program received signal SIGSEGV, Segmentation fault.\n%s", frames);
-  expect_bug(text, bug, bug);
+  expect_bug(text, "signal:SIGSEGV|hc_allocator_resume|hc_mutator_resume_allocating", bug);
   snprintf(text, sizeof text, "==3==ERROR: AddressSanitizer: ABRT on unknown address 0x8\n%s",
            frames);
   expect_bug(text, "asan:ABRT|hc_allocator_resume|hc_mutator_resume_allocating",
-             "signal:SIGABRT|hc_allocator_resume|hc_mutator_resume_allocating");
+             "signal:SIGABRT|hc_allocator_resume");
   expect_bug("heap/x.c:1:2: runtime error: signed integer overflow: 1 + 2147483647 cannot be "
              "represented in type 'int'\n",
              "ubsan:signed integer overflow: N + N cannot be represented in type 'int'",
@@ -504,6 +504,100 @@ static void test_bug_sanitizers(void) {
   CHECK(hf_signature_parse(text, strlen(text), &sig));
   hf_signature_timed_out(&sig);
   CHECK(strcmp(sig.bug_signature, "timeout|hc_allocator_resume|hc_mutator_resume_allocating") == 0);
+}
+
+/* A memory error's bug is its culprit alone: the function that made the bad access, not the
+ * entry point that led there; an inline helper from a header is charged to its caller. */
+static void test_bug_culprit(void) {
+  static const char *const entries[] = {"hc_is_live_object", "hc_load_checked", "hc_store_checked"};
+  char text[1024], crash[256];
+  for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++) {
+    snprintf(text, sizeof text,
+             "==3==ERROR: AddressSanitizer: use-after-poison on address 0x7f00 at pc 0x1\n"
+             "    #0 0x1 in hc_bit_get /src/heap/bitvec.h:17:3\n"
+             "    #1 0x2 in hc_lookup_live_cell_locked /src/heap/lookup.c:40:7\n"
+             "    #2 0x3 in %s /src/heap/api.c:90:3\n"
+             "    #3 0x4 in op_is_live /src/ops/ops_table.c:12:3\n",
+             entries[i]);
+    snprintf(crash, sizeof crash, "asan:use-after-poison|hc_bit_get|hc_lookup_live_cell_locked|%s",
+             entries[i]);
+    expect_bug(text, crash, "sanitizer:use-after-poison|hc_lookup_live_cell_locked");
+  }
+  /* Only the harness and headers: the first of them that is not the harness, then the harness. */
+  expect_bug("==3==ERROR: AddressSanitizer: SEGV on unknown address 0x8\n"
+             "    #0 0x1 in hc_bit_get /src/heap/bitvec.h:17:3\n"
+             "    #1 0x2 in op_is_live /src/ops/ops_table.c:12:3\n",
+             "asan:SEGV|hc_bit_get", "signal:SIGSEGV|hc_bit_get");
+  expect_bug("==3==ERROR: AddressSanitizer: SEGV on unknown address 0x8\n"
+             "    #0 0x1 in op_is_live /src/ops/ops_table.c:12:3\n",
+             "asan:SEGV|op_is_live", "signal:SIGSEGV|op_is_live");
+}
+
+/* A TSan data race: this access (a line without its indent) and its function, then the previous
+ * one; each stack opens with an inline helper from a header, as bitvec.h's do. */
+static void race(const char *this_line, const char *this_func, const char *prev_line,
+                 const char *prev_func) {
+  char text[2048];
+  snprintf(text, sizeof text,
+           "WARNING: ThreadSanitizer: data race (pid=4)\n"
+           "  %s:\n"
+           "    #0 hc_bit_clear /src/heap/bitvec.h:25:13 (heapfuzz+0x1)\n"
+           "    #1 %s /src/heap/a.c:46:3 (heapfuzz+0x1)\n"
+           "    #2 run_next_op /src/ops/interp.c:46:3 (heapfuzz+0x1)\n"
+           "\n"
+           "  %s:\n"
+           "    #0 hc_bit_get /src/heap/bitvec.h:17:13 (heapfuzz+0x2)\n"
+           "    #1 %s /src/heap/b.c:146:43 (heapfuzz+0x2)\n"
+           "\n"
+           "  Location is heap block of size 64 at 0x7b4c00000500 allocated by main thread:\n"
+           "    #0 calloc <null> (heapfuzz+0x3)\n"
+           "    #1 grow_locked /src/heap/directory.c:56:18 (heapfuzz+0x4)\n"
+           "\n"
+           "SUMMARY: ThreadSanitizer: data race /src/heap/bitvec.h:25:13 in hc_bit_clear\n",
+           this_line, this_func, prev_line, prev_func);
+  CHECK(hf_signature_parse(text, strlen(text), &sig));
+}
+
+static void expect_race_bug(const char *bug) {
+  if (strcmp(sig.bug_signature, bug) != 0) {
+    fprintf(stderr, "bug signature: '%s'\nexpected:      '%s'\n", sig.bug_signature, bug);
+    CHECK(!"race's bug signature as expected");
+  }
+}
+
+/* A data race's bug is the side that broke the rule, whichever TSan caught second. */
+static void test_bug_race(void) {
+  /* An unlocked write in finish_sweep against locked readers and writers: one bug. */
+  race("Read of size 4 at 0x7b4c00000504 by thread T1 (mutexes: write M0)", "find_locked",
+       "Previous write of size 4 at 0x7b4c00000504 by thread T2", "finish_sweep");
+  expect_race_bug("sanitizer:data race|finish_sweep");
+  race("Write of size 4 at 0x7b4c00000504 by thread T3 (mutexes: write M0, read M3)", "take_block",
+       "Previous write of size 4 at 0x7b4c00000504 by thread T2", "finish_sweep");
+  expect_race_bug("sanitizer:data race|finish_sweep");
+  race("Write of size 4 at 0x7b4c00000504 by thread T2", "finish_sweep",
+       "Previous read of size 4 at 0x7b4c00000504 by thread T1 (mutexes: write M0)", "grow_locked");
+  expect_race_bug("sanitizer:data race|finish_sweep");
+  CHECK(strcmp(sig.signature, "tsan:data race|hc_bit_clear|finish_sweep") == 0);
+  /* Both unlocked: the plain access against an atomic one, then the write against a read. */
+  race("Atomic read of size 1 at 0x10 by thread T1", "hc_is_live_object",
+       "Previous write of size 1 at 0x10 by thread T2", "hc_block_format");
+  expect_race_bug("sanitizer:data race|hc_block_format");
+  race("Write of size 1 at 0x10 by thread T1", "hc_block_format",
+       "Previous atomic write of size 1 at 0x10 by thread T2", "hc_mark");
+  expect_race_bug("sanitizer:data race|hc_block_format");
+  race("Read of size 8 at 0x10 by main thread", "hc_read_version",
+       "Previous write of size 8 at 0x10 by thread T2", "hc_bump_version");
+  expect_race_bug("sanitizer:data race|hc_bump_version");
+  /* Neither stands out (two unlocked writes): both, sorted, whichever TSan caught first. */
+  race("Write of size 8 at 0x10 by thread T1", "zeta_write",
+       "Previous write of size 8 at 0x10 by thread T2", "alpha_write");
+  expect_race_bug("sanitizer:data race|alpha_write|zeta_write");
+  race("Write of size 8 at 0x10 by thread T1", "alpha_write",
+       "Previous write of size 8 at 0x10 by thread T2", "zeta_write");
+  expect_race_bug("sanitizer:data race|alpha_write|zeta_write");
+  race("Write of size 8 at 0x10 by thread T1", "alpha_write",
+       "Previous write of size 8 at 0x10 by thread T2", "alpha_write");
+  expect_race_bug("sanitizer:data race|alpha_write");
 }
 
 /* The first report in the text decides, not the worst. */
@@ -545,6 +639,8 @@ int main(void) {
   RUN_TEST(test_timed_out);
   RUN_TEST(test_bug_oracle);
   RUN_TEST(test_bug_sanitizers);
+  RUN_TEST(test_bug_culprit);
+  RUN_TEST(test_bug_race);
   RUN_TEST(test_first_report_wins);
   RUN_TEST(test_normalization);
   return 0;

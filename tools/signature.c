@@ -316,10 +316,18 @@ static void bug_sign(hf_signature_t *sig) {
       signal = signal && isupper((unsigned char)*c); /* SEGV, BUS, ABRT, FPE, ILL, TRAP */
     char name[HF_SIG_TEXT];
     hf_sig_copy(name, sizeof name, kind, strlen(kind));
+    bool ubsan_message = hf_sig_starts_with(type, "ubsan:") && !signal;
     if (signal)
       set_type(type, "signal:SIG", name, strlen(name));
-    else if (!hf_sig_starts_with(type, "ubsan:"))
+    else if (!ubsan_message)
       set_type(type, "sanitizer:", name, strlen(name));
+    if (!ubsan_message && sig->culprit_count > 0) { /* the culprit, not its callers */
+      memcpy(frames, sig->culprit, sizeof sig->culprit);
+      count = sig->culprit_count;
+    }
+  } else if (hf_sig_starts_with(type, "signal:") && sig->culprit_count > 0) {
+    memcpy(frames, sig->culprit, sizeof sig->culprit);
+    count = sig->culprit_count;
   } else if (hf_sig_starts_with(type, "fatal:") || hf_sig_starts_with(type, "assert:")) {
     count = 0; /* an assertion's condition is the invariant, whoever called the check */
   }
@@ -402,6 +410,96 @@ static void read_stack(lines_t *ls, hf_frame_t *frames, unsigned *count, unsigne
 }
 
 #define MAX_STACK 64u
+
+/* ---------------------------------------------------------------------------------------------
+ * The culprit (signature.h's bug signature for sanitizer reports and signals)
+ * ------------------------------------------------------------------------------------------- */
+
+static bool in_header(const hf_frame_t *f) {
+  size_t n = strlen(f->file);
+  return n > 2 && strcmp(f->file + n - 2, ".h") == 0;
+}
+
+/* The function a stack's access is charged to: the first frame that is not the runtime, the
+ * harness or an inline helper from a header; failing that, the first that is not the runtime or
+ * the harness; then the first that is not the runtime. NULL when all are the runtime's. */
+static const char *culprit_of(const hf_frame_t *stack, unsigned n) {
+  const char *not_harness = NULL, *not_runtime = NULL;
+  for (unsigned i = 0; i < n; i++) {
+    const hf_frame_t *f = &stack[i];
+    if (hf_frame_is_runtime(f)) continue;
+    if (!not_runtime) not_runtime = f->func;
+    if (hf_frame_is_harness(f)) continue;
+    if (!not_harness) not_harness = f->func;
+    if (!in_header(f)) return f->func;
+  }
+  return not_harness ? not_harness : not_runtime;
+}
+
+static void set_culprit(hf_signature_t *sig, unsigned i, const char *func) {
+  hf_sig_copy(sig->culprit[i], HF_SIG_TEXT, func, strlen(func));
+  sig->culprit_count = i + 1;
+}
+
+static bool starts_with_nocase(const char *s, const char *prefix) {
+  for (; *prefix; s++, prefix++)
+    if (tolower((unsigned char)*s) != *prefix) return false;
+  return true;
+}
+
+/* One side of a TSan data race: `  [Previous ][atomic ]read|write of size N at ADDR by THREAD[
+ * (mutexes: write M0, ...)]:` and the stack under it. */
+typedef struct race_access {
+  bool locked, atomic, write;
+  char func[HF_SIG_TEXT];
+} race_access_t;
+
+static bool parse_race_access(const char *line, race_access_t *a) {
+  const char *s = line + strspn(line, " ");
+  if (s == line) return false;
+  if (hf_sig_starts_with(s, "Previous ")) s += strlen("Previous ");
+  a->atomic = starts_with_nocase(s, "atomic ");
+  if (a->atomic) s += strlen("atomic ");
+  a->write = starts_with_nocase(s, "write of size ");
+  if (!a->write && !starts_with_nocase(s, "read of size ")) return false;
+  a->locked = strstr(s, " (mutexes: ") != NULL;
+  return true;
+}
+
+/* A data race's culprit, from its two accesses (the lines after the report's header, ls): the side
+ * that broke the rule (signature.h), or both functions sorted when neither did. Left unset when
+ * the report does not show both sides. */
+static void race_culprit(lines_t ls, hf_frame_t *stack, hf_signature_t *sig) {
+  race_access_t side[2];
+  unsigned sides = 0;
+  char line[HF_SIG_LINE_MAX];
+  const char *rest;
+  while (sides < 2 && next_line(&ls, line) && header_of(line, &rest) == K_NONE) {
+    if (!parse_race_access(line, &side[sides])) continue;
+    unsigned n = 0;
+    read_stack(&ls, stack, &n, MAX_STACK);
+    const char *func = culprit_of(stack, n);
+    if (!func) return;
+    hf_sig_copy(side[sides].func, HF_SIG_TEXT, func, strlen(func));
+    sides++;
+  }
+  if (sides < 2) return;
+  int pick = -1; /* the side that broke the rule */
+  if (side[0].locked != side[1].locked)
+    pick = side[0].locked ? 1 : 0;
+  else if (side[0].atomic != side[1].atomic)
+    pick = side[0].atomic ? 1 : 0;
+  else if (side[0].write != side[1].write)
+    pick = side[0].write ? 0 : 1;
+  int cmp = strcmp(side[0].func, side[1].func);
+  if (pick < 0 && cmp == 0) pick = 0;
+  if (pick >= 0) {
+    set_culprit(sig, 0, side[pick].func);
+  } else {
+    set_culprit(sig, 0, side[cmp < 0 ? 0 : 1].func);
+    set_culprit(sig, 1, side[cmp < 0 ? 1 : 0].func);
+  }
+}
 
 bool hf_signature_parse(const char *text, size_t size, hf_signature_t *sig) {
   memset(sig, 0, sizeof *sig);
@@ -489,6 +587,7 @@ bool hf_signature_parse(const char *text, size_t size, hf_signature_t *sig) {
 
   hf_frame_t *stack = malloc(MAX_STACK * sizeof *stack);
   if (!stack) abort();
+  if (hf_sig_starts_with(sig->type, "tsan:data race")) race_culprit(ls, stack, sig);
   unsigned n = 0;
   read_stack(&ls, stack, &n, MAX_STACK);
   if (strcmp(sig->type, "signal:") == 0) { /* libFuzzer does not name the signal */
@@ -497,6 +596,13 @@ bool hf_signature_parse(const char *text, size_t size, hf_signature_t *sig) {
       aborted = aborted || strcmp(stack[i].func, "abort") == 0;
     const char *name = aborted ? "SIGABRT" : "unknown";
     set_type(sig->type, "signal:", name, strlen(name));
+  }
+  bool charged = hf_sig_starts_with(sig->type, "asan:") || hf_sig_starts_with(sig->type, "tsan:") ||
+                 hf_sig_starts_with(sig->type, "signal:") ||
+                 hf_sig_starts_with(sig->type, "ubsan:");
+  if (charged && sig->culprit_count == 0 && !hf_sig_starts_with(sig->type, "tsan:data race")) {
+    const char *func = culprit_of(stack, n);
+    if (func) set_culprit(sig, 0, func);
   }
   for (int pass = 0; pass < 2 && sig->frame_count == 0; pass++) {
     for (unsigned i = 0; i < n && sig->frame_count < HF_SIG_FRAMES; i++) {

@@ -26,10 +26,20 @@
  *              `after <when>: ` (a shrink, a collection, a sweep, a verify op, an op, the final
  *              full collection) and without the owning thread (`m2 object #N`) the real-thread
  *              oracle names; so a broken heap invariant is one bug whichever op or pass found it;
- *   sanitizer  the signature without the sanitizer's name: a signal is signal:SIG<name> whoever
+ *   sanitizer  the type without the sanitizer's name: a signal is signal:SIG<name> whoever
  *              caught it (asan:SEGV, tsan:SEGV, ubsan:SEGV, gdb's and libFuzzer's signal:SIGSEGV),
  *              and ASan's and TSan's kinds, which they share, read sanitizer:<kind> (one use
- *              after free, one bug, from the ASan and the TSan build);
+ *              after free, one bug, from the ASan and the TSan build); then the culprit alone,
+ *              not the callers that led there (one stale pointer read by hc_is_live_object,
+ *              hc_load_checked and hc_store_checked is one bug in the lookup they share):
+ *              - memory errors and signals: the top frame left by the filters that is not an
+ *                inline helper from a header (bitvec.h's hc_bit_set: its caller made the
+ *                access);
+ *              - a data race: the side that broke the rule, whichever access TSan caught
+ *                second: the one that held no lock against one that held a lock; else the
+ *                plain access against an atomic one; else the write against a read; else both
+ *                functions, sorted (an unlocked write in finish_sweep races with every locked
+ *                reader of its word, and is one bug: `sanitizer:data race|finish_sweep`);
  *   assertion  fatal:<message> and assert:<condition> without frames: the condition is the
  *              invariant, whichever path reached the check;
  *   otherwise  the signature (timeout, oom, lsan:, ubsan:<message>, libc:);
@@ -53,8 +63,13 @@ typedef struct hf_signature {
   unsigned frame_count;
   char signature[HF_SIG_LINE];
   char id[HF_SIG_ID];
-  long op;                         /* oracle finding: the op's index; -1 otherwise */
-  char thread[HF_SIG_TEXT];        /* oracle finding: the thread it names; "" otherwise */
+  long op;                  /* oracle finding: the op's index; -1 otherwise */
+  char thread[HF_SIG_TEXT]; /* oracle finding: the thread it names; "" otherwise */
+  /* A sanitizer report's or a signal's culprit (signature.c): the function that made the bad
+   * access, or a race's two when neither side is the one that broke the rule; set by the
+   * parser, 0 when not found (the bug signature then keeps the crash frames). */
+  char culprit[2][HF_SIG_TEXT];
+  unsigned culprit_count;
   char bug_signature[HF_SIG_LINE]; /* the bug signature (above), derived with signature */
   char bug_id[HF_SIG_ID];
 } hf_signature_t;
