@@ -286,7 +286,7 @@ static uint64_t cell_bytes(size_t size, uint32_t nslots) {
   return hc_cell_size_for(size);
 }
 static void fail_next(hb_heap_t *heap, unsigned nth) {
-  hc_heap_fail_block_acquisition(hcb(heap)->heap, nth);
+  hc_heap_fail_allocation(hcb(heap)->heap, nth);
 }
 static void dump(hb_heap_t *heap, hb_mutator_t *m, FILE *out) {
   hc_heap_dump(hcb(heap)->heap, mut(m), out);

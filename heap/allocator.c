@@ -97,7 +97,7 @@ static bool steal_block(hc_heap_t *heap, hc_mutator_t *m, hc_local_allocator_t *
   hc_block_format(heap, h, la->dir->cell_size);
   pthread_mutex_unlock(&heap->blockset_lock);
   h->dir = la->dir;
-  if (hc_directory_add(la->dir, h, HC_BITMASK(HC_BIT_IN_USE)) == UINT32_MAX) {
+  if (hc_directory_add(la->dir, h, HC_BITMASK(HC_BIT_IN_USE), NULL) == UINT32_MAX) {
     /* Could not grow the directory: the block goes back to the system instead. */
     atomic_fetch_add_explicit(&heap->stats.blocks_released, 1, memory_order_relaxed);
     hc_emit(heap, HC_EV_BLOCK_RELEASED, m->id, h->cell_size, h->serial, 0);
@@ -130,9 +130,9 @@ static hc_status_t refill(hc_heap_t *heap, hc_mutator_t *m, hc_local_allocator_t
     h = hc_block_create(heap, la->dir->cell_size, &st);
     if (h) {
       h->dir = la->dir;
-      if (hc_directory_add(la->dir, h, HC_BITMASK(HC_BIT_IN_USE)) == UINT32_MAX) {
+      if (hc_directory_add(la->dir, h, HC_BITMASK(HC_BIT_IN_USE), &st) == UINT32_MAX) {
         hc_block_destroy(heap, h);
-        return HC_ERR_OUT_OF_MEMORY;
+        return st;
       }
       hc_emit(heap, HC_EV_BLOCK_ACQUIRED, m->id, la->dir->cell_size, h->serial, 0);
       if (take_block(heap, m, la, h, true)) return HC_OK;

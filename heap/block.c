@@ -48,12 +48,13 @@ void hc_block_format(hc_heap_t *heap, hc_block_handle_t *h, uint32_t cell_size) 
 hc_block_handle_t *hc_block_create(hc_heap_t *heap, uint32_t cell_size, hc_status_t *status) {
   *status = hc_reserve_memory(heap, HC_BLOCK_SIZE);
   if (*status != HC_OK) return NULL;
-  hc_block_handle_t *h = calloc(1, sizeof *h);
-  void *mem = h ? hc_block_memory_alloc(heap) : NULL;
+  hc_status_t why;
+  hc_block_handle_t *h = hc_fault_point(heap, &why) ? NULL : calloc(1, sizeof *h);
+  void *mem = h ? hc_block_memory_alloc(heap, &why) : NULL;
   if (!mem) {
     free(h);
     hc_unreserve_memory(heap, HC_BLOCK_SIZE);
-    *status = HC_ERR_OUT_OF_MEMORY;
+    *status = why;
     return NULL;
   }
   hc_block_t *b = mem;
@@ -70,13 +71,13 @@ hc_block_handle_t *hc_block_create(hc_heap_t *heap, uint32_t cell_size, hc_statu
    * header's handle at once. Entered before the format (issue 13's bug 1), a stale pointer into
    * the block read the pool's link word as the handle. */
   pthread_mutex_lock(&heap->blockset_lock);
-  bool added = hc_blockset_add(&heap->blockset, (uintptr_t)mem);
+  bool added = !hc_fault_point(heap, &why) && hc_blockset_add(&heap->blockset, (uintptr_t)mem);
   pthread_mutex_unlock(&heap->blockset_lock);
   if (!added) {
     hc_block_memory_free(heap, mem);
     free(h);
     hc_unreserve_memory(heap, HC_BLOCK_SIZE);
-    *status = HC_ERR_OUT_OF_MEMORY;
+    *status = why;
     return NULL;
   }
   HC_YIELD(heap, HC_YP_BLOCK_PUBLISHED, NULL);

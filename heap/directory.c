@@ -44,11 +44,12 @@ void hc_directory_destroy(hc_directory_t *dir) {
 /* Grows the arrays to hold at least `want` slots. Caller holds the lock. The slots, the free-slot
  * stack and the bit vectors share one allocation, slots first (the strictest alignment): one
  * malloc and one free per growth instead of twelve. */
-static bool grow_locked(hc_directory_t *dir, uint32_t want) {
+static bool grow_locked(hc_directory_t *dir, uint32_t want, hc_status_t *why) {
   uint32_t cap = dir->capacity ? dir->capacity : 32;
   while (cap < want)
     cap *= 2;
   if (cap == dir->capacity) return true;
+  if (hc_fault_point(dir->heap, why)) return false;
   uint32_t old_cap = dir->capacity;
   uint32_t old_words = hc_bitvec_words(old_cap), words = hc_bitvec_words(cap);
   size_t bytes = (size_t)cap * (sizeof(void *) + sizeof(uint32_t)) +
@@ -72,14 +73,16 @@ static bool grow_locked(hc_directory_t *dir, uint32_t want) {
   return true;
 }
 
-uint32_t hc_directory_add(hc_directory_t *dir, void *owner, uint32_t initial) {
+uint32_t hc_directory_add(hc_directory_t *dir, void *owner, uint32_t initial, hc_status_t *why) {
   pthread_mutex_lock(&dir->lock);
   uint32_t index;
   if (dir->free_count > 0) {
     index = dir->free_slots[--dir->free_count];
   } else {
-    if (dir->used == dir->capacity && !grow_locked(dir, dir->used + 1)) {
+    hc_status_t status = HC_OK;
+    if (dir->used == dir->capacity && !grow_locked(dir, dir->used + 1, &status)) {
       pthread_mutex_unlock(&dir->lock);
+      if (why) *why = status;
       return UINT32_MAX;
     }
     index = dir->used++;

@@ -68,9 +68,11 @@ hc_status_t hc_heap_create(const hc_config_t *config, hc_heap_t **out) {
   for (uint32_t i = 0; i < HC_SIZE_CLASS_COUNT; i++) {
     hc_directory_init(&heap->dirs[i], hc_size_classes[i], i);
     heap->dirs[i].self_checks = config->self_checks;
+    heap->dirs[i].heap = heap;
   }
   hc_directory_init(&heap->large_dir, 0, HC_SIZE_CLASS_COUNT);
   heap->large_dir.self_checks = config->self_checks;
+  heap->large_dir.heap = heap;
   *out = heap;
   return HC_OK;
 }
@@ -185,20 +187,29 @@ void hc_run_finalizer(hc_heap_t *heap, hc_object_t *obj) {
  * Memory: limit, fault injection, block memory
  * ------------------------------------------------------------------------------------------- */
 
-void hc_heap_fail_block_acquisition(hc_heap_t *heap, uint64_t nth) {
+void hc_heap_fail_allocation(hc_heap_t *heap, uint64_t nth) {
   if (!heap) return;
-  uint64_t now = atomic_load_explicit(&heap->acquisitions, memory_order_relaxed);
+  uint64_t now = atomic_load_explicit(&heap->fault_points, memory_order_relaxed);
   atomic_store_explicit(&heap->fail_at, nth ? now + nth : 0, memory_order_relaxed);
 }
 
+bool hc_fault_point(hc_heap_t *heap, hc_status_t *why) {
+  *why = HC_ERR_OUT_OF_MEMORY;
+  if (!heap) return false;
+  uint64_t n = atomic_fetch_add_explicit(&heap->fault_points, 1, memory_order_relaxed) + 1;
+  uint64_t fail_at = n; /* the CAS disarms the knob: exactly one step fails */
+  if (!atomic_compare_exchange_strong_explicit(&heap->fail_at, &fail_at, 0, memory_order_relaxed,
+                                               memory_order_relaxed))
+    return false;
+  atomic_fetch_add_explicit(&heap->stats.failed_acquisitions, 1, memory_order_relaxed);
+  *why = HC_ERR_INJECTED_FAULT;
+  return true;
+}
+
 hc_status_t hc_reserve_memory(hc_heap_t *heap, size_t bytes) {
-  uint64_t n = atomic_fetch_add_explicit(&heap->acquisitions, 1, memory_order_relaxed) + 1;
-  uint64_t fail_at = n; /* the CAS disarms the knob: exactly one acquisition fails */
-  if (atomic_compare_exchange_strong_explicit(&heap->fail_at, &fail_at, 0, memory_order_relaxed,
-                                              memory_order_relaxed)) {
-    atomic_fetch_add_explicit(&heap->stats.failed_acquisitions, 1, memory_order_relaxed);
-    return HC_ERR_INJECTED_FAULT;
-  }
+  atomic_fetch_add_explicit(&heap->acquisitions, 1, memory_order_relaxed);
+  hc_status_t why;
+  if (hc_fault_point(heap, &why)) return why;
   size_t limit = heap->config.heap_limit;
   size_t cur = atomic_load_explicit(&heap->committed, memory_order_relaxed);
   do {

@@ -237,6 +237,7 @@ struct hc_directory {
   uint32_t *free_slots; /* stack of vacated slot indices, reused before growing */
   uint32_t free_count;
   bool self_checks; /* config.self_checks, copied at creation (claims check their block) */
+  hc_heap_t *heap;  /* the heap it belongs to, for fault injection; NULL outside a heap */
 };
 
 /* The query a finder runs under the lock: want any of `want`, none of `avoid`. */
@@ -248,8 +249,9 @@ typedef struct hc_block_query {
 
 hc_status_t hc_directory_init(hc_directory_t *dir, uint32_t cell_size, uint32_t class_index);
 void hc_directory_destroy(hc_directory_t *dir);
-/* Adds a slot owner; sets LIVE and the bits in `initial`. Returns the slot or UINT32_MAX (OOM). */
-uint32_t hc_directory_add(hc_directory_t *dir, void *owner, uint32_t initial);
+/* Adds a slot owner; sets LIVE and the bits in `initial`. Returns the slot, or UINT32_MAX when
+ * the directory could not grow, with the reason in *why (may be NULL). */
+uint32_t hc_directory_add(hc_directory_t *dir, void *owner, uint32_t initial, hc_status_t *why);
 /* Removes the slot (caller holds its in-use claim): clears every bit, then empties the slot. */
 void hc_directory_remove(hc_directory_t *dir, uint32_t index);
 #if defined(HC_INJECT_BUG_REMOVE_BLOCK_ORDER)
@@ -450,8 +452,9 @@ struct hc_heap {
 
   /* Accounting and limits. */
   _Atomic size_t committed;
-  _Atomic uint64_t acquisitions;
-  _Atomic uint64_t fail_at; /* acquisition number that fails; 0 = disarmed */
+  _Atomic uint64_t acquisitions; /* block and large reservations (the stats' count) */
+  _Atomic uint64_t fault_points; /* fallible steps taken (hc_fault_point), for the knob */
+  _Atomic uint64_t fail_at;      /* the fault point that fails; 0 = disarmed */
   _Atomic size_t bytes_since_gc;
   _Atomic uint64_t next_serial;
   unsigned auto_collections;         /* collector only */
@@ -495,6 +498,11 @@ uintptr_t hc_block_secret(const hc_heap_t *heap, hc_block_handle_t *h);
 /* One block or large-object acquisition: counts it for fault injection, then reserves its bytes
  * against the heap limit. */
 hc_status_t hc_reserve_memory(hc_heap_t *heap, size_t bytes);
+/* A fallible step of acquiring memory (hc_heap_fail_allocation lists them), taken just before the
+ * system call or table growth it guards: true when fault injection fails this one, with *why =
+ * HC_ERR_INJECTED_FAULT; false with *why = HC_ERR_OUT_OF_MEMORY, the status to report if the
+ * real call then fails. heap may be NULL (a directory outside a heap, in unit tests). */
+bool hc_fault_point(hc_heap_t *heap, hc_status_t *why);
 void hc_unreserve_memory(hc_heap_t *heap, size_t bytes);
 void hc_emit(hc_heap_t *heap, hc_event_kind_t kind, uint32_t mutator, uint32_t cell_size,
              uint64_t block, uint64_t arg);
@@ -507,9 +515,10 @@ void hc_pool_init(hc_heap_t *heap);
 size_t hc_pool_cached_chunks(void); /* for tests */
 /* Hands the heap's chunks to the process's chunk cache or the system (hc_heap_destroy). */
 void hc_pool_destroy(hc_heap_t *heap);
-/* A 16 KiB block-aligned block from the pool, or NULL. Under ASan it is still poisoned whole: the
- * formatter (hc_block_create) unpoisons what it writes. */
-void *hc_block_memory_alloc(hc_heap_t *heap);
+/* A 16 KiB block-aligned block from the pool, or NULL with the reason in *why (may be NULL):
+ * the pool had to grow and could not. Under ASan it is still poisoned whole: the formatter
+ * (hc_block_create) unpoisons what it writes. */
+void *hc_block_memory_alloc(hc_heap_t *heap, hc_status_t *why);
 /* Back to the pool: poisoned whole under ASan, pages returned to the system (MADV_DONTNEED). */
 void hc_block_memory_free(hc_heap_t *heap, void *mem);
 

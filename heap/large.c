@@ -30,10 +30,12 @@ bool hc_large_is_live(const hc_heap_t *heap, const hc_large_t *l) {
 static hc_large_t *create(hc_heap_t *heap, size_t cell_bytes, hc_status_t *st) {
   *st = hc_reserve_memory(heap, large_footprint(cell_bytes));
   if (*st != HC_OK) return NULL;
-  void *base = aligned_alloc(HC_ATOM_SIZE, (large_footprint(cell_bytes) + 15) & ~(size_t)15);
+  hc_status_t why;
+  size_t rounded = (large_footprint(cell_bytes) + 15) & ~(size_t)15;
+  void *base = hc_fault_point(heap, &why) ? NULL : aligned_alloc(HC_ATOM_SIZE, rounded);
   if (!base) {
     hc_unreserve_memory(heap, large_footprint(cell_bytes));
-    *st = HC_ERR_OUT_OF_MEMORY;
+    *st = why;
     return NULL;
   }
   memset(base, 0, large_footprint(cell_bytes));
@@ -42,12 +44,13 @@ static hc_large_t *create(hc_heap_t *heap, size_t cell_bytes, hc_status_t *st) {
   l->cell_bytes = cell_bytes;
   l->serial = hc_next_serial(heap);
   pthread_mutex_lock(&heap->blockset_lock);
-  bool added = hc_blockset_add(&heap->blockset, (uintptr_t)hc_large_cell(l));
+  bool added =
+      !hc_fault_point(heap, &why) && hc_blockset_add(&heap->blockset, (uintptr_t)hc_large_cell(l));
   pthread_mutex_unlock(&heap->blockset_lock);
   if (!added) {
     free(base);
     hc_unreserve_memory(heap, large_footprint(cell_bytes));
-    *st = HC_ERR_OUT_OF_MEMORY;
+    *st = why;
     return NULL;
   }
   return l;
@@ -82,9 +85,9 @@ hc_object_t *hc_large_allocate(hc_mutator_t *m, size_t size, uint32_t nslots, un
   atomic_store_explicit(&l->newly_version,
                         atomic_load_explicit(&heap->newly_version, memory_order_relaxed),
                         memory_order_relaxed);
-  if (hc_directory_add(&heap->large_dir, l, HC_BITMASK(HC_BIT_EDEN)) == UINT32_MAX) {
+  if (hc_directory_add(&heap->large_dir, l, HC_BITMASK(HC_BIT_EDEN), &st) == UINT32_MAX) {
     hc_large_destroy(heap, l);
-    m->last_error = HC_ERR_OUT_OF_MEMORY;
+    m->last_error = st;
     return NULL;
   }
   atomic_fetch_add_explicit(&heap->bytes_since_gc, cell_bytes, memory_order_relaxed);

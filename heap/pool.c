@@ -89,7 +89,8 @@ static void chunk_unmap(void *chunk) {
  * whole, and one huge-page fault replaces 512 small ones (binary-trees spends several percent in
  * page faults otherwise); the first is not, since a huge page is zeroed whole on first touch,
  * 2 MiB for a heap that may need 16 KiB of it. */
-static bool pool_grow_locked(hc_heap_t *heap) {
+static bool pool_grow_locked(hc_heap_t *heap, hc_status_t *why) {
+  if (hc_fault_point(heap, why)) return false; /* as if mmap had failed */
   char *chunk = chunk_map();
   if (!chunk) return false;
   if (heap->pool_chunks.count > 0) madvise(chunk, CHUNK_BYTES, MADV_HUGEPAGE);
@@ -102,12 +103,14 @@ static bool pool_grow_locked(hc_heap_t *heap) {
   return true;
 }
 
-void *hc_block_memory_alloc(hc_heap_t *heap) {
+void *hc_block_memory_alloc(hc_heap_t *heap, hc_status_t *why) {
+  hc_status_t ignored;
+  if (!why) why = &ignored;
   pthread_mutex_lock(&heap->pool_lock);
   void *b = NULL;
   if (heap->pool_free) {
     b = pool_pop_locked(heap);
-  } else if (heap->pool_carve < heap->pool_carve_end || pool_grow_locked(heap)) {
+  } else if (heap->pool_carve < heap->pool_carve_end || pool_grow_locked(heap, why)) {
     b = heap->pool_carve;
     heap->pool_carve += HC_BLOCK_SIZE;
     hc_poison(b, HC_BLOCK_SIZE); /* as if it had come from the pool */

@@ -198,9 +198,14 @@ hc_status_t hc_heap_set_yield_hook(hc_heap_t *heap, hc_yield_fn fn, void *ctx);
 /* Registers an event hook (NULL to remove); available in every build. */
 void hc_heap_set_event_hook(hc_heap_t *heap, hc_event_fn fn, void *ctx);
 
-/* Fault injection: the nth block acquisition from now fails (1 = the next one) with
- * HC_ERR_INJECTED_FAULT; 0 disarms. Large allocations count as block acquisitions. */
-void hc_heap_fail_block_acquisition(hc_heap_t *heap, uint64_t nth);
+/* Fault injection: the nth fallible step of acquiring memory from now fails (1 = the next one);
+ * 0 disarms. The steps, in the order one new block takes them: reserving its bytes against the
+ * limit, its handle, the pool's growth when it has no block left (a 2 MiB chunk), entering it in
+ * the block set, growing its directory when full; a large object: reserving, its memory, the
+ * block set, the large directory. A failed step is undone as a real out-of-memory would be, and
+ * the allocation that met it returns NULL with HC_ERR_INJECTED_FAULT. One-shot: it disarms itself
+ * when it fires. */
+void hc_heap_fail_allocation(hc_heap_t *heap, uint64_t nth);
 
 /* ---------------------------------------------------------------------------------------------
  * Mutators, access and safepoints

@@ -193,7 +193,7 @@ static void case_unformatted_block(enum mode mode) {
   char *released = (char *)h->block;
   hc_block_destroy(heap, h);
   if (mode == STALE_LINK_WORD) stale_read(released);
-  void *mem = hc_block_memory_alloc(heap);
+  void *mem = hc_block_memory_alloc(heap, NULL);
   CHECK(mem != NULL);
   if (mode == STALE) stale_read(mem);
   hc_block_memory_free(heap, mem);
@@ -237,11 +237,11 @@ static void test_pool_poisoning(void) {
   CHECK(all_poisoned(b, HC_BLOCK_SIZE));
 
   /* Taken from the pool (the same block: the pool is LIFO), not yet formatted: still poisoned. */
-  char *mem = hc_block_memory_alloc(heap);
+  char *mem = hc_block_memory_alloc(heap, NULL);
   CHECK(mem == b);
   CHECK(all_poisoned(mem, HC_BLOCK_SIZE));
   /* A block the pool never handed out before (carved from the chunk) is poisoned too. */
-  char *fresh = hc_block_memory_alloc(heap);
+  char *fresh = hc_block_memory_alloc(heap, NULL);
   CHECK(fresh != NULL && fresh != mem);
   CHECK(all_poisoned(fresh, HC_BLOCK_SIZE));
   hc_block_memory_free(heap, fresh);
@@ -274,7 +274,7 @@ static void test_pool_poisoning(void) {
   char *blocks[HC_CHUNK_CACHE_MAX + 1];
   for (int i = 0; i <= HC_CHUNK_CACHE_MAX; i++) {
     CHECK_EQ_U64(hc_heap_create(NULL, &heaps[i]), HC_OK);
-    blocks[i] = hc_block_memory_alloc(heaps[i]);
+    blocks[i] = hc_block_memory_alloc(heaps[i], NULL);
     CHECK(blocks[i] != NULL && all_poisoned(blocks[i], HC_BLOCK_SIZE));
     h = hc_block_create(heaps[i], SMALL, &st);
     CHECK(h != NULL);
@@ -302,14 +302,14 @@ static void test_unmapped_reused_chunk_unpoisoned(void) {
   /* Empty the cache: each of these heaps takes one chunk, cached or new. */
   for (int i = 0; i < MAX; i++) {
     CHECK_EQ_U64(hc_heap_create(NULL, &drain[i]), HC_OK);
-    CHECK(hc_block_memory_alloc(drain[i]) != NULL);
+    CHECK(hc_block_memory_alloc(drain[i], NULL) != NULL);
   }
   CHECK_EQ_U64(hc_pool_cached_chunks(), 0);
   /* One heap carves eight blocks of its chunk, then gives it to the cache. */
   CHECK_EQ_U64(hc_heap_create(NULL, &deep), HC_OK);
   char *first = NULL;
   for (int i = 0; i < 8; i++) {
-    char *b = hc_block_memory_alloc(deep);
+    char *b = hc_block_memory_alloc(deep, NULL);
     CHECK(b != NULL);
     if (!first) first = b;
   }
@@ -317,7 +317,7 @@ static void test_unmapped_reused_chunk_unpoisoned(void) {
   CHECK_EQ_U64(hc_pool_cached_chunks(), 1);
   /* The next heap gets that chunk back and carves one block of it. */
   CHECK_EQ_U64(hc_heap_create(NULL, &shallow), HC_OK);
-  CHECK(hc_block_memory_alloc(shallow) == first);
+  CHECK(hc_block_memory_alloc(shallow, NULL) == first);
   /* Fill the cache again; the shallow heap's chunk then has nowhere to go but munmap. */
   for (int i = 0; i < MAX; i++)
     CHECK_EQ_U64(hc_heap_destroy(drain[i]), HC_OK);

@@ -10,7 +10,7 @@ static void test_add_claim_remove(void) {
   hc_directory_t d;
   CHECK_EQ_U64(hc_directory_init(&d, 32, 1), HC_OK);
   for (uint32_t i = 0; i < N; i++) {
-    uint32_t idx = hc_directory_add(&d, &handles[i], i % 2 ? HC_BITMASK(HC_BIT_EMPTY) : 0);
+    uint32_t idx = hc_directory_add(&d, &handles[i], i % 2 ? HC_BITMASK(HC_BIT_EMPTY) : 0, NULL);
     CHECK_EQ_U64(idx, i);
     CHECK_EQ_U64(handles[i].index, i);
   }
@@ -40,7 +40,7 @@ static void test_add_claim_remove(void) {
   CHECK_EQ_U64(hc_directory_bits_of(&d, 5), 0);
   CHECK_EQ_U64(d.count, N - 1);
   static hc_block_handle_t extra;
-  CHECK_EQ_U64(hc_directory_add(&d, &extra, 0), 5);
+  CHECK_EQ_U64(hc_directory_add(&d, &extra, 0, NULL), 5);
   CHECK_EQ_U64(hc_directory_bits_of(&d, 5), HC_BITMASK(HC_BIT_LIVE));
   /* Nothing matches: NULL, cursor unchanged. */
   hc_block_query_t none = {HC_BITMASK(HC_BIT_MARKING_RETIRED), 0};
@@ -64,7 +64,8 @@ static void test_claim_model(void) {
       avoid[i] = (seed >> 41) & 1 && (seed >> 42) & 1;
       hc_directory_add(&d, &handles[i],
                        (want[i] ? HC_BITMASK(HC_BIT_UNSWEPT) : 0) |
-                           (avoid[i] ? HC_BITMASK(HC_BIT_PINNED) : 0));
+                           (avoid[i] ? HC_BITMASK(HC_BIT_PINNED) : 0),
+                       NULL);
     }
     hc_block_query_t q = {HC_BITMASK(HC_BIT_UNSWEPT), HC_BITMASK(HC_BIT_PINNED)};
     uint32_t cursor = (uint32_t)(seed % (n + 1));

@@ -22,7 +22,7 @@ static void pinned_directory(hc_directory_t *d, bool self_checks) {
   CHECK_EQ_U64(hc_directory_init(d, 32, 1), HC_OK);
   d->self_checks = self_checks;
   for (uint32_t i = 0; i < 4; i++)
-    hc_directory_add(d, &handles[i], HC_BITMASK(HC_BIT_EMPTY));
+    hc_directory_add(d, &handles[i], HC_BITMASK(HC_BIT_EMPTY), NULL);
   hc_directory_update(d, 2, HC_BITMASK(HC_BIT_PINNED), 0);
 }
 

@@ -375,7 +375,7 @@ static void test_freed_handle_in_directory(void) {
   hc_status_t st;
   hc_block_handle_t *h = hc_block_create(s.e.heap, 48, &st);
   CHECK(h != NULL);
-  uint32_t index = hc_directory_add(d, h, 0);
+  uint32_t index = hc_directory_add(d, h, 0, NULL);
   CHECK(index != UINT32_MAX);
   h->dir = d;
   h->index = index;
