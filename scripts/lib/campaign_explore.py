@@ -19,10 +19,12 @@ them with.
 Deterministic: explore tries the same schedules in the same order for the same program, build
 and options (--seed is fixed; explore seeds its sample with it and the program's bytes), and
 the loop picks programs in an order set by the corpora's contents alone. The clock decides only
-when the loop stops. So a program is explored once, ever: explored.txt remembers each by its
-content hash across runs with the same output directory, with what came of it (explored, crashes
-alone: a program that crashes without any preempt has no schedule to try, and the engine that
-made it reports that crash; error or hung: it would fail again).
+when the loop stops. So a program is explored once per build: explored.txt remembers each by
+its content hash across runs with the same output directory, with what came of it (explored,
+crashes alone: a program that crashes without any preempt has no schedule to try, and the engine
+that made it reports that crash; error or hung: it would fail again) and the build it was
+explored with (the hash of the heapfuzz binary). A campaign resumed on a rebuilt heap (a fix, a
+new yield point, a planted bug) explores its programs again: their schedules are not the same.
 
 Which programs first. A preempt needs a thread to hand over to: a single-mutator program has
 only the collector, a multi-threaded one (a live `attach`, `sweeper` or `preempt` op) has the
@@ -41,6 +43,7 @@ both have work they alternate batches; when one has none, the other runs on.
 """
 
 import contextlib
+import hashlib
 import os
 import re
 import shutil
@@ -70,6 +73,15 @@ THREAD_OPS = ("attach", "sweeper", "preempt")
 FINISHED = re.compile(r"^(?P<file>.+): explored (?P<ran>\d+) of \d+ schedules ")
 ALONE = re.compile(r"^(?P<file>.+): crashes without a change point")
 SAVED = re.compile(r"^(?P<file>.+): (?P<kind>crash|timeout): (?P<path>.+?) \(schedule ")
+
+
+def build_key(path):
+    """12 hex digits of the binary's SHA-1: the build a program was explored with."""
+    h = hashlib.sha1()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:12]
 
 
 def crash_dir(out_dir):
@@ -163,15 +175,21 @@ class ExploreLoop(CampaignLoop):
         self.samples = []  # (seconds since start, schedules)
         self.error = None
         self.hash_cache = {}
-        self.explored = set()  # content hashes of programs done (this run's and earlier ones')
+        self.explored = set()  # content hashes of programs done with this build (any run)
+        self.build = None  # build_key(heapfuzz), at setup
         self.kind = {}  # content hash -> multi-threaded? (classified this run)
 
     # --- bookkeeping ----------------------------------------------------------------------
 
     def load_state(self):
+        """The programs explored with this build; lines of another build (or of one before
+        builds were recorded) are kept in the file but explored again."""
         try:
             with open(self.state_file) as f:
-                self.explored.update(line.split()[0] for line in f if line.split())
+                for line in f:
+                    fields = line.split()
+                    if len(fields) >= 3 and fields[2] == self.build:
+                        self.explored.add(fields[0])
         except FileNotFoundError:
             pass
 
@@ -179,7 +197,7 @@ class ExploreLoop(CampaignLoop):
         """digest is done (outcome: explored, crashes-alone, error, hung): never again."""
         self.explored.add(digest)
         with open(self.state_file, "a") as f:
-            f.write("%s %s\n" % (digest, outcome))
+            f.write("%s %s %s\n" % (digest, outcome, self.build))
         with self.lock:
             self.pending = max(0, self.pending - 1)
 
@@ -306,6 +324,7 @@ class ExploreLoop(CampaignLoop):
 
     def setup(self):
         os.makedirs(self.crash_dir, exist_ok=True)
+        self.build = build_key(self.heapfuzz)
         self.load_state()
 
     def snapshot(self):

@@ -124,8 +124,15 @@ class Loop(unittest.TestCase):
             return []
 
     def explored(self):
+        """{program: outcome} of explored.txt, checking every line names this build."""
+        build = campaign_explore.build_key(self.heapfuzz)
+        out = {}
         with open(os.path.join(self.out, "explored.txt")) as f:
-            return dict(line.split() for line in f)
+            for line in f:
+                digest, outcome, key = line.split()
+                self.assertEqual(key, build)
+                out[digest] = outcome
+        return out
 
     def test_threaded_first_once_each_crash_saved(self):
         self.write(self.seeds, "a_single", SINGLE)
@@ -176,6 +183,23 @@ class Loop(unittest.TestCase):
         self.assertEqual(snap["unique"], 1)
         self.assertEqual(self.batches()[2:], [[sha1(SWEEPER)]])
         self.assertEqual(len(self.explored()), 3)
+
+    def test_a_rebuilt_heap_explores_again(self):
+        self.write(self.seeds, "one", THREADED)
+        snap = self.run_loop(lambda s: s["unique"] >= 1)
+        self.assertEqual(snap["unique"], 1)
+        # The same binary: nothing to do. Another build (a fix, a planted bug): explored again.
+        snap = self.run_loop(lambda s: False, seconds=2)
+        self.assertEqual(snap["unique"], 0)
+        with open(self.heapfuzz, "a") as f:
+            f.write("# rebuilt\n")
+        snap = self.run_loop(lambda s: s["unique"] >= 1)
+        self.assertEqual(snap["unique"], 1)
+        self.assertEqual(self.batches(), [[sha1(THREADED)], [sha1(THREADED)]])
+        with open(os.path.join(self.out, "explored.txt")) as f:
+            builds = [line.split()[2] for line in f]
+        self.assertEqual(len(builds), 2)
+        self.assertNotEqual(builds[0], builds[1])
 
     def test_stop_keeps_what_was_finished(self):
         self.write(self.seeds, "a", THREADED)
