@@ -4,7 +4,15 @@
 
 #include <string.h>
 
-static const hb_backend_t *const builtin[] = {&hb_heapcore_backend, NULL};
+#ifdef HF_HAVE_JSC
+#  include "jsc.h" /* backends/jsc.c, when CMake found JavaScriptCore (cmake/jsc.cmake) */
+#endif
+
+static const hb_backend_t *const builtin[] = {&hb_heapcore_backend,
+#ifdef HF_HAVE_JSC
+                                              &hb_jsc_backend,
+#endif
+                                              NULL};
 
 const hb_backend_t *const *ops_backends(void) {
   return builtin;

@@ -1,0 +1,121 @@
+# cmake/jsc.cmake: the JavaScriptCore backend (backends/jsc.c, issue 15). Optional: without JSC,
+# one line says what to install, and everything else builds; the jsc backend, fuzz_jsc and the
+# JSC tests are left out (the tests report themselves skipped).
+#
+# JSC comes from pkg-config (javascriptcoregtk-4.1: Debian's libjavascriptcoregtk-4.1-dev), or
+# from another build of it, to fuzz a fork:
+#   -DHF_JSC_LIBRARY=/path/to/libjavascriptcoregtk-4.1.so -DHF_JSC_INCLUDE_DIR=/path/to/include
+# where the include directory holds JavaScriptCore/JavaScript.h. Either way the library must
+# export the private entry points the backend declares itself (JSWeakCreate,
+# JSSynchronousEdenCollectForDebugging, JSContextGroupAddHeapFinalizer, ...): checked by linking.
+#
+# Included from the top-level CMakeLists.txt after HEAPOPS_BACKEND_SOURCES is set. Defines:
+#   hf_jsc              an interface library: JSC's headers and library, HF_HAVE_JSC=1 (every
+#                       build of the interpreter links it, so ops/backends.c lists the backend)
+#   HF_JSC_MISSING      why there is no JSC backend in this build ("" when there is one)
+#   hf_jsc_add_targets()  fuzz_jsc, called after targets/ (it needs that directory's settings)
+
+set(HF_JSC_LIBRARY "" CACHE FILEPATH
+  "A JavaScriptCore library to build the jsc backend on, instead of pkg-config's javascriptcoregtk-4.1")
+set(HF_JSC_INCLUDE_DIR "" CACHE PATH
+  "With HF_JSC_LIBRARY: the directory holding JavaScriptCore/JavaScript.h")
+option(HF_JSC "Build the JavaScriptCore backend when JSC is found" ON)
+
+set(HF_JSC_MISSING "")
+set(_hf_jsc_package "libjavascriptcoregtk-4.1-dev")
+if(NOT HF_JSC)
+  set(HF_JSC_MISSING "the jsc backend is off (-DHF_JSC=OFF)")
+elseif(HC_SANITIZE MATCHES "thread")
+  # JSC is not TSan-instrumented, and the backend hands calls to its worker thread through a raw
+  # futex, which TSan does not see as synchronization; two JSC threads under TSan also hang in
+  # WTF::Thread::suspend (issue 15). No JSC in TSan builds.
+  set(HF_JSC_MISSING "no jsc backend under TSan (JSC is uninstrumented; see cmake/jsc.cmake)")
+elseif(HF_JSC_LIBRARY)
+  if(NOT EXISTS "${HF_JSC_INCLUDE_DIR}/JavaScriptCore/JavaScript.h")
+    message(FATAL_ERROR "HF_JSC_LIBRARY needs HF_JSC_INCLUDE_DIR, the directory holding "
+      "JavaScriptCore/JavaScript.h (now '${HF_JSC_INCLUDE_DIR}')")
+  endif()
+  set(_hf_jsc_includes "${HF_JSC_INCLUDE_DIR}")
+  set(_hf_jsc_libraries "${HF_JSC_LIBRARY}")
+  set(_hf_jsc_from "${HF_JSC_LIBRARY}")
+else()
+  find_package(PkgConfig QUIET)
+  if(PkgConfig_FOUND)
+    pkg_check_modules(HF_JSC_PC QUIET javascriptcoregtk-4.1)
+  endif()
+  if(HF_JSC_PC_FOUND)
+    set(_hf_jsc_includes ${HF_JSC_PC_INCLUDE_DIRS})
+    set(_hf_jsc_libraries ${HF_JSC_PC_LINK_LIBRARIES})
+    set(_hf_jsc_from "javascriptcoregtk-4.1 ${HF_JSC_PC_VERSION}")
+  else()
+    set(HF_JSC_MISSING "JavaScriptCore not found: apt-get install ${_hf_jsc_package} (or -DHF_JSC_LIBRARY=...)")
+  endif()
+endif()
+
+# The private entry points are declared by backends/jsc.c, not by JSC's headers: a library
+# without them would fail at link time, so check once here and say so.
+if(NOT HF_JSC_MISSING)
+  include(CheckCSourceCompiles)
+  set(CMAKE_REQUIRED_INCLUDES ${_hf_jsc_includes})
+  set(CMAKE_REQUIRED_LIBRARIES ${_hf_jsc_libraries})
+  set(CMAKE_REQUIRED_QUIET ON)
+  check_c_source_compiles([[
+#include <JavaScriptCore/JavaScript.h>
+void *JSWeakCreate(JSContextGroupRef, JSObjectRef);
+void JSWeakRelease(JSContextGroupRef, void *);
+void *JSWeakGetObject(void *);
+void JSSynchronousGarbageCollectForDebugging(JSContextRef);
+void JSSynchronousEdenCollectForDebugging(JSContextRef);
+void JSContextGroupAddHeapFinalizer(JSContextGroupRef, void (*)(JSContextGroupRef, void *), void *);
+void JSContextGroupRemoveHeapFinalizer(JSContextGroupRef, void (*)(JSContextGroupRef, void *), void *);
+int main(void) {
+  void *f[] = {(void *)JSWeakCreate, (void *)JSWeakRelease, (void *)JSWeakGetObject,
+               (void *)JSSynchronousGarbageCollectForDebugging,
+               (void *)JSSynchronousEdenCollectForDebugging,
+               (void *)JSContextGroupAddHeapFinalizer, (void *)JSContextGroupRemoveHeapFinalizer,
+               (void *)JSObjectMakeTypedArrayWithBytesNoCopy};
+  return f[0] == 0;
+}]] HF_JSC_LINKS)
+  unset(CMAKE_REQUIRED_INCLUDES)
+  unset(CMAKE_REQUIRED_LIBRARIES)
+  unset(CMAKE_REQUIRED_QUIET)
+  if(NOT HF_JSC_LINKS)
+    set(HF_JSC_MISSING "JavaScriptCore (${_hf_jsc_from}) lacks the exported debugging entry points backends/jsc.c needs")
+    unset(HF_JSC_LINKS CACHE) # look again at the next configure
+  endif()
+endif()
+
+if(HF_JSC_MISSING)
+  message(STATUS "heapfuzz: ${HF_JSC_MISSING}: no jsc backend, fuzz_jsc or JSC tests")
+else()
+  add_library(hf_jsc INTERFACE)
+  # SYSTEM: JSC's headers are not ours to hold to -Werror.
+  target_include_directories(hf_jsc SYSTEM INTERFACE ${_hf_jsc_includes})
+  target_include_directories(hf_jsc INTERFACE ${PROJECT_SOURCE_DIR}/backends)
+  target_link_libraries(hf_jsc INTERFACE ${_hf_jsc_libraries} Threads::Threads)
+  target_compile_definitions(hf_jsc INTERFACE HF_HAVE_JSC=1)
+  list(APPEND HEAPOPS_BACKEND_SOURCES ${PROJECT_SOURCE_DIR}/backends/jsc.c)
+  message(STATUS "heapfuzz: jsc backend on ${_hf_jsc_from}")
+endif()
+
+# fuzz_jsc: targets/fuzz_jsc.c, built as targets/CMakeLists.txt's hf_add_fuzz_target builds its
+# targets (libFuzzer with HF_FUZZ_ENGINE, else the standalone replay driver), when there is JSC.
+# Not for AFL++ yet (issue 15's later steps).
+function(hf_jsc_add_targets)
+  if(NOT TARGET hf_jsc OR HF_AFL)
+    return()
+  endif()
+  set(dir ${PROJECT_SOURCE_DIR}/targets)
+  if(HF_FUZZ_ENGINE)
+    add_executable(fuzz_jsc ${dir}/fuzz_jsc.c)
+    target_compile_definitions(fuzz_jsc PRIVATE HF_FUZZ_ENGINE=1)
+    target_compile_options(fuzz_jsc PRIVATE -fsanitize=fuzzer)
+    target_link_options(fuzz_jsc PRIVATE -fsanitize=fuzzer)
+  else()
+    add_executable(fuzz_jsc ${dir}/fuzz_jsc.c ${dir}/standalone_main.c)
+  endif()
+  set_target_properties(fuzz_jsc PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/targets)
+  target_link_libraries(fuzz_jsc PRIVATE heapops)
+  target_include_directories(fuzz_jsc PRIVATE ${dir} ${PROJECT_SOURCE_DIR}/tools)
+  hf_set_warnings(fuzz_jsc STRICT)
+endfunction()
