@@ -14,6 +14,7 @@ enum {
   JSC_ERR_NOT_ATTACHED,               /* detach or destroy with the wrong mutator state */
   JSC_ERR_NOT_A_ROOT,                 /* root_remove of a slot never added */
   JSC_ERR_UNSUPPORTED,                /* an entry its capabilities do not promise */
+  JSC_ERR_BUSY,                       /* create: another jsc heap is alive (one at a time) */
   JSC_ERR_COUNT_
 };
 

@@ -59,6 +59,8 @@ if(NOT HF_JSC_MISSING)
   set(CMAKE_REQUIRED_INCLUDES ${_hf_jsc_includes})
   set(CMAKE_REQUIRED_LIBRARIES ${_hf_jsc_libraries})
   set(CMAKE_REQUIRED_QUIET ON)
+  # Cached per library: pointing HF_JSC_LIBRARY elsewhere checks again.
+  string(MD5 _hf_jsc_key "${_hf_jsc_includes};${_hf_jsc_libraries}")
   check_c_source_compiles([[
 #include <JavaScriptCore/JavaScript.h>
 void *JSWeakCreate(JSContextGroupRef, JSObjectRef);
@@ -75,13 +77,13 @@ int main(void) {
                (void *)JSContextGroupAddHeapFinalizer, (void *)JSContextGroupRemoveHeapFinalizer,
                (void *)JSObjectMakeTypedArrayWithBytesNoCopy};
   return f[0] == 0;
-}]] HF_JSC_LINKS)
+}]] HF_JSC_LINKS_${_hf_jsc_key})
   unset(CMAKE_REQUIRED_INCLUDES)
   unset(CMAKE_REQUIRED_LIBRARIES)
   unset(CMAKE_REQUIRED_QUIET)
-  if(NOT HF_JSC_LINKS)
-    set(HF_JSC_MISSING "JavaScriptCore (${_hf_jsc_from}) lacks the exported debugging entry points backends/jsc.c needs")
-    unset(HF_JSC_LINKS CACHE) # look again at the next configure
+  if(NOT HF_JSC_LINKS_${_hf_jsc_key})
+    set(HF_JSC_MISSING "JavaScriptCore (${_hf_jsc_from}) does not link with the entry points backends/jsc.c needs")
+    unset(HF_JSC_LINKS_${_hf_jsc_key} CACHE) # look again at the next configure
   endif()
 endif()
 
