@@ -275,13 +275,17 @@ static void test_collected_hook(void) {
 }
 
 /* Each heap is a context group of its own: the first heap's finalizers all arrive by its
- * destroy, none in the second heap's hooks; and a second attach is refused (one mutator). */
+ * destroy, none in the second heap's hooks; a second attach is refused (one mutator), and so is
+ * a second heap while one is alive. */
 static void test_fresh_heap_each_time(void) {
   env_open(false);
   for (unsigned i = 0; i < 100; i++)
     alloc_ok(64, 1, HB_ALLOC_FINALIZE);
   hb_mutator_t *second;
   CHECK_EQ_U64(B->attach(env.heap, &second), JSC_ERR_ATTACHED);
+  hb_heap_t *other; /* one jsc heap at a time: the worker serves one context group */
+  hb_settings_t s = {.heap_limit = OPS_HEAP_LIMIT};
+  CHECK_EQ_U64(B->create(&s, &env.hooks, &other), JSC_ERR_BUSY);
   env_close();
   CHECK_EQ_U64(env.log.nfinalized, 100);
   env_open(false);
