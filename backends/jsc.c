@@ -70,18 +70,25 @@
  * liveness query or fault injection in the C API (a C++ shim over exported symbols could reach
  * some: a later step of issue 15), no yield points, and one mutator. The config bytes are not
  * read: JSC's collection policy is process-wide options (JSC_* environment variables), not a
- * per-heap setting, and the heap limit is not enforced (the C API has none). */
+ * per-heap setting, and the heap limit is not enforced (the C API has none).
+ *
+ * Compiled only with HF_HAVE_JSC (cmake/jsc.cmake defines it when it found JSC): builds that
+ * compile every backend source themselves, as .clusterfuzzlite/build.sh does, get an empty unit. */
 #include "jsc.h"
 
-#include <JavaScriptCore/JavaScript.h>
-#include <linux/futex.h>
-#include <pthread.h>
-#include <stdarg.h>
-#include <stdatomic.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/syscall.h>
-#include <unistd.h>
+#ifndef HF_HAVE_JSC
+typedef int hf_jsc_not_built; /* ISO C wants a declaration in every translation unit */
+#else
+
+#  include <JavaScriptCore/JavaScript.h>
+#  include <linux/futex.h>
+#  include <pthread.h>
+#  include <stdarg.h>
+#  include <stdatomic.h>
+#  include <stdlib.h>
+#  include <string.h>
+#  include <sys/syscall.h>
+#  include <unistd.h>
 
 /* JSC's private C API: exported by every build, declared in headers Debian does not ship
  * (WebKit's JSWeakPrivate.h, JSContextRefPrivate.h, JSHeapFinalizerPrivate.h). */
@@ -99,7 +106,7 @@ JS_EXPORT void JSContextGroupRemoveHeapFinalizer(JSContextGroupRef group, JSHeap
 
 /* What load returns for a slot that holds neither null nor an object (a property JSC lost, a
  * number): no object's address, so the oracle reports the reference changed. */
-#define JSC_NOT_A_REFERENCE ((hb_object_t *)(uintptr_t)1)
+#  define JSC_NOT_A_REFERENCE ((hb_object_t *)(uintptr_t)1)
 
 enum { JSC_MAX_SLOTS = 32, JSC_CHUNK = 64 };
 
@@ -151,11 +158,11 @@ typedef struct jsc_event {
 } jsc_event_t;
 
 /* A growable array of plain items. */
-#define JSC_ARRAY(type) \
-  struct {              \
-    type *items;        \
-    size_t count, cap;  \
-  }
+#  define JSC_ARRAY(type) \
+    struct {              \
+      type *items;        \
+      size_t count, cap;  \
+    }
 
 struct jsc_heap {
   hb_hooks_t hooks;
@@ -181,8 +188,8 @@ struct jsc_heap {
 };
 
 /* Room for one more item in a JSC_ARRAY; false when out of memory. */
-#define JSC_RESERVE(arr) \
-  jsc_reserve((void **)&(arr).items, &(arr).cap, (arr).count, sizeof *(arr).items)
+#  define JSC_RESERVE(arr) \
+    jsc_reserve((void **)&(arr).items, &(arr).cap, (arr).count, sizeof *(arr).items)
 
 static bool jsc_reserve(void **items, size_t *cap, size_t count, size_t item) {
   if (count < *cap) return true;
@@ -842,3 +849,5 @@ const hb_backend_t hb_jsc_backend = {
     .weak_destroy = jsc_weak_destroy,
     .collect = jsc_collect,
 };
+
+#endif /* HF_HAVE_JSC */

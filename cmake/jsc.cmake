@@ -25,11 +25,12 @@ set(HF_JSC_MISSING "")
 set(_hf_jsc_package "libjavascriptcoregtk-4.1-dev")
 if(NOT HF_JSC)
   set(HF_JSC_MISSING "the jsc backend is off (-DHF_JSC=OFF)")
-elseif(HC_SANITIZE MATCHES "thread")
+elseif(HC_SANITIZE MATCHES "thread|memory")
   # JSC is not TSan-instrumented, and the backend hands calls to its worker thread through a raw
   # futex, which TSan does not see as synchronization; two JSC threads under TSan also hang in
-  # WTF::Thread::suspend (issue 15). No JSC in TSan builds.
-  set(HF_JSC_MISSING "no jsc backend under TSan (JSC is uninstrumented; see cmake/jsc.cmake)")
+  # WTF::Thread::suspend (issue 15). MSan would flag every value JSC's uninstrumented code
+  # returns. No JSC in TSan or MSan builds.
+  set(HF_JSC_MISSING "no jsc backend under ${HC_SANITIZE} (JSC is uninstrumented; see cmake/jsc.cmake)")
 elseif(HF_JSC_LIBRARY)
   if(NOT EXISTS "${HF_JSC_INCLUDE_DIR}/JavaScriptCore/JavaScript.h")
     message(FATAL_ERROR "HF_JSC_LIBRARY needs HF_JSC_INCLUDE_DIR, the directory holding "
