@@ -1,10 +1,10 @@
 /* Tests of the JavaScriptCore backend's mapping (backends/jsc.c), called directly: an object's
  * slots and payload round-trip through JSC; a rooted object graph stays intact and its weak
  * references set across full and eden collections and heavy garbage churn; JSC clears the weak
- * references of almost all garbage and runs each finalizer at most once, every one by destroy;
- * each heap is a fresh context group that no earlier heap's events reach; the collected hook
- * runs once per collection; and the capabilities are only what JSC has. The corpus on the
- * backend is tests/scripts/jsc_corpus.py's (ctest jsc_corpus_clean).
+ * references of almost all garbage, frees its payloads, and runs each finalizer at most once,
+ * every one by destroy; each heap is a fresh context group that no earlier heap's events reach;
+ * the collected hook runs once per collection; and the capabilities are only what JSC has. The
+ * corpus on the backend is tests/scripts/jsc_corpus.py's (ctest jsc_corpus_clean).
  *
  * Without JSC in the build (cmake/jsc.cmake), or under TSan, it prints why and exits 77: ctest
  * reports it skipped, never passed. */
@@ -28,6 +28,9 @@ int main(void) {
 #  include "jsc.h"
 
 #  include <time.h>
+#  if defined(HC_ASAN) && HC_ASAN
+#    include <sanitizer/asan_interface.h>
+#  endif
 
 static const hb_backend_t *const B = &hb_jsc_backend;
 
@@ -261,6 +264,37 @@ static void test_weak_and_finalizers(void) {
   CHECK_EQ_U64(env.log.nfinalized, N);
 }
 
+/* The payload bytes are malloc'd and JSC frees them with their Uint8Array: under ASan, the
+ * payloads of (almost) all garbage are poisoned after full collections, so the oracle reading the
+ * payload of an object JSC freed too early is a heap-use-after-free report. */
+static void test_payload_freed_by_jsc(void) {
+#  if defined(HC_ASAN) && HC_ASAN
+  env_open(false);
+  enum { N = 200 };
+  static uint8_t *bytes[N];
+  hb_object_t *keep = alloc_ok(8 + 64, 0, 0);
+  CHECK_EQ_U64(B->root_add(env.m, &keep), HB_OK);
+  for (unsigned i = 0; i < N; i++) {
+    size_t n;
+    bytes[i] = B->payload(alloc_ok(8 + 64, 0, i % 2 ? HB_ALLOC_FINALIZE : 0), &n);
+    CHECK(n == 64 && !__asan_address_is_poisoned(bytes[i]));
+  }
+  for (unsigned round = 0; round < 2; round++)
+    CHECK_EQ_U64(B->collect(env.m, true), HB_OK);
+  unsigned poisoned = 0;
+  for (unsigned i = 0; i < N; i++)
+    poisoned += __asan_address_is_poisoned(bytes[i]) != 0;
+  size_t n;
+  CHECK(!__asan_address_is_poisoned(B->payload(keep, &n)) && n == 64);
+  printf("  %u of %u garbage payloads freed by JSC after 2 full collections\n", poisoned, N);
+  CHECK(poisoned >= N * 9 / 10);
+  CHECK_EQ_U64(B->root_remove(env.m, &keep), HB_OK);
+  env_close();
+#  else
+  printf("SKIP test_payload_freed_by_jsc: needs ASan (the asan preset)\n");
+#  endif
+}
+
 /* One collected hook per collect, the full one flagged full; an eden one is not. */
 static void test_collected_hook(void) {
   env_open(false);
@@ -317,6 +351,7 @@ int main(void) {
   RUN_TEST(test_round_trip);
   RUN_TEST(test_root_keeps_alive);
   RUN_TEST(test_weak_and_finalizers);
+  RUN_TEST(test_payload_freed_by_jsc);
   RUN_TEST(test_collected_hook);
   RUN_TEST(test_fresh_heap_each_time);
   RUN_TEST(test_heap_cost);
