@@ -75,6 +75,37 @@ static void set_handle(ops_ctx_t *c, uint32_t h, uint32_t idx) {
  * Objects
  * ------------------------------------------------------------------------------------------- */
 
+static bool collections_pending(const ops_ctx_t *c) {
+  return atomic_load_explicit(&c->run->collections, memory_order_relaxed) != c->world->settled;
+}
+
+/* ops_settle for an op that holds *fresh, an object of `bytes` cell bytes that no handle holds
+ * yet. The collections that ran inside the allocation ran before it existed. But settling them
+ * verifies the heap, and the verifier stops the world, which waits out another thread's
+ * collection like any safepoint: that collection must keep *fresh (an embedder's local across a
+ * call that may collect, pushed as a root), and whoever settles it (this thread, or the thread
+ * that collected, in deterministic mode's shared world) must count it live. So *fresh is a root
+ * until every collection is settled, and a settle of a later collection than the allocation's
+ * counts its bytes (held_bytes, held_since). A root only when there is a collection to settle:
+ * otherwise settle makes no heap call that can wait. */
+static void settle_holding(ops_ctx_t *c, hb_object_t **fresh, uint64_t bytes) {
+  ops_run_t *r = c->run;
+  ops_world_t *w = c->world;
+  bool hold = *fresh && collections_pending(c) && ops_holds_access(c) &&
+              r->be->root_add(c->mut, fresh) == HB_OK;
+  if (!hold) {
+    ops_settle(c);
+    return;
+  }
+  w->held_bytes = bytes;
+  w->held_since = atomic_load_explicit(&r->collections, memory_order_relaxed);
+  do
+    ops_settle(c);
+  while (collections_pending(c) && !w->failed && ops_holds_access(c));
+  w->held_bytes = 0;
+  r->be->root_remove(c->mut, fresh);
+}
+
 bool ops_exec_alloc(ops_ctx_t *c, const uint16_t *a) {
   ops_world_t *w = c->world;
   const hb_backend_t *be = c->run->be;
@@ -85,7 +116,8 @@ bool ops_exec_alloc(ops_ctx_t *c, const uint16_t *a) {
   bool fin = a[3] & 1u;
   hb_status_t st = HB_OK;
   hb_object_t *p = be->alloc(c->mut, size, nslots, fin ? HB_ALLOC_FINALIZE : 0, &st);
-  ops_settle(c);     /* collections inside the allocation ran before p existed */
+  bool exact_bytes = p && ops_has(c->run, HB_CAP_EXACT_LIVE_BYTES);
+  settle_holding(c, &p, exact_bytes ? be->cell_bytes(size, nslots) : 0);
   if (c->released) { /* without access: refused, as documented */
     if (p) ops_finding(c, "heap access", "alloc without heap access returned an object");
     return true;

@@ -67,6 +67,9 @@ struct ops_world {
   model_t model;
   uint64_t settled, settled_full; /* the collection counts the model has caught up with */
   uint64_t finalized;             /* finalizer calls counted into this world */
+  /* An object an op holds as a root and the model does not know yet (exec.c settle_holding):
+   * its cell bytes, counted live by the settle of any collection after the held_since-th. */
+  uint64_t held_bytes, held_since;
   /* Model objects finalized since the last check: finalizers run inside heap calls, maybe
    * before the model settled the collection that found them dead, so they are judged later. */
   uint32_t *finalized_objs;

@@ -272,7 +272,7 @@ static void after_collection(ops_ctx_t *c, bool any_full, bool last_full) {
   model_t *m = &w->model;
   bool live_bytes = last_full && w->whole_heap && ops_has(r, HB_CAP_EXACT_LIVE_BYTES);
   ops_reach(w);
-  uint64_t reachable_bytes = 0;
+  uint64_t reachable_bytes = w->settled > w->held_since ? w->held_bytes : 0;
   for (uint32_t i = 0; i < m->count && !w->failed; i++) {
     if (!m->objs[i].reachable) continue;
     ops_check_object(c, w, i, true);
