@@ -12,7 +12,8 @@
 # Included from the top-level CMakeLists.txt after HEAPOPS_BACKEND_SOURCES is set. Defines:
 #   hf_jsc              an interface library: JSC's headers and library, HF_HAVE_JSC=1 (every
 #                       build of the interpreter links it, so ops/backends.c lists the backend)
-#   HF_JSC_MISSING      why there is no JSC backend in this build ("" when there is one)
+#   HF_JSC_MISSING      why there is no JSC backend in this build ("" when there is one); a
+#                       compile definition of the tests and the interpreter, so no `;` or `"`
 # targets/CMakeLists.txt builds fuzz_jsc when hf_jsc exists.
 
 set(HF_JSC_LIBRARY "" CACHE FILEPATH
@@ -30,7 +31,7 @@ elseif(HC_SANITIZE MATCHES "thread|memory")
   # futex, which TSan does not see as synchronization; two JSC threads under TSan also hang in
   # WTF::Thread::suspend (issue 15). MSan would flag every value JSC's uninstrumented code
   # returns. No JSC in TSan or MSan builds.
-  set(HF_JSC_MISSING "no jsc backend under ${HC_SANITIZE} (JSC is uninstrumented; see cmake/jsc.cmake)")
+  set(HF_JSC_MISSING "no jsc backend under ${HC_SANITIZE} (JSC is uninstrumented, see cmake/jsc.cmake)")
 elseif(HF_JSC_LIBRARY)
   if(NOT EXISTS "${HF_JSC_INCLUDE_DIR}/JavaScriptCore/JavaScript.h")
     message(FATAL_ERROR "HF_JSC_LIBRARY needs HF_JSC_INCLUDE_DIR, the directory holding "

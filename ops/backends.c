@@ -28,6 +28,22 @@ const hb_backend_t *ops_find_backend(const char *name) {
   return NULL;
 }
 
+/* The backends CMake left out of this build, with its reason (cmake/jsc.cmake's HF_JSC_MISSING). */
+static const struct {
+  const char *name, *why;
+} left_out[] = {
+#ifdef HF_JSC_MISSING
+    {"jsc", HF_JSC_MISSING},
+#endif
+    {NULL, NULL},
+};
+
+const char *ops_backend_missing(const char *name) {
+  for (unsigned i = 0; left_out[i].name; i++)
+    if (strcmp(left_out[i].name, name) == 0) return left_out[i].why;
+  return NULL;
+}
+
 const char *ops_capability_name(unsigned bit) {
   static const char *const names[HB_CAP_COUNT] = {
       "eden collection",
