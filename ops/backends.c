@@ -7,10 +7,16 @@
 #ifdef HF_HAVE_JSC
 #  include "jsc.h" /* backends/jsc.c, when CMake found JavaScriptCore (cmake/jsc.cmake) */
 #endif
+#ifdef HF_HAVE_LUA
+#  include "hblua.h" /* backends/lua.c, when CMake has a Lua 5.4 source tree (cmake/lua.cmake) */
+#endif
 
 static const hb_backend_t *const builtin[] = {&hb_heapcore_backend,
 #ifdef HF_HAVE_JSC
                                               &hb_jsc_backend,
+#endif
+#ifdef HF_HAVE_LUA
+                                              &hb_lua_backend,
 #endif
                                               NULL};
 

@@ -1,0 +1,146 @@
+# cmake/lua.cmake: the Lua 5.4 backend (backends/lua.c, issue 16). Lua's core is built from source
+# here, with the preset's sanitizers and coverage instrumentation (and, in fuzzing builds,
+# libFuzzer's coverage), so a campaign sees inside Lua's collector. Optional: without a source
+# tree, one line says how to get one, and everything else builds; the lua backend, fuzz_lua and
+# the Lua tests are left out (the tests report themselves skipped).
+#
+# The source tree:
+#   -DHF_LUA_SOURCE=<dir>   any Lua 5.4 tree (a release, a fork, a patched tree): a directory
+#                           holding src/lua.h, or lua.h itself (the layout of Lua's git repository)
+#   otherwise               build/lua-source/lua5.4, where scripts/lua-source puts Debian 12's
+#                           lua5.4 source package (5.4.4; scripts/test runs it as root)
+# A tree whose lua.h is not LUA_VERSION_NUM 504 is refused here, not by a compile error.
+#
+# The core is every .c of that directory but the stand-alone programs (lua.c, luac.c) and the
+# amalgamation and test-suite files of Lua's repository (onelua.c, ltests.c), compiled with:
+#   LUAI_ASSERT           Lua's internal assertions (lua_assert: the collector's own invariants)
+#   LUA_USE_APICHECK      checks of every C API call (the backend's use of the API)
+#   LUA_USE_POSIX         the standard library's POSIX calls (no dlopen: loadlib is unused)
+#   luai_makeseed fixed   (cmake/lua_config.h, forced in): Lua seeds its string hashes with the
+#                         time and addresses; fixed, a program runs the same way every time
+#
+# Included from the top-level CMakeLists.txt after HEAPOPS_BACKEND_SOURCES is set. Defines:
+#   hf_lua              an interface library: Lua's headers and core, HF_HAVE_LUA=1 (every build
+#                       of the interpreter links it, so ops/backends.c lists the backend)
+#   hf_lua_core         the static library of Lua's core
+#   HF_LUA_MISSING      why there is no lua backend in this build ("" when there is one)
+#   hf_lua_add_targets()  fuzz_lua, called after targets/ (it needs that directory's settings)
+
+set(HF_LUA_SOURCE "" CACHE PATH
+  "A Lua 5.4 source tree to build the lua backend on (default: build/lua-source/lua5.4, from scripts/lua-source)")
+option(HF_LUA "Build the Lua backend when a Lua 5.4 source tree is there" ON)
+
+set(HF_LUA_MISSING "")
+set(_hf_lua_src "")
+
+# The directory of lua.h in <tree> (src/ or the tree itself), or "" when there is none.
+function(_hf_lua_find_src tree out)
+  set(${out} "" PARENT_SCOPE)
+  foreach(dir "${tree}/src" "${tree}")
+    if(EXISTS "${dir}/lua.h" AND EXISTS "${dir}/lgc.c")
+      set(${out} "${dir}" PARENT_SCOPE)
+      return()
+    endif()
+  endforeach()
+endfunction()
+
+# LUA_VERSION_NUM of <src>/lua.h, or "" when it has none.
+function(_hf_lua_version src out)
+  file(STRINGS "${src}/lua.h" _line REGEX "^#define[ \t]+LUA_VERSION_NUM[ \t]+[0-9]+")
+  string(REGEX REPLACE ".*LUA_VERSION_NUM[ \t]+([0-9]+).*" "\\1" _num "${_line}")
+  set(${out} "${_num}" PARENT_SCOPE)
+endfunction()
+
+if(NOT HF_LUA)
+  set(HF_LUA_MISSING "the lua backend is off (-DHF_LUA=OFF)")
+elseif(HF_LUA_SOURCE)
+  # Asked for: anything but a Lua 5.4 tree is an error, one line, saying what was looked for.
+  _hf_lua_find_src("${HF_LUA_SOURCE}" _hf_lua_src)
+  if(NOT _hf_lua_src)
+    message(FATAL_ERROR "HF_LUA_SOURCE=${HF_LUA_SOURCE} is not a Lua source tree: looked for lua.h and lgc.c in ${HF_LUA_SOURCE}/src and ${HF_LUA_SOURCE}")
+  endif()
+  _hf_lua_version("${_hf_lua_src}" _hf_lua_num)
+  if(NOT _hf_lua_num STREQUAL "504")
+    message(FATAL_ERROR "HF_LUA_SOURCE=${HF_LUA_SOURCE} is not Lua 5.4: ${_hf_lua_src}/lua.h has LUA_VERSION_NUM '${_hf_lua_num}', the lua backend needs 504")
+  endif()
+else()
+  set(_hf_lua_default "${PROJECT_SOURCE_DIR}/build/lua-source/lua5.4")
+  _hf_lua_find_src("${_hf_lua_default}" _hf_lua_src)
+  if(_hf_lua_src)
+    _hf_lua_version("${_hf_lua_src}" _hf_lua_num)
+    if(NOT _hf_lua_num STREQUAL "504")
+      set(_hf_lua_src "")
+    endif()
+  endif()
+  if(NOT _hf_lua_src)
+    set(HF_LUA_MISSING "no Lua 5.4 source: run scripts/lua-source (as root) or give -DHF_LUA_SOURCE=<dir>")
+  endif()
+endif()
+
+if(HF_LUA_MISSING)
+  message(STATUS "heapfuzz: ${HF_LUA_MISSING}: no lua backend, fuzz_lua or Lua tests")
+  # `heapfuzz run --backend lua` then says why (exit 2).
+  set_property(SOURCE ${PROJECT_SOURCE_DIR}/tools/heapfuzz.c APPEND PROPERTY COMPILE_DEFINITIONS
+    "HF_LUA_MISSING_REASON=\"${HF_LUA_MISSING}\"")
+else()
+  # Debian's tree (its patch 0002-lua-modules-paths) has luaconf.h include a header its own build
+  # generates, defining DEB_HOST_MULTIARCH for the module search paths: written here instead.
+  set(_hf_lua_gen "${PROJECT_BINARY_DIR}/lua-include")
+  file(STRINGS "${_hf_lua_src}/luaconf.h" _hf_lua_deb REGEX "#include \"lua5\\.4-deb-multiarch\\.h\"")
+  if(_hf_lua_deb)
+    file(CONFIGURE OUTPUT "${_hf_lua_gen}/lua5.4-deb-multiarch.h" CONTENT
+      "/* Generated by cmake/lua.cmake for Debian's luaconf.h. */\n#define DEB_HOST_MULTIARCH \"${CMAKE_LIBRARY_ARCHITECTURE}\"\n")
+  endif()
+  file(GLOB _hf_lua_sources CONFIGURE_DEPENDS "${_hf_lua_src}/*.c")
+  list(FILTER _hf_lua_sources EXCLUDE REGEX "/(lua|luac|onelua|ltests)\\.c$")
+  add_library(hf_lua_core STATIC ${_hf_lua_sources})
+  target_include_directories(hf_lua_core PRIVATE "${_hf_lua_src}" "${_hf_lua_gen}")
+  target_compile_definitions(hf_lua_core PRIVATE LUAI_ASSERT LUA_USE_APICHECK LUA_USE_POSIX)
+  # Lua is not ours to hold to -Werror, and C17 (not its C89/C99 default) is fine for it.
+  target_compile_options(hf_lua_core PRIVATE -w -include ${PROJECT_SOURCE_DIR}/cmake/lua_config.h)
+  target_link_libraries(hf_lua_core PUBLIC m)
+
+  add_library(hf_lua INTERFACE)
+  # SYSTEM: Lua's headers are not ours to hold to -Werror either.
+  target_include_directories(hf_lua SYSTEM INTERFACE "${_hf_lua_src}" "${_hf_lua_gen}")
+  target_include_directories(hf_lua INTERFACE ${PROJECT_SOURCE_DIR}/backends)
+  target_link_libraries(hf_lua INTERFACE hf_lua_core)
+  target_compile_definitions(hf_lua INTERFACE HF_HAVE_LUA=1)
+  list(APPEND HEAPOPS_BACKEND_SOURCES ${PROJECT_SOURCE_DIR}/backends/lua.c)
+  file(STRINGS "${_hf_lua_src}/lua.h" _hf_lua_rel REGEX "^#define[ \t]+LUA_VERSION_RELEASE[ \t]+\"")
+  string(REGEX REPLACE ".*\"(.*)\".*" "\\1" _hf_lua_rel "${_hf_lua_rel}")
+  message(STATUS "heapfuzz: lua backend on Lua 5.4.${_hf_lua_rel} from ${_hf_lua_src}")
+endif()
+
+# fuzz_lua: targets/fuzz_lua.c, built as targets/CMakeLists.txt's hf_add_fuzz_target builds its
+# targets (libFuzzer with HF_FUZZ_ENGINE, else the standalone replay driver), when there is Lua.
+# In libFuzzer builds Lua's core gets the same coverage instrumentation as the heap core and the
+# interpreter (edges, no comparison tracing unless HF_FUZZ_TRACE_CMP): the engine sees new
+# behaviour inside Lua's collector. AFL++ builds (afl-clang-fast) instrument it anyway.
+function(hf_lua_add_targets)
+  if(NOT TARGET hf_lua)
+    return()
+  endif()
+  set(dir ${PROJECT_SOURCE_DIR}/targets)
+  if(HF_FUZZ_ENGINE AND NOT HF_AFL)
+    target_compile_options(hf_lua_core PRIVATE -fsanitize=fuzzer-no-link)
+    if(NOT HF_FUZZ_TRACE_CMP)
+      target_compile_options(hf_lua_core PRIVATE -fno-sanitize-coverage=trace-cmp)
+    endif()
+  endif()
+  if(HF_AFL)
+    return() # fuzz_lua for AFL++: a later step of issue 16
+  endif()
+  if(HF_FUZZ_ENGINE)
+    add_executable(fuzz_lua ${dir}/fuzz_lua.c)
+    target_compile_definitions(fuzz_lua PRIVATE HF_FUZZ_ENGINE=1)
+    target_compile_options(fuzz_lua PRIVATE -fsanitize=fuzzer)
+    target_link_options(fuzz_lua PRIVATE -fsanitize=fuzzer)
+  else()
+    add_executable(fuzz_lua ${dir}/fuzz_lua.c ${dir}/standalone_main.c)
+  endif()
+  set_target_properties(fuzz_lua PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/targets)
+  target_link_libraries(fuzz_lua PRIVATE heapops)
+  target_include_directories(fuzz_lua PRIVATE ${dir} ${PROJECT_SOURCE_DIR}/tools)
+  hf_set_warnings(fuzz_lua STRICT)
+endfunction()
