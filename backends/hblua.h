@@ -20,6 +20,8 @@ enum {
   HBL_ERR_NO_CYCLE,                   /* gc-eden in incremental mode: steps never ended a cycle */
   HBL_ERR_WARNING,                    /* Lua warned (an error in a finalizer: one was lost) */
   HBL_ERR_LEAK,                       /* lua_close left bytes allocated */
+  HBL_ERR_STACK,                      /* a collection with more than the backend's tables on the
+                                         Lua stack (exact death would not hold) */
   HBL_ERR_COUNT_
 };
 

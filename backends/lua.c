@@ -21,12 +21,13 @@
  *
  * When collections run. Lua's automatic collector is stopped (LUA_GCSTOP) for the whole program:
  * every collection is one the backend asks for, with LUA_GCSTEP or LUA_GCCOLLECT, from C with
- * nothing of the program on the Lua stack (but a fresh object during the step that follows its
- * allocation, which the interpreter holds as a root then too). Automatic collection is
- * emulated: with config, a basic step after every Nth allocation, the same luaC_step Lua's
- * allocation sites run when its debt is due. So Lua collects only where the backend knows it may
- * (and an emergency collection inside an allocation, when memory runs out), which is what
- * makes the next point exact, and a program deterministic.
+ * nothing of the program on the Lua stack, only the backend's own tables (but a fresh object
+ * during the step that follows its allocation, which the interpreter holds as a root then too).
+ * Automatic collection is emulated: with config, a basic step at the allocation that brings the
+ * bytes Lua allocated since the last step to a threshold, the same luaC_step Lua's allocation
+ * sites run when its debt is due. So Lua collects only where the backend knows it may (and in an
+ * emergency collection inside an allocation, when memory runs out), which is what makes the next
+ * point exact, and a program deterministic.
  *
  * Counting collections (hooks.collected, once per collection): Lua has no hook for it. An
  * unreachable sentinel userdata sits in the weak-reference table; Lua clears weak values at the
@@ -96,6 +97,10 @@ enum {
   RIDX_FINMT,                   /* the metatable of finalizable objects ({__gc = on_gc}) */
 };
 enum { SENTINEL_KEY = 1, FIRST_WEAK_KEY = 2 };
+/* Between entries the main thread's stack holds the backend's three tables at these indices, and
+ * nothing else: one lua_rawgeti finds an object's userdata. They are the registry's anyway, so
+ * the stack holds nothing of the program when a collection runs. */
+enum { STK_MAP = 1, STK_ROOTS, STK_WEAK, STK_TOP = STK_WEAK };
 
 /* A weak reference: its key in the weak table. Records are reused (free list) so keys stay
  * small; all of them are on `all` for destroy. */
@@ -118,8 +123,8 @@ struct hbl_heap {
   /* The program's collector (config_from). */
   bool generational;
   int pause, stepmul, stepsize, minormul, majormul;
-  unsigned auto_every; /* a basic step after every Nth allocation (0: none) */
-  unsigned allocs_since_step;
+  size_t auto_bytes; /* a basic step once Lua allocated this much since the last (0: none) */
+  size_t debt;       /* bytes Lua allocated since the last step: what Lua's own GCdebt counts */
 
   /* lalloc's accounts. Limit and injection apply only while armed (alloc's protected call). */
   size_t bytes, peak, limit;
@@ -170,6 +175,7 @@ static const char *status_name(hb_status_t st) {
       [HBL_ERR_NO_CYCLE] = "HBL_ERR_NO_CYCLE",
       [HBL_ERR_WARNING] = "HBL_ERR_WARNING",
       [HBL_ERR_LEAK] = "HBL_ERR_LEAK",
+      [HBL_ERR_STACK] = "HBL_ERR_STACK",
   };
   bool known = st >= 0 && (size_t)st < sizeof names / sizeof names[0] && names[st];
   return known ? names[st] : "HBL_ERR_?";
@@ -226,6 +232,7 @@ static void *lalloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   if (ptr && nsize < old) memset((char *)ptr + nsize, 0xdf, old - nsize);
   void *q = realloc(ptr, nsize);
   if (!q) return NULL; /* the system's own failure: Lua raises a memory error */
+  if (nsize > old) h->debt += nsize - old;
   h->bytes = h->bytes - old + nsize;
   if (h->bytes > h->peak) h->peak = h->bytes;
   return q;
@@ -272,9 +279,7 @@ static bool push_object(hbl_heap_t *h, const hb_object_t *o) {
     lua_pushnil(L);
     return true;
   }
-  lua_rawgeti(L, LUA_REGISTRYINDEX, RIDX_MAP);
-  lua_rawgeti(L, -1, (lua_Integer)header(o)->serial);
-  lua_remove(L, -2);
+  lua_rawgeti(L, STK_MAP, (lua_Integer)header(o)->serial);
   if (lua_touserdata(L, -1) == (const void *)o) return true;
   lua_pop(L, 1);
   lua_pushnil(L);
@@ -284,38 +289,28 @@ static bool push_object(hbl_heap_t *h, const hb_object_t *o) {
 /* Copies the root slots that changed since the last copy into the roots table. Before any call
  * that can collect: the collector must see what the slots hold now. */
 static void sync_roots(hbl_heap_t *h) {
-  lua_State *L = h->L;
-  bool table = false;
   for (size_t i = 0; i < h->nroots; i++) {
     hb_object_t *o = *h->roots[i];
     if (o == h->synced[i]) continue;
-    if (!table) lua_rawgeti(L, LUA_REGISTRYINDEX, RIDX_ROOTS);
-    table = true;
     if (!push_object(h, o)) fail_later(h, HBL_ERR_NOT_AN_OBJECT, "a root holds a dead object");
-    lua_rawseti(L, -2, (lua_Integer)i + 1);
+    lua_rawseti(h->L, STK_ROOTS, (lua_Integer)i + 1);
     h->synced[i] = o;
   }
-  if (table) lua_pop(L, 1);
 }
 
 /* A new unreachable sentinel in the weak table. The collector is stopped, so its creation runs
  * no collection step. */
 static void arm_sentinel(hbl_heap_t *h) {
-  lua_State *L = h->L;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, RIDX_WEAK);
-  lua_newuserdatauv(L, 0, 0);
-  lua_rawseti(L, -2, SENTINEL_KEY);
-  lua_pop(L, 1);
+  lua_newuserdatauv(h->L, 0, 0);
+  lua_rawseti(h->L, STK_WEAK, SENTINEL_KEY);
 }
 
 /* After a call that may have collected: reports a collection if an atomic phase ran (the
  * sentinel is gone), or `full` (LUA_GCCOLLECT, which must have cleared it). Returns whether it
  * reported one. */
 static bool settle(hbl_heap_t *h, bool full, const char *kind, hb_status_t *st) {
-  lua_State *L = h->L;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, RIDX_WEAK);
-  bool cleared = lua_rawgeti(L, -1, SENTINEL_KEY) == LUA_TNIL;
-  lua_pop(L, 2);
+  bool cleared = lua_rawgeti(h->L, STK_WEAK, SENTINEL_KEY) == LUA_TNIL;
+  lua_pop(h->L, 1);
   if (full && !cleared && st) *st = HBL_ERR_SENTINEL;
   if (!cleared && !full) return false;
   h->collections++;
@@ -330,6 +325,7 @@ static bool settle(hbl_heap_t *h, bool full, const char *kind, hb_status_t *st) 
 /* One LUA_GCSTEP (data 0: a basic step; else data KiB of debt), then its settle. */
 static bool gc_step(hbl_heap_t *h, int data, const char *kind) {
   h->steps++;
+  h->debt = 0;
   lua_gc(h->L, LUA_GCSTEP, data);
   return settle(h, false, kind, NULL);
 }
@@ -344,15 +340,17 @@ static bool auto_step(hbl_heap_t *h, const char *kind) {
  * Lifetime and mutators
  * ------------------------------------------------------------------------------------------- */
 
-/* The config bytes: config[0] bit 0 the mode (0 incremental, 1 generational), bits 1-3 the
- * automatic collection (a basic step after every Nth allocation, N = bits 1-3; 0 = none).
+/* The config bytes: config[0] bit 0 the mode (0 incremental, 1 generational), bits 1-3 t the
+ * automatic collection (a basic step once Lua allocated 64 << t bytes since the last step; t = 0:
+ * none).
  * Incremental: pause 25..400% (config[1]), stepmul 25..400 (config[2]), step size 2^4..2^13
  * bytes (config[3]). Generational: minor multiplier 1..100% (config[1]), major multiplier
  * 10..200% (config[2]). Lua's defaults are pause 200, stepmul 100, step 2^13; minor 20, major
  * 100: the small values make a small program's collector work often. */
 static void config_from(hbl_heap_t *h, const hb_settings_t *s) {
   h->generational = s->config[0] & 1u;
-  h->auto_every = (s->config[0] >> 1) & 7u;
+  unsigned t = (s->config[0] >> 1) & 7u;
+  h->auto_bytes = t ? (size_t)64 << t : 0; /* 128 B (about every allocation) .. 8 KiB */
   h->pause = 25 * (1 + s->config[1] % 16);
   h->stepmul = 25 * (1 + s->config[2] % 16);
   h->stepsize = 4 + s->config[3] % 10;
@@ -399,6 +397,9 @@ static hb_status_t create(const hb_settings_t *s, const hb_hooks_t *hooks, hb_he
   lua_pushcfunction(L, on_gc);
   lua_setfield(L, -2, "__gc");
   lua_rawseti(L, LUA_REGISTRYINDEX, RIDX_FINMT);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, RIDX_MAP); /* STK_MAP, STK_ROOTS, STK_WEAK */
+  lua_rawgeti(L, LUA_REGISTRYINDEX, RIDX_ROOTS);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, RIDX_WEAK);
   arm_sentinel(h);
   *out = (hb_heap_t *)h;
   return HB_OK;
@@ -505,8 +506,7 @@ static hb_object_t *alloc(hb_mutator_t *m, size_t size, uint32_t nslots, unsigne
   settle(h, false, "emergency", NULL); /* Lua collects when an acquisition fails */
   /* Automatic collection, with the fresh object on the stack: the interpreter holds it as a
    * root until it has settled the collections of this call. */
-  if (o && h->auto_every && ++h->allocs_since_step >= h->auto_every) {
-    h->allocs_since_step = 0;
+  if (o && h->auto_bytes && h->debt >= h->auto_bytes) {
     auto_step(h, "auto");
   }
   lua_pop(L, 1); /* the object, or the error */
@@ -519,7 +519,7 @@ static hb_object_t *load(hb_mutator_t *m, hb_object_t *o, uint32_t slot) {
   if (!push_object(h, o)) fail_later(h, HBL_ERR_NOT_AN_OBJECT, "load from a dead object");
   lua_getiuservalue(L, -1, (int)slot + 1);
   hb_object_t *v = lua_touserdata(L, -1);
-  lua_pop(L, 2);
+  lua_settop(L, STK_TOP);
   return v;
 }
 
@@ -529,13 +529,11 @@ static void store(hb_mutator_t *m, hb_object_t *o, uint32_t slot, hb_object_t *v
   lua_State *L = h->L;
   bool ok = push_object(h, o);
   ok = push_object(h, value) && ok;
-  if (!ok) {
+  if (ok)
+    lua_setiuservalue(L, -2, (int)slot + 1);
+  else
     fail_later(h, HBL_ERR_NOT_AN_OBJECT, "store into or of a dead object");
-    lua_pop(L, 2);
-    return;
-  }
-  lua_setiuservalue(L, -2, (int)slot + 1);
-  lua_pop(L, 1);
+  lua_settop(L, STK_TOP);
 }
 
 static uint8_t *payload(hb_object_t *o, size_t *size) {
@@ -580,10 +578,8 @@ static hb_status_t root_remove(hb_mutator_t *m, hb_object_t **slot) {
     h->nroots--;
     h->roots[i] = h->roots[h->nroots];
     h->synced[i] = (hb_object_t *)h;
-    lua_rawgeti(h->L, LUA_REGISTRYINDEX, RIDX_ROOTS);
     lua_pushnil(h->L);
-    lua_rawseti(h->L, -2, (lua_Integer)h->nroots + 1);
-    lua_pop(h->L, 1);
+    lua_rawseti(h->L, STK_ROOTS, (lua_Integer)h->nroots + 1);
     return HB_OK;
   }
   return HBL_ERR_NOT_A_ROOT;
@@ -602,36 +598,30 @@ static hb_status_t weak_create(hb_mutator_t *m, hb_object_t *target, hb_weak_t *
     w->next_all = h->all_weaks;
     h->all_weaks = w;
   }
-  lua_rawgeti(L, LUA_REGISTRYINDEX, RIDX_WEAK);
   if (!push_object(h, target)) {
-    lua_pop(L, 2);
+    lua_settop(L, STK_TOP);
     w->next_free = h->free_weaks;
     h->free_weaks = w;
     return HBL_ERR_NOT_AN_OBJECT;
   }
-  lua_rawseti(L, -2, w->key);
-  lua_pop(L, 1);
+  lua_rawseti(L, STK_WEAK, w->key);
   *out = (hb_weak_t *)w;
   return HB_OK;
 }
 
 static hb_object_t *weak_get(hb_mutator_t *m, hb_weak_t *weak) {
   hbl_heap_t *h = heap_of_mut(m);
-  lua_State *L = h->L;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, RIDX_WEAK);
-  lua_rawgeti(L, -1, ((hbl_weak_t *)weak)->key);
-  hb_object_t *o = lua_touserdata(L, -1);
-  lua_pop(L, 2);
+  lua_rawgeti(h->L, STK_WEAK, ((hbl_weak_t *)weak)->key);
+  hb_object_t *o = lua_touserdata(h->L, -1);
+  lua_pop(h->L, 1);
   return o;
 }
 
 static hb_status_t weak_destroy(hb_mutator_t *m, hb_weak_t *weak) {
   hbl_heap_t *h = heap_of_mut(m);
   hbl_weak_t *w = (hbl_weak_t *)weak;
-  lua_rawgeti(h->L, LUA_REGISTRYINDEX, RIDX_WEAK);
   lua_pushnil(h->L);
-  lua_rawseti(h->L, -2, w->key);
-  lua_pop(h->L, 1);
+  lua_rawseti(h->L, STK_WEAK, w->key);
   w->next_free = h->free_weaks;
   h->free_weaks = w;
   return HB_OK;
@@ -648,6 +638,8 @@ enum { MAX_CYCLE_STEPS = 1000000 };
 static hb_status_t collect(hb_mutator_t *m, bool full) {
   hbl_heap_t *h = heap_of_mut(m);
   hb_status_t st = h->sticky;
+  /* Exact death rests on this: nothing but the backend's tables on the stack (STK_TOP). */
+  if (lua_gettop(h->L) != STK_TOP) return HBL_ERR_STACK;
   sync_roots(h);
   if (full) {
     lua_gc(h->L, LUA_GCCOLLECT);
@@ -682,7 +674,7 @@ static void dump(hb_heap_t *heap, hb_mutator_t *m, FILE *out) {
     fprintf(out, " minormul=%d majormul=%d", h->minormul, h->majormul);
   else
     fprintf(out, " pause=%d stepmul=%d stepsize=2^%d", h->pause, h->stepmul, h->stepsize);
-  fprintf(out, ", automatic step every %u allocations\n", h->auto_every);
+  fprintf(out, ", automatic step every %zu bytes allocated\n", h->auto_bytes);
   fprintf(out, "  bytes=%zu peak=%zu limit=%zu objects allocated=%u roots=%zu\n", h->bytes, h->peak,
           h->limit, h->next_serial, h->nroots);
   fprintf(out, "  collections=%llu (full %llu) steps=%llu finalized=%llu injected failures=%llu\n",
