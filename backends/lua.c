@@ -50,14 +50,14 @@
  *     stopped and an emergency collection calls no finalizer). The warning function reports any
  *     warning as HBL_ERR_WARNING anyway.
  *
- * Memory: the lua_Alloc (lalloc) counts Lua's bytes, scribbles freed blocks (0xdf) before
- * free(), so that ASan reports a read of freed Lua memory as a use-after-free and other builds
- * read garbage the oracle sees, and fails allocations for the heap limit and fault injection,
- * only inside alloc's protected call: Lua then runs an emergency collection and retries, and
- * raises a memory error if the retry fails too, which alloc returns as HB_ERR_LIMIT or
- * HB_ERR_INJECTED (an injected failure sticks until the call ends, so the retry fails too: the
- * memory error path, not only the emergency collection, is what fault injection exercises).
- * lua_close must give back every byte (HBL_ERR_LEAK otherwise).
+ * Memory: the lua_Alloc (lalloc) counts Lua's bytes, gives freed blocks back with free(), so
+ * that ASan reports a read of freed Lua memory as a use-after-free (other builds scribble them
+ * first: a stale read sees garbage the oracle notices), and fails allocations for the heap limit
+ * and fault injection, only inside alloc's protected call: Lua then runs an emergency collection
+ * and retries, and raises a memory error if the retry fails too, which alloc returns as
+ * HB_ERR_LIMIT or HB_ERR_INJECTED (an injected failure sticks until the call ends, so the retry
+ * fails too: the memory error path, not only the emergency collection, is what fault injection
+ * exercises). lua_close must give back every byte (HBL_ERR_LEAK otherwise).
  *
  * One mutator (deterministic mode): no yield points, so further threads' ops are skipped and
  * counted; coroutines as mutator threads are a later step (issue 16).
@@ -204,6 +204,16 @@ static void fail_later(hbl_heap_t *h, hb_status_t st, const char *what) {
  * Lua's memory, its hooks back, and finalizers
  * ------------------------------------------------------------------------------------------- */
 
+/* Freed Lua memory: ASan quarantines it (free() poisons it: a later read is a use-after-free
+ * report); other builds overwrite it, so that a stale read sees garbage the oracle notices. */
+static void scribble(void *p, size_t n) {
+#  if defined(HC_ASAN) && HC_ASAN
+  (void)p, (void)n;
+#  else
+  memset(p, 0xdf, n);
+#  endif
+}
+
 /* Lua's lua_Alloc. An acquisition is a new block or a growing one (for a new block, osize is a
  * type tag, not a size). Lua never expects a shrink or a free to fail, and gets none. */
 static void *lalloc(void *ud, void *ptr, size_t osize, size_t nsize) {
@@ -211,7 +221,7 @@ static void *lalloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   size_t old = ptr ? osize : 0;
   if (nsize == 0) {
     if (ptr) {
-      memset(ptr, 0xdf, old); /* freed Lua memory reads as garbage, and ASan quarantines it */
+      scribble(ptr, old);
       free(ptr);
       h->bytes -= old;
     }
@@ -229,7 +239,7 @@ static void *lalloc(void *ud, void *ptr, size_t osize, size_t nsize) {
       return NULL;
     }
   }
-  if (ptr && nsize < old) memset((char *)ptr + nsize, 0xdf, old - nsize);
+  if (ptr && nsize < old) scribble((char *)ptr + nsize, old - nsize);
   void *q = realloc(ptr, nsize);
   if (!q) return NULL; /* the system's own failure: Lua raises a memory error */
   if (nsize > old) h->debt += nsize - old;
