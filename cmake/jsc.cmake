@@ -12,8 +12,9 @@
 # Included from the top-level CMakeLists.txt after HEAPOPS_BACKEND_SOURCES is set. Defines:
 #   hf_jsc              an interface library: JSC's headers and library, HF_HAVE_JSC=1 (every
 #                       build of the interpreter links it, so ops/backends.c lists the backend)
-#   HF_JSC_MISSING      why there is no JSC backend in this build ("" when there is one)
-#   hf_jsc_add_targets()  fuzz_jsc, called after targets/ (it needs that directory's settings)
+#   HF_JSC_MISSING      why there is no JSC backend in this build ("" when there is one); a
+#                       compile definition of the tests and the interpreter, so no `;` or `"`
+# targets/CMakeLists.txt builds fuzz_jsc when hf_jsc exists.
 
 set(HF_JSC_LIBRARY "" CACHE FILEPATH
   "A JavaScriptCore library to build the jsc backend on, instead of pkg-config's javascriptcoregtk-4.1")
@@ -30,7 +31,7 @@ elseif(HC_SANITIZE MATCHES "thread|memory")
   # futex, which TSan does not see as synchronization; two JSC threads under TSan also hang in
   # WTF::Thread::suspend (issue 15). MSan would flag every value JSC's uninstrumented code
   # returns. No JSC in TSan or MSan builds.
-  set(HF_JSC_MISSING "no jsc backend under ${HC_SANITIZE} (JSC is uninstrumented; see cmake/jsc.cmake)")
+  set(HF_JSC_MISSING "no jsc backend under ${HC_SANITIZE} (JSC is uninstrumented, see cmake/jsc.cmake)")
 elseif(HF_JSC_LIBRARY)
   if(NOT EXISTS "${HF_JSC_INCLUDE_DIR}/JavaScriptCore/JavaScript.h")
     message(FATAL_ERROR "HF_JSC_LIBRARY needs HF_JSC_INCLUDE_DIR, the directory holding "
@@ -100,25 +101,3 @@ else()
   list(APPEND HEAPOPS_BACKEND_SOURCES ${PROJECT_SOURCE_DIR}/backends/jsc.c)
   message(STATUS "heapfuzz: jsc backend on ${_hf_jsc_from}")
 endif()
-
-# fuzz_jsc: targets/fuzz_jsc.c, built as targets/CMakeLists.txt's hf_add_fuzz_target builds its
-# targets (libFuzzer with HF_FUZZ_ENGINE, else the standalone replay driver), when there is JSC.
-# Not for AFL++ yet (issue 15's later steps).
-function(hf_jsc_add_targets)
-  if(NOT TARGET hf_jsc OR HF_AFL)
-    return()
-  endif()
-  set(dir ${PROJECT_SOURCE_DIR}/targets)
-  if(HF_FUZZ_ENGINE)
-    add_executable(fuzz_jsc ${dir}/fuzz_jsc.c)
-    target_compile_definitions(fuzz_jsc PRIVATE HF_FUZZ_ENGINE=1)
-    target_compile_options(fuzz_jsc PRIVATE -fsanitize=fuzzer)
-    target_link_options(fuzz_jsc PRIVATE -fsanitize=fuzzer)
-  else()
-    add_executable(fuzz_jsc ${dir}/fuzz_jsc.c ${dir}/standalone_main.c)
-  endif()
-  set_target_properties(fuzz_jsc PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/targets)
-  target_link_libraries(fuzz_jsc PRIVATE heapops)
-  target_include_directories(fuzz_jsc PRIVATE ${dir} ${PROJECT_SOURCE_DIR}/tools)
-  hf_set_warnings(fuzz_jsc STRICT)
-endfunction()

@@ -23,8 +23,9 @@
 #   hf_lua              an interface library: Lua's headers and core, HF_HAVE_LUA=1 (every build
 #                       of the interpreter links it, so ops/backends.c lists the backend)
 #   hf_lua_core         the static library of Lua's core
-#   HF_LUA_MISSING      why there is no lua backend in this build ("" when there is one)
-#   hf_lua_add_targets()  fuzz_lua, called after targets/ (it needs that directory's settings)
+#   HF_LUA_MISSING      why there is no lua backend in this build ("" when there is one); a
+#                       compile definition of the tests and the interpreter, so no `;` or `"`
+# targets/CMakeLists.txt builds fuzz_lua when hf_lua exists.
 
 set(HF_LUA_SOURCE "" CACHE PATH
   "A Lua 5.4 source tree to build the lua backend on (default: build/lua-source/lua5.4, from scripts/lua-source)")
@@ -79,9 +80,6 @@ endif()
 
 if(HF_LUA_MISSING)
   message(STATUS "heapfuzz: ${HF_LUA_MISSING}: no lua backend, fuzz_lua or Lua tests")
-  # `heapfuzz run --backend lua` then says why (exit 2).
-  set_property(SOURCE ${PROJECT_SOURCE_DIR}/tools/heapfuzz.c APPEND PROPERTY COMPILE_DEFINITIONS
-    "HF_LUA_MISSING_REASON=\"${HF_LUA_MISSING}\"")
 else()
   # Debian's tree (its patch 0002-lua-modules-paths) has luaconf.h include a header its own build
   # generates, defining DEB_HOST_MULTIARCH for the module search paths: written here instead.
@@ -99,6 +97,24 @@ else()
   # Lua is not ours to hold to -Werror, and C17 (not its C89/C99 default) is fine for it.
   target_compile_options(hf_lua_core PRIVATE -w -include ${PROJECT_SOURCE_DIR}/cmake/lua_config.h)
   target_link_libraries(hf_lua_core PUBLIC m)
+  # libFuzzer builds: Lua's core gets the coverage instrumentation targets/CMakeLists.txt gives
+  # the heap core and the interpreter (edges; comparisons only with HF_FUZZ_TRACE_CMP), so the
+  # engine sees new behaviour inside Lua's collector. AFL++ builds (afl-clang-fast) instrument it
+  # anyway. Only the files a program's calls reach get counters: the parser, the VM, the code
+  # generator and the standard libraries never run here, and libFuzzer scans every counter after
+  # every execution (about 2% of fuzz_lua's time, for edges that never change).
+  if(HF_FUZZ_ENGINE AND NOT HF_AFL)
+    target_compile_options(hf_lua_core PRIVATE -fsanitize=fuzzer-no-link)
+    if(NOT HF_FUZZ_TRACE_CMP)
+      target_compile_options(hf_lua_core PRIVATE -fno-sanitize-coverage=trace-cmp)
+    endif()
+    foreach(src IN LISTS _hf_lua_sources)
+      if(NOT src MATCHES "/l(api|do|func|gc|mem|object|state|string|table|tm|debug)\\.c$")
+        set_property(SOURCE ${src} APPEND PROPERTY COMPILE_OPTIONS
+          "-fno-sanitize-coverage=inline-8bit-counters,indirect-calls,trace-cmp,pc-table")
+      endif()
+    endforeach()
+  endif()
 
   add_library(hf_lua INTERFACE)
   # SYSTEM: Lua's headers are not ours to hold to -Werror either.
@@ -111,46 +127,3 @@ else()
   string(REGEX REPLACE ".*\"(.*)\".*" "\\1" _hf_lua_rel "${_hf_lua_rel}")
   message(STATUS "heapfuzz: lua backend on Lua 5.4.${_hf_lua_rel} from ${_hf_lua_src}")
 endif()
-
-# fuzz_lua: targets/fuzz_lua.c, built as targets/CMakeLists.txt's hf_add_fuzz_target builds its
-# targets (libFuzzer with HF_FUZZ_ENGINE, else the standalone replay driver), when there is Lua.
-# In libFuzzer builds Lua's core gets the same coverage instrumentation as the heap core and the
-# interpreter (edges, no comparison tracing unless HF_FUZZ_TRACE_CMP): the engine sees new
-# behaviour inside Lua's collector. AFL++ builds (afl-clang-fast) instrument it anyway.
-function(hf_lua_add_targets)
-  if(NOT TARGET hf_lua)
-    return()
-  endif()
-  set(dir ${PROJECT_SOURCE_DIR}/targets)
-  if(HF_FUZZ_ENGINE AND NOT HF_AFL)
-    target_compile_options(hf_lua_core PRIVATE -fsanitize=fuzzer-no-link)
-    if(NOT HF_FUZZ_TRACE_CMP)
-      target_compile_options(hf_lua_core PRIVATE -fno-sanitize-coverage=trace-cmp)
-    endif()
-    # Only the files a program's calls can reach get coverage counters: the parser, the VM, the
-    # code generator and the standard libraries never run here, and libFuzzer scans every counter
-    # after every execution (about 2% of fuzz_lua's time, for edges that never change).
-    get_target_property(_sources hf_lua_core SOURCES)
-    foreach(src IN LISTS _sources)
-      if(NOT src MATCHES "/l(api|do|func|gc|mem|object|state|string|table|tm|debug)\\.c$")
-        set_property(SOURCE ${src} TARGET_DIRECTORY hf_lua_core APPEND PROPERTY COMPILE_OPTIONS
-          "-fno-sanitize-coverage=inline-8bit-counters,indirect-calls,trace-cmp,pc-table")
-      endif()
-    endforeach()
-  endif()
-  if(HF_AFL)
-    return() # fuzz_lua for AFL++: a later step of issue 16
-  endif()
-  if(HF_FUZZ_ENGINE)
-    add_executable(fuzz_lua ${dir}/fuzz_lua.c)
-    target_compile_definitions(fuzz_lua PRIVATE HF_FUZZ_ENGINE=1)
-    target_compile_options(fuzz_lua PRIVATE -fsanitize=fuzzer)
-    target_link_options(fuzz_lua PRIVATE -fsanitize=fuzzer)
-  else()
-    add_executable(fuzz_lua ${dir}/fuzz_lua.c ${dir}/standalone_main.c)
-  endif()
-  set_target_properties(fuzz_lua PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/targets)
-  target_link_libraries(fuzz_lua PRIVATE heapops)
-  target_include_directories(fuzz_lua PRIVATE ${dir} ${PROJECT_SOURCE_DIR}/tools)
-  hf_set_warnings(fuzz_lua STRICT)
-endfunction()

@@ -356,6 +356,9 @@ const hb_backend_t *const *ops_backends(void);
 const hb_backend_t *ops_default_backend(void);
 /* The built-in backend named `name`, or NULL. */
 const hb_backend_t *ops_find_backend(const char *name);
+/* Why the backend `name`, one heapfuzz knows, is not in this build (CMake's reason: the package
+ * to install, the option that turned it off); NULL when it is in the build or unknown. */
+const char *ops_backend_missing(const char *name);
 /* The backend's capabilities a mode can use: deterministic mode (threads false) runs several
  * mutators as fibers only on a heap with yield points and heap access, and never the heap's own
  * free-running sweeper thread. */

@@ -34,6 +34,26 @@ const hb_backend_t *ops_find_backend(const char *name) {
   return NULL;
 }
 
+/* The backends CMake left out of this build, with its reason (cmake/jsc.cmake's HF_JSC_MISSING,
+ * cmake/lua.cmake's HF_LUA_MISSING). */
+static const struct {
+  const char *name, *why;
+} left_out[] = {
+#ifdef HF_JSC_MISSING
+    {"jsc", HF_JSC_MISSING},
+#endif
+#ifdef HF_LUA_MISSING
+    {"lua", HF_LUA_MISSING}, /* cmake/lua.cmake */
+#endif
+    {NULL, NULL},
+};
+
+const char *ops_backend_missing(const char *name) {
+  for (unsigned i = 0; left_out[i].name; i++)
+    if (strcmp(left_out[i].name, name) == 0) return left_out[i].why;
+  return NULL;
+}
+
 const char *ops_capability_name(unsigned bit) {
   static const char *const names[HB_CAP_COUNT] = {
       "eden collection",

@@ -37,6 +37,19 @@ hf_tools_expect(tools_signature_json 0
   $<TARGET_FILE:heapfuzz> signature --json
   ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/reports/asan_uaf_stale_last_active.txt)
 
+# ---- heapfuzz run --backend: an unknown name lists the built-in ones; a known one this build
+# left out says why (CMake's reason: here the tsan preset's, or the package to install) --------
+hf_tools_expect(tools_run_backend_unknown 2 "no backend 'nosuchheap' in this build \\(heapcore"
+  $<TARGET_FILE:heapfuzz> run --backend nosuchheap ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/text/bom.ops)
+if(NOT TARGET hf_jsc)
+  hf_tools_expect(tools_run_backend_left_out 2 "no backend 'jsc' in this build: [a-zA-Z]"
+    $<TARGET_FILE:heapfuzz> run --backend jsc ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/text/bom.ops)
+endif()
+if(NOT TARGET hf_lua) # cmake/lua.cmake: no Lua 5.4 source tree, or -DHF_LUA=OFF
+  hf_tools_expect(tools_run_backend_lua_left_out 2 "no backend 'lua' in this build: [a-zA-Z]"
+    $<TARGET_FILE:heapfuzz> run --backend lua ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/text/bom.ops)
+endif()
+
 # ---- text or binary (tools/program.c; tests/fixtures/text/README.md) -----------------------
 
 set(_hf_text ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/text)

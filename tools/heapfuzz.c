@@ -520,10 +520,8 @@ static int cmd_run(int argc, char **argv, ops_program_t *prog) {
       const char *v = a[9] == '=' ? a + 10 : (i + 1 < argc ? argv[++i] : NULL);
       if (!v) return usage_error("run: --backend needs a name");
       cfg.opt.backend = ops_find_backend(v);
-#ifdef HF_LUA_MISSING_REASON /* cmake/lua.cmake: why this build has no lua backend */
-      if (!cfg.opt.backend && strcmp(v, "lua") == 0)
-        return usage_error("run: no backend 'lua' in this build: %s", HF_LUA_MISSING_REASON);
-#endif
+      if (!cfg.opt.backend && ops_backend_missing(v))
+        return usage_error("run: no backend '%s' in this build: %s", v, ops_backend_missing(v));
       if (!cfg.opt.backend)
         return usage_error("run: no backend '%s' in this build (%s)", v, backend_names());
     } else if (a[0] == '-' && a[1] != '\0') {

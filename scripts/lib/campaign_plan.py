@@ -21,7 +21,7 @@ Layout of a campaign's output directory (default campaign/, git-ignored):
                              replayed again)
   explore/fuzz_heap/crashes  the explore phase's crash-explore-* and timeout-explore-* files,
                              each with its .log
-  explore/explored.txt       programs already explored (by content hash; never again)
+  explore/explored.txt       programs already explored (by content hash and build: once per build)
   explore/instance.json      what triage needs to know of those crash files (engine explore)
 """
 

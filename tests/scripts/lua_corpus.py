@@ -7,7 +7,9 @@ processes (each file in a child of its own, on a fresh lua_State). Passes when b
 seed has its `SEED: ok (...)` line in both, the header names the lua backend's skipped ops (the
 capability mechanism ran), and stdout and stderr are byte-for-byte the same both times: on Lua a
 program runs deterministically (backends/lua.c: the collector runs only where the backend steps
-it, and the string hash seed is fixed by cmake/lua_config.h).
+it, and the string hash seed is fixed by cmake/lua_config.h). Then once in real-thread mode
+(--threads: the one mutator on a thread of its own, clean) and, with --replay, the seeds' binaries
+through fuzz_lua's replay driver (every one replayed, none crashing: the target works).
 
 Exit 77 (ctest's skip) when the build has no lua backend (--missing gives the reason), 1 on a
 failure, 0 on success."""
@@ -19,9 +21,9 @@ import subprocess
 import sys
 
 
-def heapfuzz_run(heapfuzz, seeds):
-    p = subprocess.run([heapfuzz, "run", "--backend", "lua"] + seeds, capture_output=True,
-                       text=True, timeout=280)
+def heapfuzz_run(heapfuzz, seeds, *options):
+    p = subprocess.run([heapfuzz, "run", "--backend", "lua"] + list(options) + seeds,
+                       capture_output=True, text=True, timeout=280)
     return p.returncode, p.stdout, p.stderr
 
 
@@ -44,6 +46,8 @@ def main():
     ap.add_argument("--heapfuzz", required=True)
     ap.add_argument("--corpus", required=True)
     ap.add_argument("--missing", default="", help="why the build has no lua backend ('' if it has)")
+    ap.add_argument("--replay", help="the fuzz_lua replay binary")
+    ap.add_argument("--binaries", help="with --replay: the directory of the seeds' binaries")
     a = ap.parse_args()
     if a.missing:
         print("SKIP: %s" % a.missing)
@@ -54,6 +58,13 @@ def main():
         return 1
     runs = [heapfuzz_run(a.heapfuzz, seeds) for _ in range(2)]
     found = problems(1, runs[0], seeds) + problems(2, runs[1], seeds)
+    found += problems(3, heapfuzz_run(a.heapfuzz, seeds, "--threads"), seeds)
+    if a.replay:
+        bins = glob.glob(os.path.join(a.binaries or "", "*.bin"))
+        p = subprocess.run([a.replay, a.binaries], capture_output=True, text=True, timeout=280)
+        if not bins or p.returncode != 0 or "replayed %d inputs" % len(bins) not in p.stdout:
+            found.append("%s %s: exit %d for %d binaries\n%s%s" % (
+                a.replay, a.binaries, p.returncode, len(bins), p.stdout[-2000:], p.stderr[-3000:]))
     if runs[0][1:] != runs[1][1:]:
         diff = difflib.unified_diff((runs[0][1] + runs[0][2]).splitlines(True),
                                     (runs[1][1] + runs[1][2]).splitlines(True), "run 1", "run 2")
@@ -62,7 +73,8 @@ def main():
         print("FAIL: " + f)
     if found:
         return 1
-    print("%d seeds ran clean on lua, twice, with the same output" % len(seeds))
+    print("%d seeds ran clean on lua, twice with the same output, and in real-thread mode%s"
+          % (len(seeds), ", and fuzz_lua replayed their binaries" if a.replay else ""))
     print(runs[0][1], end="")
     return 0
 

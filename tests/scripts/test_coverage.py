@@ -98,6 +98,26 @@ def checks(tmp):
     check(m is not None and float(m.group(1)) > 0 and float(m.group(2)) > 0,
           "heap/ total line and branch coverage above zero", table)
     check(table in r.stdout, "the summary is printed")
+    # uncovered.txt: runs of lines that exist in heap/, each with a function, adding up to the
+    # lines the total leaves uncovered.
+    with open(os.path.join(out, "uncovered.txt")) as f:
+        listed = f.read().splitlines()
+    spans = [re.match(r"^(heap/[\w.]+):(\d+)(?:-(\d+))? (\S.*?): ", l) for l in listed]
+    check(listed and all(spans), "uncovered.txt lists runs as FILE:FIRST[-LAST] FUNCTION: LINE",
+          "\n".join(listed[:5]))
+    lines_total = re.search(r"^heap/ \(total\)\s+[\d.]+% \((\d+)/(\d+)\)", table, re.M)
+    if all(spans) and lines_total:
+        count = sum(int(s.group(3) or s.group(2)) - int(s.group(2)) + 1 for s in spans)
+        want_missing = int(lines_total.group(2)) - int(lines_total.group(1))
+        # llvm-cov's text view (the listing) and its summary (the total) disagree on a few lines
+        # of headers and macros (internal.h's inline functions, a multi-line macro): close, not
+        # equal.
+        check(abs(count - want_missing) <= max(5, want_missing // 50),
+              f"uncovered.txt lists about the {want_missing} uncovered lines", f"{count} listed")
+        first = spans[0]
+        with open(os.path.join(REPO, first.group(1))) as f:
+            n_lines = len(f.read().splitlines())
+        check(int(first.group(3) or first.group(2)) <= n_lines, "its line numbers are the file's")
 
     # An extra corpus: two seed binaries and an input the replay driver cannot run.
     extra = os.path.join(tmp, "extra")
