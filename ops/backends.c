@@ -7,10 +7,16 @@
 #ifdef HF_HAVE_JSC
 #  include "jsc.h" /* backends/jsc.c, when CMake found JavaScriptCore (cmake/jsc.cmake) */
 #endif
+#ifdef HF_HAVE_LUA
+#  include "hblua.h" /* backends/lua.c, when CMake has a Lua 5.4 source tree (cmake/lua.cmake) */
+#endif
 
 static const hb_backend_t *const builtin[] = {&hb_heapcore_backend,
 #ifdef HF_HAVE_JSC
                                               &hb_jsc_backend,
+#endif
+#ifdef HF_HAVE_LUA
+                                              &hb_lua_backend,
 #endif
                                               NULL};
 
@@ -28,12 +34,16 @@ const hb_backend_t *ops_find_backend(const char *name) {
   return NULL;
 }
 
-/* The backends CMake left out of this build, with its reason (cmake/jsc.cmake's HF_JSC_MISSING). */
+/* The backends CMake left out of this build, with its reason (cmake/jsc.cmake's HF_JSC_MISSING,
+ * cmake/lua.cmake's HF_LUA_MISSING). */
 static const struct {
   const char *name, *why;
 } left_out[] = {
 #ifdef HF_JSC_MISSING
     {"jsc", HF_JSC_MISSING},
+#endif
+#ifdef HF_LUA_MISSING
+    {"lua", HF_LUA_MISSING}, /* cmake/lua.cmake */
 #endif
     {NULL, NULL},
 };

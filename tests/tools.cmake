@@ -45,6 +45,10 @@ if(NOT TARGET hf_jsc)
   hf_tools_expect(tools_run_backend_left_out 2 "no backend 'jsc' in this build: [a-zA-Z]"
     $<TARGET_FILE:heapfuzz> run --backend jsc ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/text/bom.ops)
 endif()
+if(NOT TARGET hf_lua) # cmake/lua.cmake: no Lua 5.4 source tree, or -DHF_LUA=OFF
+  hf_tools_expect(tools_run_backend_lua_left_out 2 "no backend 'lua' in this build: [a-zA-Z]"
+    $<TARGET_FILE:heapfuzz> run --backend lua ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/text/bom.ops)
+endif()
 
 # ---- text or binary (tools/program.c; tests/fixtures/text/README.md) -----------------------
 
