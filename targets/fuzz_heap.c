@@ -1,6 +1,10 @@
 /* fuzz_heap.c: the fuzz_heap target: any input is a program of heap operations (ops_decode's
  * total decoding, include/heapops.h), run on a fresh heap under the shadow-model oracle.
  *
+ * On the heap core by default; a target for another heap is this file with HF_TARGET_BACKEND
+ * defined before it is included (targets/fuzz_jsc.c, targets/fuzz_lua.c): one target, whatever
+ * heap it runs on.
+ *
  * A finding aborts (abort_on_finding) after the interpreter printed its one-line report and heap
  * dump, so the engine records the input as a crash; a sanitizer report does the same. Every
  * program is torn down inside ops_run, so nothing carries over to the next input. Set
@@ -31,6 +35,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+#ifndef HF_TARGET_BACKEND
+#define HF_TARGET_BACKEND NULL /* ops_run's default: the heap core */
+#endif
 
 /* ---------------------------------------------------------------------------------------------
  * Ops per executed program
@@ -181,7 +189,8 @@ static ops_program_t program;
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ops_decode(data, size, &program);
   hist_count(program.count);
-  ops_run_options_t opt = {.verbose = false,
+  ops_run_options_t opt = {.backend = HF_TARGET_BACKEND,
+                           .verbose = false,
                            .trace = false,
                            .out = NULL,
                            .abort_on_finding = true,

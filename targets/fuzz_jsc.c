@@ -9,16 +9,13 @@
  * coverage comes from the interpreter and the backend, findings from the oracle, ASan on the
  * payload bytes the backend hands JSC, and JSC's own crashes and assertions.
  *
- * A finding aborts (abort_on_finding) after the interpreter printed its report, as in fuzz_heap.
- * The op-level mutator and crossover are fuzz_heap's (ops_custom_mutator.h). */
-#include "heapops.h"
+ * It is fuzz_heap.c on this backend (HF_TARGET_BACKEND): the same findings, op-level mutator,
+ * crossover, ops histogram and schedule feedback (empty here: no yield points). */
+#ifndef _POSIX_C_SOURCE
+#  define _POSIX_C_SOURCE 200809L /* fuzz_heap.c's clock_gettime, before any system header */
+#endif
+
 #include "jsc.h"
-
-#include <stddef.h>
-#include <stdint.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 #if defined(HC_ASAN) && HC_ASAN
 /* LeakSanitizer reports JSC's own process-wide allocations (its caches, its threads' state) at
@@ -29,24 +26,5 @@ const char *__asan_default_options(void) {
 }
 #endif
 
-/* The fiber pool and the first-time paths of the interpreter, as fuzz_heap does. JSC itself
- * starts with the first input (its first context group). */
-int LLVMFuzzerInitialize(int *argc, char ***argv) {
-  (void)argc;
-  (void)argv;
-  ops_warm_up();
-  return 0;
-}
-
-/* About 40 KiB: static rather than on the stack; engines call the target from one thread. */
-static ops_program_t program;
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  ops_decode(data, size, &program);
-  ops_run_options_t opt = {.abort_on_finding = true, .backend = &hb_jsc_backend};
-  ops_run_result_t result;
-  ops_run(&program, &opt, &result);
-  return 0;
-}
-
-#include "ops_custom_mutator.h" /* under HF_FUZZ_ENGINE: the op-level mutator */
+#define HF_TARGET_BACKEND (&hb_jsc_backend)
+#include "fuzz_heap.c"
