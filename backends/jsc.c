@@ -224,18 +224,6 @@ static const char *jsc_status_name(hb_status_t st) {
   return known ? names[st] : "JSC_ERR_?";
 }
 
-static void jsc_trace(const jsc_heap_t *h, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void jsc_trace(const jsc_heap_t *h, const char *fmt, ...) {
-  if (!h->hooks.trace) return; /* not tracing: skip the formatting */
-  char line[160];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(line, sizeof line, fmt, ap);
-  va_end(ap);
-  h->hooks.trace(h->hooks.ctx, line);
-}
-
 /* ---------------------------------------------------------------------------------------------
  * The worker: the one thread that calls JSC (see the top of this file)
  *
@@ -376,10 +364,10 @@ static void jsc_deliver(jsc_heap_t *h, bool mark_full) {
   for (size_t i = 0; i < n; i++) {
     const jsc_event_t *ev = &events[i];
     if (ev->kind == JSC_EV_COLLECTED) {
-      jsc_trace(h, "  event collected %s", ev->full ? "full" : "eden-or-automatic");
+      hb_tracef(&h->hooks, "  event collected %s", ev->full ? "full" : "eden-or-automatic");
       h->hooks.collected(h->hooks.ctx, ev->full);
     } else {
-      jsc_trace(h, "  event finalize object=%u", ev->record->serial);
+      hb_tracef(&h->hooks, "  event finalize object=%u", ev->record->serial);
       jsc_finalizing = ev->record;
       h->hooks.finalized(h->hooks.ctx, (hb_object_t *)ev->record->obj);
       jsc_finalizing = NULL;
@@ -683,17 +671,11 @@ static hb_status_t jsc_destroy(hb_heap_t *heap) {
 /* One mutator, embedded in the heap: a second would need HB_CAP_MUTATORS. */
 static hb_status_t jsc_attach(hb_heap_t *heap, hb_mutator_t **out) {
   jsc_heap_t *h = (jsc_heap_t *)heap;
-  if (h->attached) return JSC_ERR_ATTACHED;
-  h->attached = true;
-  *out = (hb_mutator_t *)&h->mutator;
-  return HB_OK;
+  return hb_attach_one(&h->attached, &h->mutator, out, JSC_ERR_ATTACHED);
 }
 
 static hb_status_t jsc_detach(hb_mutator_t *m) {
-  jsc_heap_t *h = jsc_heap_of(m);
-  if (!h->attached) return JSC_ERR_NOT_ATTACHED;
-  h->attached = false;
-  return HB_OK;
+  return hb_detach_one(&jsc_heap_of(m)->attached, JSC_ERR_NOT_ATTACHED);
 }
 
 static hb_object_t *jsc_alloc(hb_mutator_t *m, size_t size, uint32_t nslots, unsigned flags,
@@ -718,8 +700,8 @@ static hb_object_t *jsc_alloc(hb_mutator_t *m, size_t size, uint32_t nslots, uns
     *status = st;
     return NULL;
   }
-  jsc_trace(h, "  event alloc object=%u size=%zu slots=%u finalize=%d", o->serial, size, nslots,
-            o->finalize);
+  hb_tracef(&h->hooks, "  event alloc object=%u size=%zu slots=%u finalize=%d", o->serial, size,
+            nslots, o->finalize);
   return (hb_object_t *)o->obj;
 }
 

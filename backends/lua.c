@@ -181,17 +181,6 @@ static const char *status_name(hb_status_t st) {
   return known ? names[st] : "HBL_ERR_?";
 }
 
-static void trace(const hbl_heap_t *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void trace(const hbl_heap_t *h, const char *fmt, ...) {
-  if (!h->hooks.trace) return; /* not tracing: skip the formatting */
-  char line[160];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(line, sizeof line, fmt, ap);
-  va_end(ap);
-  h->hooks.trace(h->hooks.ctx, line);
-}
-
 /* Keeps the first error an entry without a status (load, store, sweep_step) met: the next
  * collect returns it, so it becomes a finding there. */
 static void fail_later(hbl_heap_t *h, hb_status_t st, const char *what) {
@@ -273,7 +262,7 @@ static int on_gc(lua_State *L) {
   hbl_heap_t *h = heap_of_state(L);
   hb_object_t *o = lua_touserdata(L, 1);
   h->finalized++;
-  trace(h, "  event finalize object=%u", header(o)->serial);
+  hb_tracef(&h->hooks, "  event finalize object=%u", header(o)->serial);
   h->hooks.finalized(h->hooks.ctx, o);
   return 0;
 }
@@ -325,8 +314,8 @@ static bool settle(hbl_heap_t *h, bool full, const char *kind, hb_status_t *st) 
   if (!cleared && !full) return false;
   h->collections++;
   h->full_collections += full;
-  trace(h, "  event collected kind=%s full=%d collections=%llu bytes=%zu", kind, full,
-        (unsigned long long)h->collections, h->bytes);
+  hb_tracef(&h->hooks, "  event collected kind=%s full=%d collections=%llu bytes=%zu", kind, full,
+            (unsigned long long)h->collections, h->bytes);
   h->hooks.collected(h->hooks.ctx, full);
   arm_sentinel(h);
   return true;
@@ -438,17 +427,11 @@ static hb_status_t destroy(hb_heap_t *heap) {
 /* One mutator, embedded in the heap: a second would need HB_CAP_MUTATORS. */
 static hb_status_t attach(hb_heap_t *heap, hb_mutator_t **out) {
   hbl_heap_t *h = (hbl_heap_t *)heap;
-  if (h->attached) return HBL_ERR_ATTACHED;
-  h->attached = true;
-  *out = (hb_mutator_t *)&h->mutator;
-  return HB_OK;
+  return hb_attach_one(&h->attached, &h->mutator, out, HBL_ERR_ATTACHED);
 }
 
 static hb_status_t detach(hb_mutator_t *m) {
-  hbl_heap_t *h = heap_of_mut(m);
-  if (!h->attached) return HBL_ERR_NOT_ATTACHED;
-  h->attached = false;
-  return HB_OK;
+  return hb_detach_one(&heap_of_mut(m)->attached, HBL_ERR_NOT_ATTACHED);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -503,11 +486,11 @@ static hb_object_t *alloc(hb_mutator_t *m, size_t size, uint32_t nslots, unsigne
   hb_object_t *o = NULL;
   if (rc == LUA_OK) {
     o = lua_touserdata(L, -1);
-    trace(h, "  event alloc object=%u size=%zu slots=%u finalize=%d", header(o)->serial, size,
-          nslots, (flags & HB_ALLOC_FINALIZE) != 0);
+    hb_tracef(&h->hooks, "  event alloc object=%u size=%zu slots=%u finalize=%d", header(o)->serial,
+              size, nslots, (flags & HB_ALLOC_FINALIZE) != 0);
   } else if (rc == LUA_ERRMEM && (h->failing || h->limit_hit)) {
     *status = h->failing ? HB_ERR_INJECTED : HB_ERR_LIMIT;
-    trace(h, "  event alloc-failed size=%zu status=%s", size, status_name(*status));
+    hb_tracef(&h->hooks, "  event alloc-failed size=%zu status=%s", size, status_name(*status));
   } else {
     const char *msg = lua_tostring(L, -1);
     snprintf(h->last_error, sizeof h->last_error, "alloc: %s", msg ? msg : "?");

@@ -64,6 +64,7 @@
 #ifndef HEAPBACKEND_H
 #define HEAPBACKEND_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -242,6 +243,40 @@ typedef struct hb_backend {
 
 /* The heap core (include/heapcore.h), every capability: backends/heapcore.c. */
 extern const hb_backend_t hb_heapcore_backend;
+
+
+/* ---------------------------------------------------------------------------------------------
+ * Helpers for a backend (every backend of this repository uses them)
+ * ------------------------------------------------------------------------------------------- */
+
+/* One trace line through hooks->trace: nothing, not even the formatting, when not tracing. */
+static inline void hb_tracef(const hb_hooks_t *hooks, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static inline void hb_tracef(const hb_hooks_t *hooks, const char *fmt, ...) {
+  if (!hooks->trace) return;
+  char line[160];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  hooks->trace(hooks->ctx, line);
+}
+
+/* A heap of one mutator (no HB_CAP_MUTATORS) embeds it with an `attached` flag: attach hands it
+ * out once (`busy` while it is out), detach takes it back (`not_attached` when it is not out). */
+static inline hb_status_t hb_attach_one(bool *attached, void *mutator, hb_mutator_t **out,
+                                        hb_status_t busy) {
+  if (*attached) return busy;
+  *attached = true;
+  *out = (hb_mutator_t *)mutator;
+  return HB_OK;
+}
+
+static inline hb_status_t hb_detach_one(bool *attached, hb_status_t not_attached) {
+  if (!*attached) return not_attached;
+  *attached = false;
+  return HB_OK;
+}
 
 #ifdef __cplusplus
 }

@@ -83,17 +83,6 @@ static const char *status_name(hb_status_t st) {
   return known ? names[st] : "NOGC_ERR_?";
 }
 
-static void trace(const nogc_heap_t *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void trace(const nogc_heap_t *h, const char *fmt, ...) {
-  if (!h->hooks.trace) return; /* not tracing: skip the formatting */
-  char line[160];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(line, sizeof line, fmt, ap);
-  va_end(ap);
-  h->hooks.trace(h->hooks.ctx, line);
-}
-
 /* The first position in by_addr whose object is not below p. */
 static size_t by_addr_position(const nogc_heap_t *h, const void *p) {
   size_t lo = 0, hi = h->nobjs;
@@ -135,7 +124,7 @@ static hb_status_t destroy(hb_heap_t *heap) {
   for (size_t i = 0; i < h->nobjs; i++) {
     nogc_obj_t *o = h->objs[i];
     if (o->finalize) {
-      trace(h, "  event finalize object=%u", o->serial);
+      hb_tracef(&h->hooks, "  event finalize object=%u", o->serial);
       h->hooks.finalized(h->hooks.ctx, (hb_object_t *)o);
     }
     free(o);
@@ -155,17 +144,11 @@ static hb_status_t destroy(hb_heap_t *heap) {
 /* One mutator, embedded in the heap: a second would need HB_CAP_MUTATORS. */
 static hb_status_t attach(hb_heap_t *heap, hb_mutator_t **out) {
   nogc_heap_t *h = heap_of(heap);
-  if (h->attached) return NOGC_ERR_ATTACHED;
-  h->attached = true;
-  *out = (hb_mutator_t *)&h->mutator;
-  return HB_OK;
+  return hb_attach_one(&h->attached, &h->mutator, out, NOGC_ERR_ATTACHED);
 }
 
 static hb_status_t detach(hb_mutator_t *m) {
-  nogc_heap_t *h = heap_of_mut(m);
-  if (!h->attached) return NOGC_ERR_NOT_ATTACHED;
-  h->attached = false;
-  return HB_OK;
+  return hb_detach_one(&heap_of_mut(m)->attached, NOGC_ERR_NOT_ATTACHED);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -214,8 +197,8 @@ static hb_object_t *alloc(hb_mutator_t *m, size_t size, uint32_t nslots, unsigne
   h->by_addr[at] = o;
   h->objs[h->nobjs++] = o;
   h->bytes += size;
-  trace(h, "  event alloc object=%u size=%zu slots=%u finalize=%d", o->serial, size, nslots,
-        o->finalize);
+  hb_tracef(&h->hooks, "  event alloc object=%u size=%zu slots=%u finalize=%d", o->serial, size,
+            nslots, o->finalize);
   return (hb_object_t *)o;
 }
 
@@ -316,7 +299,8 @@ static hb_status_t weak_destroy(hb_mutator_t *m, hb_weak_t *weak) {
 static hb_status_t collect(hb_mutator_t *m, bool full) {
   nogc_heap_t *h = heap_of_mut(m);
   if (!full) return NOGC_ERR_UNSUPPORTED; /* eden needs HB_CAP_EDEN: never asked for */
-  trace(h, "  event collect full objects=%zu bytes=%zu roots=%zu", h->nobjs, h->bytes, h->nroots);
+  hb_tracef(&h->hooks, "  event collect full objects=%zu bytes=%zu roots=%zu", h->nobjs, h->bytes,
+            h->nroots);
   h->hooks.collected(h->hooks.ctx, true);
   return HB_OK;
 }
