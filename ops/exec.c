@@ -79,7 +79,7 @@ static bool collections_pending(const ops_ctx_t *c) {
   return atomic_load_explicit(&c->run->collections, memory_order_relaxed) != c->world->settled;
 }
 
-/* ops_settle for an op that holds *fresh, an object of `bytes` cell bytes that no handle holds
+/* ops_settle for an op that holds *fresh, an object (of size and nslots) that no handle holds
  * yet. The collections that ran inside the allocation ran before it existed. But settling them
  * verifies the heap, and the verifier stops the world, which waits out another thread's
  * collection like any safepoint: that collection must keep *fresh (an embedder's local across a
@@ -88,7 +88,7 @@ static bool collections_pending(const ops_ctx_t *c) {
  * until every collection is settled, and a settle of a later collection than the allocation's
  * counts its bytes (held_bytes, held_since). A root only when there is a collection to settle:
  * otherwise settle makes no heap call that can wait. */
-static void settle_holding(ops_ctx_t *c, hb_object_t **fresh, uint64_t bytes) {
+static void settle_holding(ops_ctx_t *c, hb_object_t **fresh, size_t size, uint32_t nslots) {
   ops_run_t *r = c->run;
   ops_world_t *w = c->world;
   bool hold = *fresh && collections_pending(c) && ops_holds_access(c) &&
@@ -97,7 +97,8 @@ static void settle_holding(ops_ctx_t *c, hb_object_t **fresh, uint64_t bytes) {
     ops_settle(c);
     return;
   }
-  w->held_bytes = bytes;
+  /* Only where the model counts bytes (and only here, off the path of every allocation). */
+  w->held_bytes = ops_has(r, HB_CAP_EXACT_LIVE_BYTES) ? r->be->cell_bytes(size, nslots) : 0;
   w->held_since = atomic_load_explicit(&r->collections, memory_order_relaxed);
   do
     ops_settle(c);
@@ -116,8 +117,7 @@ bool ops_exec_alloc(ops_ctx_t *c, const uint16_t *a) {
   bool fin = a[3] & 1u;
   hb_status_t st = HB_OK;
   hb_object_t *p = be->alloc(c->mut, size, nslots, fin ? HB_ALLOC_FINALIZE : 0, &st);
-  bool exact_bytes = p && ops_has(c->run, HB_CAP_EXACT_LIVE_BYTES);
-  settle_holding(c, &p, exact_bytes ? be->cell_bytes(size, nslots) : 0);
+  settle_holding(c, &p, size, nslots);
   if (c->released) { /* without access: refused, as documented */
     if (p) ops_finding(c, "heap access", "alloc without heap access returned an object");
     return true;
