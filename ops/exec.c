@@ -79,31 +79,44 @@ static bool collections_pending(const ops_ctx_t *c) {
   return atomic_load_explicit(&c->run->collections, memory_order_relaxed) != c->world->settled;
 }
 
-/* ops_settle for an op that holds *fresh, an object (of size and nslots) that no handle holds
- * yet. The collections that ran inside the allocation ran before it existed. But settling them
- * verifies the heap, and the verifier stops the world, which waits out another thread's
- * collection like any safepoint: that collection must keep *fresh (an embedder's local across a
- * call that may collect, pushed as a root), and whoever settles it (this thread, or the thread
- * that collected, in deterministic mode's shared world) must count it live. So *fresh is a root
- * until every collection is settled, and a settle of a later collection than the allocation's
- * counts its bytes (held_bytes, held_since). A root only when there is a collection to settle:
- * otherwise settle makes no heap call that can wait. */
-static void settle_holding(ops_ctx_t *c, hb_object_t **fresh, size_t size, uint32_t nslots) {
+/* The world's list of objects in creation (ops_world_t fresh[]): this thread's, of `bytes`. */
+static void fresh_begin(ops_ctx_t *c, uint64_t bytes) {
+  ops_world_t *w = c->world;
+  c->fresh_bytes = bytes;
+  c->fresh_since = OPS_FRESH_IN_CALL;
+  w->fresh[w->nfresh++] = c;
+}
+
+static void fresh_end(ops_ctx_t *c) {
+  ops_world_t *w = c->world;
+  for (uint32_t i = 0; i < w->nfresh; i++)
+    if (w->fresh[i] == c) {
+      w->fresh[i] = w->fresh[--w->nfresh];
+      return;
+    }
+}
+
+/* ops_settle for an op that holds *fresh, an object no handle holds yet. The collections that
+ * ran inside the allocation ran before it existed. But settling them verifies the heap, and the
+ * verifier stops the world, which waits out another thread's collection like any safepoint: that
+ * collection must keep *fresh (an embedder's local across a call that may collect, pushed as a
+ * root), and whoever settles it (this thread, or another in deterministic mode's shared world)
+ * must count it live: the thread is in the world's fresh[] (ops_exec_alloc), with the count of
+ * collections before it existed. A root only when there is a collection to settle: otherwise
+ * settle makes no heap call that can wait. */
+static void settle_holding(ops_ctx_t *c, hb_object_t **fresh) {
   ops_run_t *r = c->run;
   ops_world_t *w = c->world;
+  c->fresh_since = atomic_load_explicit(&r->collections, memory_order_relaxed);
   bool hold = *fresh && collections_pending(c) && ops_holds_access(c) &&
               r->be->root_add(c->mut, fresh) == HB_OK;
   if (!hold) {
     ops_settle(c);
     return;
   }
-  /* Only where the model counts bytes (and only here, off the path of every allocation). */
-  w->held_bytes = ops_has(r, HB_CAP_EXACT_LIVE_BYTES) ? r->be->cell_bytes(size, nslots) : 0;
-  w->held_since = atomic_load_explicit(&r->collections, memory_order_relaxed);
   do
     ops_settle(c);
   while (collections_pending(c) && !w->failed && ops_holds_access(c));
-  w->held_bytes = 0;
   r->be->root_remove(c->mut, fresh);
 }
 
@@ -116,29 +129,31 @@ bool ops_exec_alloc(ops_ctx_t *c, const uint16_t *a) {
   if (size < min) size = min;
   bool fin = a[3] & 1u;
   hb_status_t st = HB_OK;
+  /* Only where the model counts bytes (and so only there a cell_bytes call per allocation). */
+  bool counted = ops_has(c->run, HB_CAP_EXACT_LIVE_BYTES) && w->whole_heap;
+  if (counted) fresh_begin(c, be->cell_bytes(size, nslots));
   hb_object_t *p = be->alloc(c->mut, size, nslots, fin ? HB_ALLOC_FINALIZE : 0, &st);
-  settle_holding(c, &p, size, nslots);
+  settle_holding(c, &p);
+  bool ok = true;
   if (c->released) { /* without access: refused, as documented */
     if (p) ops_finding(c, "heap access", "alloc without heap access returned an object");
-    return true;
-  }
-  if (!p) {
+  } else if (!p) {
     /* The limit and injected faults are heap-wide: any thread's allocation may meet them. */
-    bool expected =
-        st == HB_ERR_LIMIT || st == HB_ERR_INJECTED || (st == HB_ERR_STOPPED && c->stopped);
-    if (!expected)
-      ops_finding(c, "allocation failed", "%s for %zu bytes", be->status_name(st), size);
-    return expected;
+    ok = st == HB_ERR_LIMIT || st == HB_ERR_INJECTED || (st == HB_ERR_STOPPED && c->stopped);
+    if (!ok) ops_finding(c, "allocation failed", "%s for %zu bytes", be->status_name(st), size);
+  } else {
+    for (uint32_t s = 0; s < nslots; s++)
+      if (be->load(c->mut, p, s) != NULL) ops_finding(c, "allocation not zeroed", "slot %u", s);
+    if (!ops_payload_check(p, be, 0, 0))
+      ops_finding(c, "allocation not zeroed", "payload of a new %zu-byte object", size);
+    uint32_t other = model_find(&w->model, p);
+    if (other != MODEL_NONE)
+      ops_finding(c, "allocation returned a live object", "object #%u", other);
+    set_handle(c, a[0], model_add(&w->model, p, (uint32_t)size, nslots, fin));
   }
-  for (uint32_t s = 0; s < nslots; s++)
-    if (be->load(c->mut, p, s) != NULL) ops_finding(c, "allocation not zeroed", "slot %u", s);
-  if (!ops_payload_check(p, be, 0, 0))
-    ops_finding(c, "allocation not zeroed", "payload of a new %zu-byte object", size);
-  uint32_t other = model_find(&w->model, p);
-  if (other != MODEL_NONE) ops_finding(c, "allocation returned a live object", "object #%u", other);
-  set_handle(c, a[0], model_add(&w->model, p, (uint32_t)size, nslots, fin));
-  ops_share(w, p);
-  return true;
+  if (counted) fresh_end(c); /* in the model now, or never to be */
+  if (p && !c->released) ops_share(w, p);
+  return ok;
 }
 
 static bool store(ops_ctx_t *c, uint32_t h, uint32_t slot, uint32_t value) {

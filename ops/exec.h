@@ -67,9 +67,13 @@ struct ops_world {
   model_t model;
   uint64_t settled, settled_full; /* the collection counts the model has caught up with */
   uint64_t finalized;             /* finalizer calls counted into this world */
-  /* An object an op holds as a root and the model does not know yet (exec.c settle_holding):
-   * its cell bytes, counted live by the settle of any collection after the held_since-th. */
-  uint64_t held_bytes, held_since;
+  /* The threads whose alloc op is creating an object the model does not know yet (exec.c
+   * ops_exec_alloc): from before the heap call to the model's entry. The heap counts such an
+   * object live once it exists, which a settle's live-bytes check must allow for (oracle.c
+   * after_collection). At most one per thread; in deterministic mode every mutator thread
+   * shares this world, so several may be listed at once. */
+  ops_ctx_t *fresh[OPS_THREAD_COUNT];
+  uint32_t nfresh;
   /* Model objects finalized since the last check: finalizers run inside heap calls, maybe
    * before the model settled the collection that found them dead, so they are judged later. */
   uint32_t *finalized_objs;
@@ -94,7 +98,13 @@ struct ops_ctx {
   bool released;  /* heap access given back by a release-access op */
   bool preempt;   /* a preempt op ran: the deterministic scheduler arms its change point */
   bool is_worker; /* real-thread mode: a mutator or the sweeper thread, not the checker */
+  /* While this thread is listed in its world's fresh[]: the cell bytes of the object its alloc
+   * op creates, and the collection count when the heap returned it (OPS_FRESH_IN_CALL while
+   * the heap call runs: a collection then may or may not have found the cell claimed). */
+  uint64_t fresh_bytes, fresh_since;
 };
+
+#define OPS_FRESH_IN_CALL UINT64_MAX
 
 struct ops_run {
   const hb_backend_t *be;
