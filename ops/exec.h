@@ -74,6 +74,9 @@ struct ops_world {
    * shares this world, so several may be listed at once. */
   ops_ctx_t *fresh[OPS_THREAD_COUNT];
   uint32_t nfresh;
+  /* The model index where the next settle's bounded object checks start (oracle.c
+   * after_collection): they rotate through the reachable objects. */
+  uint32_t check_cursor;
   /* Model objects finalized since the last check: finalizers run inside heap calls, maybe
    * before the model settled the collection that found them dead, so they are judged later. */
   uint32_t *finalized_objs;

@@ -34,6 +34,13 @@ static void teardown(det_run_t *d) {
     any = s->threads[i].ctx.mut;
   if (any) {
     if (ops_has(r, HB_CAP_ACCESS)) be->acquire_access(any);
+    /* A settle checks a rotating share of the reachable objects (oracle.c after_collection);
+     * the end of the program checks every one. */
+    if (!w->failed) {
+      c->mut = any;
+      ops_check_reachable(c);
+      c->mut = NULL;
+    }
     for (uint32_t k = 0; k < OPS_WEAK_SLOTS; k++)
       if (w->weak[k]) be->weak_destroy(any, w->weak[k]);
     for (uint32_t h = 0; h < OPS_HANDLES; h++)

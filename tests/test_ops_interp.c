@@ -126,7 +126,70 @@ static void test_scenarios(void) {
   }
 }
 
+/* A heap that loses one object's payload in a collection: the default backend, except that
+ * every collection flips the first payload byte of the scribble_at-th object allocated. */
+static const hb_backend_t *real_backend;
+static uint32_t allocated, scribble_at;
+static hb_object_t *scribble_target;
+
+static hb_object_t *counting_alloc(hb_mutator_t *m, size_t size, uint32_t nslots, unsigned flags,
+                                   hb_status_t *st) {
+  hb_object_t *p = real_backend->alloc(m, size, nslots, flags, st);
+  if (p && ++allocated == scribble_at) scribble_target = p;
+  return p;
+}
+
+static hb_status_t scribbling_collect(hb_mutator_t *m, bool full) {
+  hb_status_t st = real_backend->collect(m, full);
+  if (scribble_target) {
+    size_t n;
+    uint8_t *payload = real_backend->payload(scribble_target, &n);
+    if (n) payload[0] ^= 0x5a;
+    scribble_target = NULL;
+  }
+  return st;
+}
+
+/* A settle checks a rotating share of the reachable objects (16 of them), the end of the
+ * program all: a payload lost in the first collection, in the 21st of 21 reachable objects, is
+ * found by the second collection's settle, or by the end of the program, or (eager) right
+ * after the collection. */
+static void test_checks_rotate_and_end_complete(void) {
+  real_backend = ops_default_backend();
+  hb_backend_t scribbling = *real_backend;
+  scribbling.alloc = counting_alloc;
+  scribbling.collect = scribbling_collect;
+  char text[4096] = "heapfuzz-ops 1\nalloc h=0 size=16 slots=32 flags=0\nroot h=0\n";
+  for (int k = 0; k < 20; k++)
+    snprintf(text + strlen(text), sizeof text - strlen(text),
+             "alloc h=1 size=64 slots=0 flags=0\nstore h=0 slot=%d v=1\n", k);
+  strcat(text, "gc-full\n"); /* op 42 */
+  const struct {
+    const char *tail;
+    bool eager;
+    uint32_t op_index; /* UINT32_MAX: the end of the program */
+  } cases[] = {{"", false, UINT32_MAX}, {"gc-full\n", false, 43}, {"", true, 42}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char program[4096];
+    snprintf(program, sizeof program, "%s%s", text, cases[i].tail);
+    CHECK(parse(program));
+    allocated = 0;
+    scribble_at = 21;
+    scribble_target = NULL;
+    ops_run_options_t opt = {.backend = &scribbling, .eager = cases[i].eager};
+    ops_run_result_t r;
+    CHECK(!ops_run(&prog, &opt, &r));
+    if (!strstr(r.message, "payload changed")) fprintf(stderr, "case %zu: %s\n", i, r.message);
+    CHECK(strstr(r.message, "payload changed") != NULL);
+    if (cases[i].op_index == UINT32_MAX)
+      CHECK(strstr(r.message, "teardown") != NULL);
+    else
+      CHECK_EQ_U64(r.op_index, cases[i].op_index);
+  }
+}
+
 int main(void) {
+  RUN_TEST(test_checks_rotate_and_end_complete);
   RUN_TEST(test_skips);
   RUN_TEST(test_scenarios);
   RUN_TEST(test_deterministic);
