@@ -18,7 +18,7 @@ import sys
 import time
 
 import hfprogress
-from campaign_plan import ROOT, STOP_GRACE, format_duration, sanitizer_env
+from campaign_plan import ROOT, STOP_GRACE, format_duration, libfuzzer_flags, sanitizer_env
 import campaign_stats as stats
 from campaign_explore import ExploreLoop, SharedCore
 from campaign_tsan import TsanReplay
@@ -475,8 +475,7 @@ class Campaign:
                 if os.path.exists(control):
                     os.unlink(control)
                 cmd = [lf_bin, "-merge=1", "-merge_control_file=%s" % control]
-                cmd += ["-%s=%s" % (k, lf[k]) for k in ("max_len", "timeout", "rss_limit_mb")
-                        if k in lf]
+                cmd += libfuzzer_flags(self.plan.options)
                 cmd += [dest] + sources
                 env = dict(os.environ, **self.instance_env("libfuzzer"))
                 res["tool"] = "libFuzzer -merge=1"

@@ -127,6 +127,12 @@ class DryRun(unittest.TestCase):
             self.assertEqual(flag(lf, "max_total_time"), "600")
             self.assertEqual(flag(lf, "max_len"), "4096")  # from fuzz_heap.options
             self.assertEqual(flag(lf, "timeout"), "10")
+            # Every key of the options file's [libfuzzer] section (but dict) is a flag.
+            self.assertEqual(flag(lf, "entropic_scale_per_exec_time"), "1")
+            # Fork mode's job files go to a tmpfs when there is one.
+            env = plan["libfuzzer-" + target]["env"]
+            if os.environ.get("TMPDIR") or os.path.isdir("/dev/shm"):
+                self.assertIn("TMPDIR", env)
             self.assertEqual(flag(lf, "artifact_prefix"),
                              os.path.join(out, "libfuzzer", target, "crashes") + "/")
             # New inputs land in the first directory: the campaign's own corpus.
