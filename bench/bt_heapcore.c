@@ -268,10 +268,10 @@ static void bt_hc_print_stats(hc_heap_t *heap, const hc_config_t *config) {
 }
 
 /* Exactly what README.md's "Using the heap core" example sets, nothing else: the configuration
- * a user who does not tune gets. Keep the two in step. */
+ * a user who does not tune gets (since issue 17 the trigger is hc_config_init's adaptive one; it
+ * was a fixed 8 MiB). Keep the two in step. */
 static void bt_hc_default_config(hc_config_t *config) {
   hc_config_init(config);
-  config->gc_trigger_bytes = 8 << 20;
   config->full_gc_growth = 100;
 }
 

@@ -356,6 +356,22 @@ static void check_collection(hc_heap_t *heap) {
   hc_fatal(__FILE__, __LINE__, msg);
 }
 
+/* The adaptive trigger when the last full collection left `live` bytes: allocation may grow the
+ * heap by HC_GC_HEAP_GROWTH percent of what survived it before the next collection, and at least
+ * HC_GC_MIN_TRIGGER. Not an eden collection's live bytes: those count the sticky-marked old
+ * generation whole, garbage promoted just before it died included (a stretch tree, a replaced
+ * chain), and a budget sized on garbage lets the heap grow on it until a full collection. */
+static size_t adaptive_trigger(uint64_t live) {
+  uint64_t grow = live / 100u * HC_GC_HEAP_GROWTH + live % 100u * HC_GC_HEAP_GROWTH / 100u;
+  if (grow < HC_GC_MIN_TRIGGER) return HC_GC_MIN_TRIGGER;
+  return grow > SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)grow;
+}
+
+size_t hc_initial_trigger(const hc_config_t *config) {
+  return config->gc_trigger_bytes == HC_GC_TRIGGER_ADAPTIVE ? HC_GC_MIN_TRIGGER
+                                                            : config->gc_trigger_bytes;
+}
+
 void hc_collect_stopped(hc_heap_t *heap, hc_collection_kind_t kind, hc_mutator_t *self) {
   bool full = kind == HC_COLLECT_FULL;
   phase(heap, HC_PHASE_STOPPED, kind, self);
@@ -380,6 +396,9 @@ void hc_collect_stopped(hc_heap_t *heap, hc_collection_kind_t kind, hc_mutator_t
   prepare_for_allocation(heap);
   atomic_store_explicit(&heap->bytes_since_gc, 0, memory_order_relaxed);
   if (full) heap->live_after_full = heap->live_bytes;
+  if (heap->config.gc_trigger_bytes == HC_GC_TRIGGER_ADAPTIVE)
+    atomic_store_explicit(&heap->gc_trigger, adaptive_trigger(heap->live_after_full),
+                          memory_order_relaxed);
   atomic_store_explicit(&heap->published_live_bytes, heap->live_bytes, memory_order_relaxed);
   atomic_store_explicit(&heap->published_live_objects, heap->live_objects, memory_order_relaxed);
   atomic_fetch_add_explicit(full ? &heap->full_collections : &heap->eden_collections, 1,
@@ -401,8 +420,10 @@ static hc_collection_kind_t automatic_kind(hc_heap_t *heap) {
   if (c->full_gc_every == 0 && c->full_gc_growth == 0) return HC_COLLECT_FULL;
   if (c->full_gc_every && heap->auto_collections % c->full_gc_every == 0) return HC_COLLECT_FULL;
   if (c->full_gc_growth) {
-    uint64_t base =
-        heap->live_after_full > c->gc_trigger_bytes ? heap->live_after_full : c->gc_trigger_bytes;
+    /* The floor keeps an almost empty old generation from making every collection full. */
+    uint64_t floor =
+        c->gc_trigger_bytes == HC_GC_TRIGGER_ADAPTIVE ? HC_GC_MIN_TRIGGER : c->gc_trigger_bytes;
+    uint64_t base = heap->live_after_full > floor ? heap->live_after_full : floor;
     uint64_t promoted = heap->live_bytes - heap->live_after_full;
     if (promoted * 100 >= base * c->full_gc_growth) return HC_COLLECT_FULL;
   }
@@ -410,12 +431,14 @@ static hc_collection_kind_t automatic_kind(hc_heap_t *heap) {
 }
 
 void hc_collect_if_triggered(hc_heap_t *heap, hc_mutator_t *m, size_t incoming) {
-  size_t trigger = heap->config.gc_trigger_bytes;
+  size_t trigger = atomic_load_explicit(&heap->gc_trigger, memory_order_relaxed);
   if (trigger == 0 ||
       atomic_load_explicit(&heap->bytes_since_gc, memory_order_relaxed) + incoming < trigger)
     return;
   hc_world_stop(heap, m);
-  /* Another mutator may have collected while we waited: re-check with the world stopped. */
+  /* Another mutator may have collected while we waited (and moved an adaptive trigger):
+   * re-check with the world stopped. */
+  trigger = atomic_load_explicit(&heap->gc_trigger, memory_order_relaxed);
   if (atomic_load_explicit(&heap->bytes_since_gc, memory_order_relaxed) + incoming >= trigger)
     hc_collect_stopped(heap, automatic_kind(heap), m);
   hc_world_resume(heap);
