@@ -356,15 +356,21 @@ static void check_collection(hc_heap_t *heap) {
   hc_fatal(__FILE__, __LINE__, msg);
 }
 
-/* The adaptive trigger when the last full collection left `live` bytes: allocation may grow the
- * heap by HC_GC_HEAP_GROWTH percent of what survived it before the next collection, and at least
- * HC_GC_MIN_TRIGGER. Not an eden collection's live bytes: those count the sticky-marked old
- * generation whole, garbage promoted just before it died included (a stretch tree, a replaced
- * chain), and a budget sized on garbage lets the heap grow on it until a full collection. */
-static size_t adaptive_trigger(uint64_t live) {
-  uint64_t grow = live / 100u * HC_GC_HEAP_GROWTH + live % 100u * HC_GC_HEAP_GROWTH / 100u;
-  if (grow < HC_GC_MIN_TRIGGER) return HC_GC_MIN_TRIGGER;
-  return grow > SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)grow;
+/* The adaptive trigger: the heap may hold (1 + HC_GC_HEAP_GROWTH / 100) times what the last full
+ * collection found live (`live_full`) before the next collection, and allocation may take what
+ * `live_now` (the bytes this collection left marked) leaves of that, at least HC_GC_MIN_TRIGGER.
+ * After a full collection that is live_full * HC_GC_HEAP_GROWTH / 100; each eden collection
+ * shrinks it by what it promoted (JavaScriptCore's eden budget: max heap size minus the size
+ * after the last collection), so the old generation and the young one together stay within the
+ * bound until a full collection measures again. An eden collection's own count cannot size the
+ * bound: it counts every old object as live, garbage promoted just before it died included (a
+ * stretch tree, a replaced chain), and a bound sized on garbage lets the heap grow on it. */
+static size_t adaptive_trigger(uint64_t live_full, uint64_t live_now) {
+  uint64_t bound = live_full + live_full / 100u * HC_GC_HEAP_GROWTH +
+                   live_full % 100u * HC_GC_HEAP_GROWTH / 100u;
+  uint64_t budget = bound > live_now ? bound - live_now : 0;
+  if (budget < HC_GC_MIN_TRIGGER) return HC_GC_MIN_TRIGGER;
+  return budget > SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)budget;
 }
 
 size_t hc_initial_trigger(const hc_config_t *config) {
@@ -397,7 +403,8 @@ void hc_collect_stopped(hc_heap_t *heap, hc_collection_kind_t kind, hc_mutator_t
   atomic_store_explicit(&heap->bytes_since_gc, 0, memory_order_relaxed);
   if (full) heap->live_after_full = heap->live_bytes;
   if (heap->config.gc_trigger_bytes == HC_GC_TRIGGER_ADAPTIVE)
-    atomic_store_explicit(&heap->gc_trigger, adaptive_trigger(heap->live_after_full),
+    atomic_store_explicit(&heap->gc_trigger,
+                          adaptive_trigger(heap->live_after_full, heap->live_bytes),
                           memory_order_relaxed);
   atomic_store_explicit(&heap->published_live_bytes, heap->live_bytes, memory_order_relaxed);
   atomic_store_explicit(&heap->published_live_objects, heap->live_objects, memory_order_relaxed);

@@ -157,10 +157,10 @@ typedef struct hc_config {
   size_t heap_limit;         /* bytes of blocks plus large objects; 0 = no limit */
   size_t gc_trigger_bytes;   /* when an allocation slow path collects: HC_GC_TRIGGER_ADAPTIVE
                                 (hc_config_init's default) once the bytes handed to allocators
-                                since the last collection reach HC_GC_HEAP_GROWTH percent of the
-                                bytes the last full collection found live (at least
-                                HC_GC_MIN_TRIGGER; see below); another number: after exactly that
-                                many bytes, whatever is live; 0 = only explicit GCs */
+                                since the last collection reach a budget proportional to the
+                                bytes the last full collection found live (see below); another
+                                number: after exactly that many bytes, whatever is live; 0 = only
+                                explicit GCs */
   unsigned full_gc_every;    /* every Nth automatic collection is full, the others eden */
   unsigned full_gc_growth;   /* an automatic collection is full once eden collections have
                                 promoted this percent of the old generation (live bytes after the
@@ -190,14 +190,15 @@ typedef struct hc_config {
 #define HC_SCRIBBLE_BYTE 0xdb
 
 /* gc_trigger_bytes = HC_GC_TRIGGER_ADAPTIVE: the trigger follows the live heap, as Go (GOGC=100),
- * Boehm (GC_free_space_divisor) and JavaScriptCore size theirs. After a full collection that
- * found L bytes live, every automatic collection waits for max(HC_GC_MIN_TRIGGER,
- * L * HC_GC_HEAP_GROWTH / 100) bytes of allocation: the heap grows to about
- * (1 + HC_GC_HEAP_GROWTH / 100) times what survived, and marking costs a bounded fraction of
- * allocation whatever the heap's size. Only full collections move it: an eden collection counts
- * every old object as live, dead or not, so promoted garbage would inflate the budget (measured
- * on bench's bintrees: peak RSS 115 MiB against 91). The floor keeps small heaps from collecting
- * every few blocks. A fixed byte count is the only way to get a trigger that does not move. */
+ * Boehm (GC_free_space_divisor) and JavaScriptCore size theirs. A full collection that finds L
+ * bytes live bounds the heap at L * (1 + HC_GC_HEAP_GROWTH / 100): the next automatic collection
+ * waits for L * HC_GC_HEAP_GROWTH / 100 bytes of allocation, and each eden collection leaves
+ * what remains of the bound after its survivors (at least HC_GC_MIN_TRIGGER each time). Marking
+ * then costs a bounded fraction of allocation whatever the heap's size, and the heap stays about
+ * twice what survived. An eden collection never raises the bound: it counts every old object as
+ * live, garbage promoted just before it died included. The floor keeps small heaps from
+ * collecting every few blocks. A fixed byte count is the only way to get a trigger that does not
+ * move. */
 #define HC_GC_TRIGGER_ADAPTIVE SIZE_MAX
 #define HC_GC_HEAP_GROWTH      100u
 #define HC_GC_MIN_TRIGGER      ((size_t)4 << 20)
