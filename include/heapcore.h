@@ -197,8 +197,11 @@ typedef struct hc_config {
  * then costs a bounded fraction of allocation whatever the heap's size, and the heap stays about
  * twice what survived. An eden collection never raises the bound: it counts every old object as
  * live, garbage promoted just before it died included. The floor keeps small heaps from
- * collecting every few blocks. A fixed byte count is the only way to get a trigger that does not
- * move. */
+ * collecting every few blocks. With the adaptive trigger an automatic collection is also full
+ * (besides what full_gc_every and full_gc_growth ask) when the remembered set holds a quarter or
+ * more of the old generation's objects: the eden collection would trace from them anyway, and
+ * only a full one frees old garbage. A fixed byte count is the only way to get a trigger that
+ * does not move, and leaves the choice of eden or full to full_gc_every and full_gc_growth. */
 #define HC_GC_TRIGGER_ADAPTIVE SIZE_MAX
 #define HC_GC_HEAP_GROWTH      100u
 #define HC_GC_MIN_TRIGGER      ((size_t)4 << 20)

@@ -159,6 +159,63 @@ static void test_adaptive_with_eden(void) {
   env_close(&e);
 }
 
+/* A list of `count` old objects with a spare slot (1), fully collected: the old generation. */
+static hc_object_t *old_list(env_t *e, hc_object_t **root, size_t count) {
+  for (size_t i = 0; i < count; i++) {
+    hc_object_t *node = hc_alloc(e->m, OBJ_SIZE, 2);
+    CHECK(node != NULL);
+    hc_store(e->m, node, 0, *root);
+    *root = node;
+  }
+  collect_ok(e->m, HC_COLLECT_FULL);
+  return *root;
+}
+
+/* Stores a young object into slot 1 of every `every`th node: each such node is remembered. */
+static void remember_every(env_t *e, hc_object_t **root, size_t every) {
+  size_t i = 0;
+  for (hc_object_t *n = *root; n != NULL; n = hc_load(n, 0), i++) {
+    if (i % every != 0) continue;
+    hc_object_t *young = hc_alloc(e->m, OBJ_SIZE, 0); /* n is reachable from *root */
+    CHECK(young != NULL);
+    hc_store(e->m, n, 1, young);
+  }
+}
+
+/* The kind of the next automatic collection once every `every`th node of an old list of `count`
+ * is remembered; trigger 0 here means the adaptive one. */
+static hc_collection_kind_t next_kind(size_t trigger, size_t every, size_t count) {
+  hc_config_t cfg;
+  hc_config_init(&cfg);
+  if (trigger != 0) cfg.gc_trigger_bytes = trigger;
+  cfg.full_gc_growth = 100000; /* promotion alone never makes one full here */
+  env_t e = env_open_cfg(&cfg);
+  hc_object_t *list = NULL;
+  CHECK_EQ_U64(hc_root_push(e.m, &list), HC_OK);
+  old_list(&e, &list, count);
+  remember_every(&e, &list, every);
+  const hc_stats_t before = stats_of(e.heap);
+  CHECK_EQ_U64(before.full_collections, 1); /* no automatic one yet: the test sees the next */
+  CHECK_EQ_U64(before.eden_collections, 0);
+  bytes_until_collection(&e, 64 << 20);
+  const hc_stats_t after = stats_of(e.heap);
+  CHECK_EQ_U64(after.full_collections + after.eden_collections, 2);
+  CHECK_EQ_U64(hc_root_pop(e.m, 1), HC_OK);
+  env_close(&e);
+  return after.full_collections == 2 ? HC_COLLECT_FULL : HC_COLLECT_EDEN;
+}
+
+/* Adaptive: an eden collection that would trace from a quarter or more of the old generation's
+ * objects runs full; a small remembered set keeps it eden. A fixed trigger keeps its policy. */
+static void test_adaptive_full_when_much_remembered(void) {
+  const size_t count = HC_GC_MIN_TRIGGER / hc_cell_size_for(OBJ_SIZE); /* 4 MiB of old objects */
+  CHECK_EQ_U64(next_kind(0, 2, count), HC_COLLECT_FULL);               /* half remembered */
+  CHECK_EQ_U64(next_kind(0, 3, count), HC_COLLECT_FULL);               /* a third */
+  CHECK_EQ_U64(next_kind(0, 8, count), HC_COLLECT_EDEN);               /* an eighth */
+  CHECK_EQ_U64(next_kind(0, count, count), HC_COLLECT_EDEN);           /* one */
+  CHECK_EQ_U64(next_kind((size_t)16 << 20, 2, count), HC_COLLECT_EDEN);
+}
+
 /* A fixed trigger is honoured exactly, whatever is live: no adaptation. */
 static void test_fixed_trigger_honoured(void) {
   hc_config_t cfg;
@@ -204,6 +261,7 @@ int main(void) {
   RUN_TEST(test_adaptive_floor);
   RUN_TEST(test_adaptive_follows_live_heap);
   RUN_TEST(test_adaptive_with_eden);
+  RUN_TEST(test_adaptive_full_when_much_remembered);
   RUN_TEST(test_fixed_trigger_honoured);
   RUN_TEST(test_zero_never_collects);
   return 0;
