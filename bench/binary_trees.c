@@ -1,11 +1,15 @@
-/* binary_trees.c: the driver of the binary-trees benchmark (GCBench shape).
+/* binary_trees.c: the driver of the benchmark suite (bench/README.md).
  *
- *   bench_binary_trees --backend heapcore|boehm|mimalloc|glibc [--depth N] [--verbose]
+ *   bench_binary_trees --backend heapcore|boehm|mimalloc|glibc [--workload W] [--depth N]
+ *                      [--threads T] [--hc-tuned] [--verbose]
  *
- * Runs the workload once on one allocator and prints one line:
- *   backend=X depth=N wall_ms=... maxrss_kb=... checksum=...
- * wall_ms times the workload only (CLOCK_MONOTONIC); maxrss_kb is the process's peak resident set,
- * which is why bench/run starts a fresh process for every measurement (see bt_peak_rss_kb).
+ * Runs one workload once on one allocator and prints one line:
+ *   workload=W backend=X depth=N threads=T wall_ms=... cpu_ms=... maxrss_kb=... work=...
+ *   checksum=...
+ * wall_ms and cpu_ms (the process's CPU time, every thread) time the workload only; work is the
+ * objects it allocated (per thread for the threads workload); maxrss_kb is the process's peak
+ * resident set, which is why bench/run starts a fresh process for every measurement (see
+ * bt_peak_rss_kb).
  * Exit status: 0 ok, 1 the run failed (an allocator error or a wrong checksum), 2 usage,
  * 3 the backend was not built into this binary.
  */
@@ -45,6 +49,15 @@ static const bt_backend_t bt_backends[] = {
 };
 #define BT_BACKEND_COUNT (sizeof bt_backends / sizeof bt_backends[0])
 
+static const char *const bt_workload_names[BT_WL_COUNT] = {"gcbench", "bintrees", "graph",
+                                                           "threads"};
+
+uint64_t bt_cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (uint64_t)ts.tv_sec * UINT64_C(1000000000) + (uint64_t)ts.tv_nsec;
+}
+
 uint64_t bt_now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -79,24 +92,29 @@ static long bt_peak_rss_kb(void) {
 static void bt_usage(FILE *out) {
   fprintf(
       out,
-      "usage: bench_binary_trees --backend NAME [--depth N] [--verbose]\n"
+      "usage: bench_binary_trees --backend NAME [--workload W] [--depth N] [--threads T]\n"
+      "                          [--verbose] [heap core options]\n"
       "       bench_binary_trees --list-backends\n"
       "\n"
-      "Runs binary-trees (GCBench shape) once on one allocator and prints\n"
-      "  backend=X depth=N wall_ms=... maxrss_kb=... checksum=...\n"
+      "Runs one workload once on one allocator and prints\n"
+      "  workload=W backend=X depth=N threads=T wall_ms=... cpu_ms=... maxrss_kb=... work=...\n"
+      "  checksum=...\n"
       "\n"
       "  --backend NAME      heapcore, boehm, mimalloc or glibc\n"
-      "  --depth N           long-lived tree depth, %d..%d (default %d)\n"
+      "  --workload W        gcbench (default), bintrees, graph or threads\n"
+      "  --depth N           size parameter (long-lived tree depth), %d..%d (default %d)\n"
+      "  --threads T         threads workload: mutator threads, 1..%d (default 1)\n"
       "  --verbose           phase timings and allocator statistics on stderr\n"
       "  --list-backends     print 'NAME built' or 'NAME not-built' per backend\n"
-      "heap core tuning (defaults are the bench's settings):\n"
+      "heap core configuration (default: what README.md's example sets):\n"
+      "  --hc-tuned          the policy bt_heapcore.c tuned for GCBench at N=18\n"
       "  --hc-trigger-kib K  collect after K KiB handed to allocators\n"
       "  --hc-full-every N   every Nth automatic collection is full\n"
       "  --hc-full-growth P  full collection once eden ones promoted P%% of the old generation\n"
       "  --hc-all-full       every automatic collection is full (no eden collections)\n"
       "  --hc-release-empty  sweeping releases empty blocks\n"
       "  --hc-sweeper        run the background sweeper thread\n",
-      BT_MIN_DEPTH, BT_MAX_DEPTH, BT_DEFAULT_DEPTH);
+      BT_MIN_DEPTH, BT_MAX_DEPTH, BT_DEFAULT_DEPTH, BT_MAX_THREADS);
 }
 
 /* Parses a decimal in [lo, hi] or exits with a usage error. */
@@ -114,7 +132,7 @@ static unsigned long long bt_parse_num(const char *flag, const char *s, unsigned
 }
 
 int main(int argc, char **argv) {
-  bt_options_t opt = {.depth = BT_DEFAULT_DEPTH};
+  bt_options_t opt = {.workload = BT_WL_GCBENCH, .depth = BT_DEFAULT_DEPTH, .threads = 1};
   const char *backend_name = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -132,6 +150,21 @@ int main(int argc, char **argv) {
     } else if (strcmp(a, "--depth") == 0) {
       opt.depth = (int)bt_parse_num(a, next, BT_MIN_DEPTH, BT_MAX_DEPTH);
       i++;
+    } else if (strcmp(a, "--workload") == 0 && next != NULL) {
+      int w = 0;
+      while (w < BT_WL_COUNT && strcmp(bt_workload_names[w], next) != 0)
+        w++;
+      if (w == BT_WL_COUNT) {
+        fprintf(stderr, "bench_binary_trees: unknown workload '%s'\n", next);
+        return BT_EXIT_USAGE;
+      }
+      opt.workload = (bt_workload_kind_t)w;
+      i++;
+    } else if (strcmp(a, "--threads") == 0) {
+      opt.threads = (int)bt_parse_num(a, next, 1, BT_MAX_THREADS);
+      i++;
+    } else if (strcmp(a, "--hc-tuned") == 0) {
+      opt.hc_tuned = true;
     } else if (strcmp(a, "--verbose") == 0) {
       opt.verbose = true;
     } else if (strcmp(a, "--hc-trigger-kib") == 0) {
@@ -154,6 +187,10 @@ int main(int argc, char **argv) {
       bt_usage(stderr);
       return BT_EXIT_USAGE;
     }
+  }
+  if (opt.workload == BT_WL_THREADS && opt.depth < 10) {
+    fprintf(stderr, "bench_binary_trees: the threads workload needs --depth 10 or more\n");
+    return BT_EXIT_USAGE;
   }
   if (backend_name == NULL) {
     fprintf(stderr, "bench_binary_trees: --backend is required\n");
@@ -181,8 +218,11 @@ int main(int argc, char **argv) {
   if (backend->run(&opt, &res) != 0) return BT_EXIT_FAILED;
   const long rss_kb = bt_peak_rss_kb();
   if (rss_kb < 0) bt_die(backend->name, "cannot read the peak RSS");
-  printf("backend=%s depth=%d wall_ms=%.3f maxrss_kb=%ld checksum=%llu\n", backend->name, opt.depth,
-         (double)res.wall_ns / 1e6, rss_kb, (unsigned long long)res.checksum);
+  printf("workload=%s backend=%s depth=%d threads=%d wall_ms=%.3f cpu_ms=%.3f maxrss_kb=%ld "
+         "work=%llu checksum=%llu\n",
+         bt_workload_names[opt.workload], backend->name, opt.depth, opt.threads,
+         (double)res.wall_ns / 1e6, (double)res.cpu_ns / 1e6, rss_kb, (unsigned long long)res.work,
+         (unsigned long long)res.checksum);
   fflush(stdout);
   if (!res.ok) {
     fprintf(stderr, "bench_binary_trees: %s: wrong result: checksum %llu, expected %llu\n",

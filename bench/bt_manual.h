@@ -1,4 +1,4 @@
-/* bt_manual.h: the backend for allocators with explicit free (glibc, mimalloc).
+/* bt_manual.h: the backend for allocators with explicit free (glibc, mimalloc), every workload.
  *
  * Define before including: BT_BACKEND_NAME (a string), BT_RUN_FN (the entry point's name),
  * BT_MALLOC(size) and BT_FREE(ptr). Optionally BT_PRINT_STATS() for verbose runs. Dropping a tree
@@ -23,6 +23,13 @@ typedef struct bt_ctx {
 } bt_ctx_t;
 
 typedef double bt_array_t;
+
+typedef struct bt_pair {
+  struct bt_pair *left;
+  struct bt_pair *right;
+} bt_pair_t;
+
+typedef bt_node_t *bt_table_t;
 
 static inline bt_node_t *bt_node_new(bt_ctx_t *c, bt_node_t *left, bt_node_t *right) {
   (void)c;
@@ -90,11 +97,96 @@ static inline void bt_array_drop(bt_ctx_t *c, bt_array_t *array) {
   BT_FREE(array);
 }
 
-#include "bt_workload.h"
+static inline bt_pair_t *bt_pair_new(bt_ctx_t *c, bt_pair_t *left, bt_pair_t *right) {
+  (void)c;
+  bt_pair_t *node = BT_MALLOC(sizeof *node);
+  if (node == NULL) bt_die(BT_BACKEND_NAME, "out of memory");
+  node->left = left;
+  node->right = right;
+  return node;
+}
+
+static inline bt_pair_t *bt_pair_left(const bt_pair_t *node) {
+  return node->left;
+}
+
+static inline bt_pair_t *bt_pair_right(const bt_pair_t *node) {
+  return node->right;
+}
+
+static inline void bt_pair_root_push(bt_ctx_t *c, bt_pair_t **slot) {
+  (void)c;
+  (void)slot;
+}
+
+static void bt_pair_drop(bt_ctx_t *c, bt_pair_t *node) {
+  if (node->left != NULL) bt_pair_drop(c, node->left);
+  if (node->right != NULL) bt_pair_drop(c, node->right);
+  BT_FREE(node);
+}
+
+static inline uint32_t bt_node_id(const bt_node_t *node) {
+  return (uint32_t)node->i;
+}
+
+static inline void bt_node_set_id(bt_node_t *node, uint32_t id) {
+  node->i = (int32_t)id;
+}
+
+static inline void bt_node_free(bt_ctx_t *c, bt_node_t *node) {
+  (void)c;
+  BT_FREE(node);
+}
+
+static inline bt_table_t *bt_table_new(bt_ctx_t *c, size_t n) {
+  (void)c;
+  bt_table_t *t = BT_MALLOC(n * sizeof *t);
+  if (t == NULL) bt_die(BT_BACKEND_NAME, "out of memory");
+  for (size_t i = 0; i < n; i++)
+    t[i] = NULL;
+  return t;
+}
+
+static inline bt_node_t *bt_table_get(const bt_table_t *t, size_t i) {
+  return t[i];
+}
+
+static inline void bt_table_set(bt_ctx_t *c, bt_table_t *t, size_t i, bt_node_t *node) {
+  (void)c;
+  t[i] = node;
+}
+
+static inline void bt_table_root_push(bt_ctx_t *c, bt_table_t **slot) {
+  (void)c;
+  (void)slot;
+}
+
+static inline void bt_table_drop(bt_ctx_t *c, bt_table_t *t) {
+  (void)c;
+  BT_FREE(t);
+}
+
+static void bt_thread_attach(bt_ctx_t *parent, bt_ctx_t *self) {
+  *self = *parent;
+}
+
+static void bt_thread_detach(bt_ctx_t *self) {
+  (void)self;
+}
+
+static void bt_blocking_begin(bt_ctx_t *c) {
+  (void)c;
+}
+
+static void bt_blocking_end(bt_ctx_t *c) {
+  (void)c;
+}
+
+#include "bt_workloads.h"
 
 int BT_RUN_FN(const bt_options_t *opt, bt_result_t *res) {
   bt_ctx_t ctx = {0};
-  bt_workload(&ctx, opt, res);
+  bt_run_workload(&ctx, opt, res);
 #ifdef BT_PRINT_STATS
   if (opt->verbose) BT_PRINT_STATS();
 #endif

@@ -1,4 +1,4 @@
-/* bt_workload.h: the GCBench workload, written once for every allocator.
+/* bt_workload.h: workload 1, GCBench, written once for every allocator.
  *
  * Shape (Hans Boehm's GCBench.c, with its depths tied to one parameter N as binary-trees does):
  *   1. a stretch tree of depth N+1 is built bottom-up and dropped;
@@ -36,11 +36,6 @@
 #include <stdio.h>
 
 #include "bt_common.h"
-
-/* Nodes in a complete tree of depth `depth` (GCBench's TreeSize). */
-static inline uint64_t bt_tree_size(int depth) {
-  return (UINT64_C(2) << depth) - 1;
-}
 
 /* Trees of depth `depth` built per phase when the stretch depth is max_depth + 1 (NumIters). */
 static inline uint64_t bt_num_iters(int depth, int max_depth) {
@@ -87,10 +82,12 @@ static uint64_t bt_count_nodes(const bt_node_t *tree) {
 }
 
 /* Runs the whole workload once, timing it into res. */
-static void bt_workload(bt_ctx_t *c, const bt_options_t *opt, bt_result_t *res) {
+static void bt_wl_gcbench(bt_ctx_t *c, const bt_options_t *opt, bt_result_t *res) {
   const int n = opt->depth;
   uint64_t sum = 0, expected = 0;
-  uint64_t t_start = bt_now_ns(), t_phase = t_start;
+  uint64_t t_start, c_start;
+  bt_clock_start(&t_start, &c_start);
+  uint64_t t_phase = t_start;
 
   /* 1. Stretch the heap. */
   bt_node_t *temp = bt_make_tree(c, n + 1);
@@ -140,6 +137,7 @@ static void bt_workload(bt_ctx_t *c, const bt_options_t *opt, bt_result_t *res) 
       temp = NULL;
     }
     expected += 2 * iters * 2 * (uint64_t)(d + 1);
+    res->work += 2 * iters * bt_tree_size(d);
     if (opt->verbose) {
       uint64_t now = bt_now_ns();
       fprintf(stderr, "%s: 2 x %llu trees of depth %d: %.1f ms\n", BT_BACKEND_NAME,
@@ -153,11 +151,12 @@ static void bt_workload(bt_ctx_t *c, const bt_options_t *opt, bt_result_t *res) 
   sum += live_nodes;
   expected += bt_tree_size(n);
   const bool array_ok = data[1000] == 1.0 / 1000.0;
-  res->wall_ns = bt_now_ns() - t_start;
+  bt_clock_stop(res, t_start, c_start);
 
   bt_root_pop(c, 2);
   bt_tree_drop(c, long_lived);
   bt_array_drop(c, array);
+  res->work += bt_tree_size(n + 1) + bt_tree_size(n) + 1;
   res->checksum = sum;
   res->expected = expected;
   res->ok = sum == expected && live_nodes == bt_tree_size(n) && array_ok;

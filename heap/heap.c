@@ -35,6 +35,7 @@ _Noreturn void hc_fatal(const char *file, int line, const char *msg) {
 
 void hc_config_init(hc_config_t *config) {
   memset(config, 0, sizeof *config);
+  config->gc_trigger_bytes = HC_GC_TRIGGER_ADAPTIVE;
   config->version_limit = 255;
 }
 
@@ -55,6 +56,7 @@ hc_status_t hc_heap_create(const hc_config_t *config, hc_heap_t **out) {
   hc_heap_t *heap = calloc(1, sizeof *heap);
   if (!heap) return HC_ERR_OUT_OF_MEMORY;
   heap->config = *config;
+  atomic_store_explicit(&heap->gc_trigger, hc_initial_trigger(config), memory_order_relaxed);
   heap->mark_version = 1;
   atomic_store_explicit(&heap->newly_version, 1, memory_order_relaxed);
   pthread_mutex_init(&heap->world_lock, NULL);

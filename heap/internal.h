@@ -456,6 +456,10 @@ struct hc_heap {
   _Atomic uint64_t fault_points; /* fallible steps taken (hc_fault_point), for the knob */
   _Atomic uint64_t fail_at;      /* the fault point that fails; 0 = disarmed */
   _Atomic size_t bytes_since_gc;
+  /* The automatic collection trigger in bytes (0 = none): config.gc_trigger_bytes when fixed,
+   * recomputed from the live bytes by every collection when adaptive. Written by the collector
+   * (world stopped) and at creation, read by allocation slow paths. */
+  _Atomic size_t gc_trigger;
   _Atomic uint64_t next_serial;
   unsigned auto_collections;         /* collector only */
   uint64_t live_bytes, live_objects; /* collector only, while marking */
@@ -559,8 +563,10 @@ size_t hc_sweep_some(hc_heap_t *heap, hc_mutator_t *m, size_t max_blocks);
 
 /* collect.c */
 /* The automatic collection policy, from allocation slow paths: collects if the bytes handed out
- * since the last collection, plus `incoming`, reach config.gc_trigger_bytes. */
+ * since the last collection, plus `incoming`, reach the trigger (heap->gc_trigger). */
 void hc_collect_if_triggered(hc_heap_t *heap, hc_mutator_t *m, size_t incoming);
+/* The trigger a new heap starts with: the fixed one, or the adaptive one's floor. */
+size_t hc_initial_trigger(const hc_config_t *config);
 /* Runs a collection with the world stopped by `self` (yield points report it). */
 void hc_collect_stopped(hc_heap_t *heap, hc_collection_kind_t kind, hc_mutator_t *self);
 bool hc_cell_is_marked(const hc_heap_t *heap, const void *cell);

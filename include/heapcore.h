@@ -155,13 +155,18 @@ typedef void (*hc_event_fn)(void *ctx, const hc_event_t *event);
 
 typedef struct hc_config {
   size_t heap_limit;         /* bytes of blocks plus large objects; 0 = no limit */
-  size_t gc_trigger_bytes;   /* an allocation slow path collects after this many bytes were handed
-                                to allocators since the last collection; 0 = only explicit GCs */
+  size_t gc_trigger_bytes;   /* when an allocation slow path collects: HC_GC_TRIGGER_ADAPTIVE
+                                (hc_config_init's default) once the bytes handed to allocators
+                                since the last collection reach a budget proportional to the
+                                bytes the last full collection found live (see below); another
+                                number: after exactly that many bytes, whatever is live; 0 = only
+                                explicit GCs */
   unsigned full_gc_every;    /* every Nth automatic collection is full, the others eden */
   unsigned full_gc_growth;   /* an automatic collection is full once eden collections have
                                 promoted this percent of the old generation (live bytes after the
-                                last full one, at least gc_trigger_bytes) since the last full one;
-                                with full_gc_every also 0, every automatic collection is full */
+                                last full one, at least gc_trigger_bytes, or HC_GC_MIN_TRIGGER
+                                with the adaptive trigger) since the last full one; with
+                                full_gc_every also 0, every automatic collection is full */
   unsigned version_limit;    /* largest mark / newly-allocated version before wraparound resets
                                 every block (2..255); small values make wraparound easy to reach */
   bool scribble;             /* fill dead cells with HC_SCRIBBLE_BYTE instead of zero */
@@ -184,7 +189,25 @@ typedef struct hc_config {
 
 #define HC_SCRIBBLE_BYTE 0xdb
 
-/* Fills *config with the defaults: no limit, no automatic collection, version_limit 255. */
+/* gc_trigger_bytes = HC_GC_TRIGGER_ADAPTIVE: the trigger follows the live heap, as Go (GOGC=100),
+ * Boehm (GC_free_space_divisor) and JavaScriptCore size theirs. A full collection that finds L
+ * bytes live bounds the heap at L * (1 + HC_GC_HEAP_GROWTH / 100): the next automatic collection
+ * waits for L * HC_GC_HEAP_GROWTH / 100 bytes of allocation, and each eden collection leaves
+ * what remains of the bound after its survivors (at least HC_GC_MIN_TRIGGER each time). Marking
+ * then costs a bounded fraction of allocation whatever the heap's size, and the heap stays about
+ * twice what survived. An eden collection never raises the bound: it counts every old object as
+ * live, garbage promoted just before it died included. The floor keeps small heaps from
+ * collecting every few blocks. With the adaptive trigger an automatic collection is also full
+ * (besides what full_gc_every and full_gc_growth ask) when the remembered set holds a quarter or
+ * more of the old generation's objects: the eden collection would trace from them anyway, and
+ * only a full one frees old garbage. A fixed byte count is the only way to get a trigger that
+ * does not move, and leaves the choice of eden or full to full_gc_every and full_gc_growth. */
+#define HC_GC_TRIGGER_ADAPTIVE SIZE_MAX
+#define HC_GC_HEAP_GROWTH      100u
+#define HC_GC_MIN_TRIGGER      ((size_t)4 << 20)
+
+/* Fills *config with the defaults: no limit, the adaptive collection trigger, every automatic
+ * collection full (full_gc_every = full_gc_growth = 0), version_limit 255. */
 void hc_config_init(hc_config_t *config);
 
 hc_status_t hc_heap_create(const hc_config_t *config, hc_heap_t **out);

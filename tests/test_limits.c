@@ -331,7 +331,7 @@ static void test_destroy_states(void) {
   hc_config_init(&cfg);
   CHECK_EQ_U64(cfg.version_limit, 255);
   CHECK_EQ_U64(cfg.heap_limit, 0);
-  CHECK_EQ_U64(cfg.gc_trigger_bytes, 0);
+  CHECK_EQ_U64(cfg.gc_trigger_bytes, HC_GC_TRIGGER_ADAPTIVE);
   cfg.version_limit = 1;
   CHECK_EQ_U64(hc_heap_create(&cfg, &bad), HC_ERR_INVALID_ARGUMENT);
   cfg.version_limit = 256;
