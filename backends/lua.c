@@ -769,6 +769,7 @@ static hb_object_t *alloc(hb_mutator_t *mm, size_t size, uint32_t nslots, unsign
   m->size = size;
   m->nslots = nslots;
   m->flags = flags;
+  m->fresh = NULL; /* stays NULL if the coroutine cannot be resumed */
   resume(m, REQ_ALLOC);
   hb_object_t *o = m->fresh;
   if (o) {
