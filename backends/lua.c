@@ -138,7 +138,7 @@ typedef struct hbl_weak {
 typedef struct hbl_heap hbl_heap_t;
 
 /* What a resume of a mutator's coroutine does (its body, serve). */
-typedef enum { REQ_START, REQ_ALLOC, REQ_COLLECT, REQ_STEP, REQ_DETACH } hbl_request_t;
+typedef enum { REQ_ALLOC, REQ_COLLECT, REQ_STEP, REQ_DETACH } hbl_request_t;
 
 /* A mutator: its coroutine, and the request its next resume serves. */
 typedef struct hbl_mutator {
@@ -570,8 +570,6 @@ static int serve(lua_State *co, int status, lua_KContext ctx) {
   hbl_mutator_t *m = (hbl_mutator_t *)ctx;
   hbl_heap_t *h = m->heap;
   switch (m->req) {
-    case REQ_START:
-      break;
     case REQ_ALLOC:
       alloc_in(h, m);
       break;
@@ -643,11 +641,15 @@ static hb_status_t attach(hb_heap_t *heap, hb_mutator_t **out) {
 static hb_status_t detach(hb_mutator_t *mm) {
   hbl_mutator_t *m = mut_of(mm);
   hbl_heap_t *h = m->heap;
+  bool took = !m->access; /* the teardown detaches threads that ended without access */
+  if (took) gil_acquire(h);
   hbl_mutator_t **p = &h->mutators;
   while (*p && *p != m)
     p = &(*p)->next;
-  if (!*p) return HBL_ERR_NOT_ATTACHED;
-  if (!m->access) gil_acquire(h); /* the teardown detaches threads that ended without it */
+  if (!*p) {
+    if (took) gil_release(h);
+    return HBL_ERR_NOT_ATTACHED;
+  }
   *p = m->next;
   resume(m, REQ_DETACH);
   hb_status_t st = lua_status(m->co) == LUA_OK && lua_gettop(m->co) == 0 ? HB_OK : h->sticky;
