@@ -74,7 +74,8 @@
  * (HB_CAP_YIELD_POINTS), so a preemption is a coroutine staying suspended in its yield while
  * others resume theirs: the schedule stays the program's own. Heap access is a flag per mutator
  * (no collection needs to wait for anyone: Lua's collector runs inside the call that steps it).
- * In real-thread mode a big lock (gil_acquire) lets one OS thread into Lua at a time.
+ * In real-thread mode a big lock (gil_acquire) lets one OS thread into Lua at a time; an entry
+ * lock around each call, let go at its yield points, orders the calls for TSan in both modes.
  *
  * Yield points are only where every suspended coroutine's stack holds nothing of the program but
  * a fresh object (exact death below): "alloc-enter" and "collect-enter" before the call's
@@ -96,7 +97,6 @@ typedef int hbl_not_built; /* ISO C: a translation unit is not empty */
 
 #  include <pthread.h>
 #  include <stdarg.h>
-#  include <stdatomic.h>
 #  include <stdlib.h>
 #  include <string.h>
 
@@ -170,7 +170,9 @@ struct hbl_heap {
   pthread_t gil_owner;
   unsigned gil_held, gil_waiters;
   uint64_t gil_grants;
-  _Atomic unsigned pending_fail; /* fail_next's n + 1 (any thread), taken by the next alloc */
+  /* Held inside every entry but while it yields: what orders the mutators' calls for TSan in
+   * deterministic mode too, where they are fibers of one OS thread (each a thread to TSan). */
+  pthread_mutex_t lock;
 
   /* The program's collector (config_from). */
   bool generational;
@@ -437,6 +439,7 @@ static hb_status_t create(const hb_settings_t *s, const hb_hooks_t *hooks, hb_he
     return HBL_ERR_NO_MEMORY;
   }
   pthread_mutex_init(&h->gil_mutex, NULL);
+  pthread_mutex_init(&h->lock, NULL);
   pthread_cond_init(&h->gil_cond, NULL);
   *(hbl_heap_t **)lua_getextraspace(L) = h; /* coroutines get a copy (lua_newthread) */
   lua_atpanic(L, on_panic);
@@ -479,6 +482,7 @@ static hb_status_t destroy(hb_heap_t *heap) {
     free(w);
   }
   pthread_mutex_destroy(&h->gil_mutex);
+  pthread_mutex_destroy(&h->lock);
   pthread_cond_destroy(&h->gil_cond);
   free(h->roots);
   free(h->synced);
@@ -539,15 +543,25 @@ static void gil_pass(hbl_heap_t *h) {
   pthread_mutex_unlock(&h->gil_mutex);
 }
 
-/* A heap yield point of m's thread, its coroutine suspended and its stack clean (see the top):
- * the deterministic scheduler may run other fibers here, and in real-thread mode other threads
- * may take the big lock. */
+/* The entry lock (hbl_heap_t.lock), after the big lock when a call takes both. */
+static void enter(hbl_heap_t *h) {
+  pthread_mutex_lock(&h->lock);
+}
+static void leave(hbl_heap_t *h) {
+  pthread_mutex_unlock(&h->lock);
+}
+
+/* A heap yield point of m's thread, its coroutine suspended and its stack clean (see the top),
+ * the entry lock let go: the deterministic scheduler may run other fibers here, and in
+ * real-thread mode other threads may take the big lock. */
 static void yield_point(hbl_mutator_t *m, const char *point) {
   hbl_heap_t *h = m->heap;
+  leave(h);
   if (h->hooks.yield)
     h->hooks.yield(h->hooks.ctx, point, false);
   else
     gil_pass(h);
+  enter(h);
 }
 
 static int serve(lua_State *co, int status, lua_KContext ctx);
@@ -606,6 +620,7 @@ static hb_status_t attach(hb_heap_t *heap, hb_mutator_t **out) {
   hbl_mutator_t *m = calloc(1, sizeof *m);
   if (!m) return HBL_ERR_NO_MEMORY;
   gil_acquire(h); /* it holds heap access from now on */
+  enter(h);
   lua_State *L = h->L;
   m->heap = h;
   m->key = h->next_thread_key++;
@@ -627,13 +642,16 @@ static hb_status_t attach(hb_heap_t *heap, hb_mutator_t **out) {
     lua_rawseti(L, -2, m->key);
     lua_pop(L, 1);
     free(m);
+    leave(h);
     gil_release(h);
+    return st;
   } else {
     m->next = h->mutators;
     h->mutators = m;
     hb_tracef(&h->hooks, "  event attach mutator=%lld", (long long)m->key);
     *out = (hb_mutator_t *)m;
   }
+  leave(h);
   return st;
 }
 
@@ -643,10 +661,12 @@ static hb_status_t detach(hb_mutator_t *mm) {
   hbl_heap_t *h = m->heap;
   bool took = !m->access; /* the teardown detaches threads that ended without access */
   if (took) gil_acquire(h);
+  enter(h);
   hbl_mutator_t **p = &h->mutators;
   while (*p && *p != m)
     p = &(*p)->next;
   if (!*p) {
+    leave(h);
     if (took) gil_release(h);
     return HBL_ERR_NOT_ATTACHED;
   }
@@ -659,14 +679,17 @@ static hb_status_t detach(hb_mutator_t *mm) {
   lua_pop(h->L, 1);
   hb_tracef(&h->hooks, "  event detach mutator=%lld", (long long)m->key);
   free(m);
+  leave(h);
   gil_release(h);
   return st == HB_OK ? HB_OK : HBL_ERR_COROUTINE;
 }
 
 static hb_status_t release_access(hb_mutator_t *mm) {
   hbl_mutator_t *m = mut_of(mm);
+  enter(m->heap); /* orders this thread's last object accesses before others' calls (TSan) */
   bool had = m->access;
   m->access = false;
+  leave(m->heap);
   if (had) gil_release(m->heap);
   return had ? HB_OK : HBL_ERR_NO_ACCESS;
 }
@@ -675,15 +698,21 @@ static hb_status_t acquire_access(hb_mutator_t *mm) {
   hbl_mutator_t *m = mut_of(mm);
   bool had = m->access;
   if (!had) gil_acquire(m->heap);
+  enter(m->heap);
   m->access = true;
+  leave(m->heap);
   return had ? HBL_ERR_NO_ACCESS : HB_OK;
 }
 
 /* Nothing waits for a safepoint here: a collection runs whole inside the call that steps it, and
  * the big lock changes hands at the yield points (in real-thread mode the interpreter calls no
- * safepoint between ops). */
+ * safepoint between ops). The deterministic scheduler calls it before each op of a mutator: the
+ * entry lock taken and let go orders what the thread did to objects since its last call (their
+ * payloads) before whatever another fiber's call does next (free them, for TSan). */
 static void safepoint(hb_mutator_t *m) {
-  (void)m;
+  hbl_heap_t *h = mut_of(m)->heap;
+  enter(h);
+  leave(h);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -727,9 +756,7 @@ static void alloc_in(hbl_heap_t *h, hbl_mutator_t *m) {
   lua_State *L = m->co;
   m->fresh = NULL;
   m->status = HB_OK;
-  unsigned pending = atomic_exchange(&h->pending_fail, 0);
-  if (pending) h->fail_in = pending - 1; /* only armed acquisitions count: the same from here */
-  sync_roots(h, L);                      /* an emergency collection may run inside */
+  sync_roots(h, L); /* an emergency collection may run inside */
   lua_pushcfunction(L, alloc_protected);
   lua_pushlightuserdata(L, h);
   lua_pushinteger(L, (lua_Integer)m->size);
@@ -760,8 +787,8 @@ static void alloc_in(hbl_heap_t *h, hbl_mutator_t *m) {
   if (m->fresh && h->auto_bytes && h->debt >= h->auto_bytes) auto_step(h, L, "auto");
 }
 
-static hb_object_t *alloc(hb_mutator_t *mm, size_t size, uint32_t nslots, unsigned flags,
-                          hb_status_t *status) {
+static hb_object_t *alloc_locked(hb_mutator_t *mm, size_t size, uint32_t nslots, unsigned flags,
+                                 hb_status_t *status) {
   hbl_mutator_t *m = mut_of(mm);
   if (!m->access) {
     *status = HBL_ERR_NO_ACCESS;
@@ -785,7 +812,7 @@ static hb_object_t *alloc(hb_mutator_t *mm, size_t size, uint32_t nslots, unsign
   return o;
 }
 
-static hb_object_t *load(hb_mutator_t *mm, hb_object_t *o, uint32_t slot) {
+static hb_object_t *load_locked(hb_mutator_t *mm, hb_object_t *o, uint32_t slot) {
   hbl_mutator_t *m = mut_of(mm);
   hbl_heap_t *h = m->heap;
   lua_State *L = m->co;
@@ -797,7 +824,7 @@ static hb_object_t *load(hb_mutator_t *mm, hb_object_t *o, uint32_t slot) {
 }
 
 /* lua_setiuservalue runs Lua's write barrier (luaC_barrierback). */
-static void store(hb_mutator_t *mm, hb_object_t *o, uint32_t slot, hb_object_t *value) {
+static void store_locked(hb_mutator_t *mm, hb_object_t *o, uint32_t slot, hb_object_t *value) {
   hbl_mutator_t *m = mut_of(mm);
   hbl_heap_t *h = m->heap;
   lua_State *L = m->co;
@@ -825,7 +852,7 @@ static void shape(const hb_object_t *o, size_t *size, uint32_t *nslots) {
  * Roots and weak references
  * ------------------------------------------------------------------------------------------- */
 
-static hb_status_t root_add(hb_mutator_t *mm, hb_object_t **slot) {
+static hb_status_t root_add_locked(hb_mutator_t *mm, hb_object_t **slot) {
   hbl_heap_t *h = mut_of(mm)->heap;
   hb_status_t st = HB_OK;
   if (h->nroots == h->roots_cap) {
@@ -849,7 +876,7 @@ static hb_status_t root_add(hb_mutator_t *mm, hb_object_t **slot) {
 
 /* The last root moves into the removed one's place: its entry is copied at the next sync, and
  * the last entry of the table is cleared now. */
-static hb_status_t root_remove(hb_mutator_t *mm, hb_object_t **slot) {
+static hb_status_t root_remove_locked(hb_mutator_t *mm, hb_object_t **slot) {
   hbl_mutator_t *m = mut_of(mm);
   hbl_heap_t *h = m->heap;
   for (size_t i = h->nroots; i-- > 0;) {
@@ -864,7 +891,7 @@ static hb_status_t root_remove(hb_mutator_t *mm, hb_object_t **slot) {
   return HBL_ERR_NOT_A_ROOT;
 }
 
-static hb_status_t weak_create(hb_mutator_t *mm, hb_object_t *target, hb_weak_t **out) {
+static hb_status_t weak_create_locked(hb_mutator_t *mm, hb_object_t *target, hb_weak_t **out) {
   hbl_mutator_t *m = mut_of(mm);
   hbl_heap_t *h = m->heap;
   lua_State *L = m->co;
@@ -894,7 +921,7 @@ static hb_status_t weak_create(hb_mutator_t *mm, hb_object_t *target, hb_weak_t 
   return st;
 }
 
-static hb_object_t *weak_get(hb_mutator_t *mm, hb_weak_t *weak) {
+static hb_object_t *weak_get_locked(hb_mutator_t *mm, hb_weak_t *weak) {
   hbl_mutator_t *m = mut_of(mm);
   lua_rawgeti(m->co, STK_WEAK, ((hbl_weak_t *)weak)->key);
   hb_object_t *o = lua_touserdata(m->co, -1);
@@ -902,7 +929,7 @@ static hb_object_t *weak_get(hb_mutator_t *mm, hb_weak_t *weak) {
   return o;
 }
 
-static hb_status_t weak_destroy(hb_mutator_t *mm, hb_weak_t *weak) {
+static hb_status_t weak_destroy_locked(hb_mutator_t *mm, hb_weak_t *weak) {
   hbl_mutator_t *m = mut_of(mm);
   hbl_heap_t *h = m->heap;
   hbl_weak_t *w = (hbl_weak_t *)weak;
@@ -952,7 +979,7 @@ static hb_status_t collect_in(hbl_heap_t *h, hbl_mutator_t *m) {
   return st;
 }
 
-static hb_status_t collect(hb_mutator_t *mm, bool full) {
+static hb_status_t collect_locked(hb_mutator_t *mm, bool full) {
   hbl_mutator_t *m = mut_of(mm);
   hbl_heap_t *h = m->heap;
   yield_point(m, "collect-enter");
@@ -964,16 +991,101 @@ static hb_status_t collect(hb_mutator_t *mm, bool full) {
   return st;
 }
 
-static void sweep_step(hb_mutator_t *mm, size_t n) {
+static void sweep_step_locked(hb_mutator_t *mm, size_t n) {
   hbl_mutator_t *m = mut_of(mm);
   yield_point(m, "step-enter");
   m->data = (int)n;
   resume(m, REQ_STEP);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * The entries that take a mutator, each under the entry lock
+ * ------------------------------------------------------------------------------------------- */
+
+static hb_object_t *alloc(hb_mutator_t *mm, size_t size, uint32_t nslots, unsigned flags,
+                          hb_status_t *status) {
+  hbl_heap_t *h = mut_of(mm)->heap;
+  enter(h);
+  hb_object_t *o = alloc_locked(mm, size, nslots, flags, status);
+  leave(h);
+  return o;
+}
+
+static hb_object_t *load(hb_mutator_t *mm, hb_object_t *o, uint32_t slot) {
+  hbl_heap_t *h = mut_of(mm)->heap;
+  enter(h);
+  hb_object_t *v = load_locked(mm, o, slot);
+  leave(h);
+  return v;
+}
+
+static void store(hb_mutator_t *mm, hb_object_t *o, uint32_t slot, hb_object_t *value) {
+  hbl_heap_t *h = mut_of(mm)->heap;
+  enter(h);
+  store_locked(mm, o, slot, value);
+  leave(h);
+}
+
+static hb_status_t root_add(hb_mutator_t *mm, hb_object_t **slot) {
+  hbl_heap_t *h = mut_of(mm)->heap;
+  enter(h);
+  hb_status_t st = root_add_locked(mm, slot);
+  leave(h);
+  return st;
+}
+
+static hb_status_t root_remove(hb_mutator_t *mm, hb_object_t **slot) {
+  hbl_heap_t *h = mut_of(mm)->heap;
+  enter(h);
+  hb_status_t st = root_remove_locked(mm, slot);
+  leave(h);
+  return st;
+}
+
+static hb_status_t weak_create(hb_mutator_t *mm, hb_object_t *target, hb_weak_t **out) {
+  hbl_heap_t *h = mut_of(mm)->heap;
+  enter(h);
+  hb_status_t st = weak_create_locked(mm, target, out);
+  leave(h);
+  return st;
+}
+
+static hb_object_t *weak_get(hb_mutator_t *mm, hb_weak_t *weak) {
+  hbl_heap_t *h = mut_of(mm)->heap;
+  enter(h);
+  hb_object_t *o = weak_get_locked(mm, weak);
+  leave(h);
+  return o;
+}
+
+static hb_status_t weak_destroy(hb_mutator_t *mm, hb_weak_t *weak) {
+  hbl_heap_t *h = mut_of(mm)->heap;
+  enter(h);
+  hb_status_t st = weak_destroy_locked(mm, weak);
+  leave(h);
+  return st;
+}
+
+static hb_status_t collect(hb_mutator_t *mm, bool full) {
+  hbl_heap_t *h = mut_of(mm)->heap;
+  enter(h);
+  hb_status_t st = collect_locked(mm, full);
+  leave(h);
+  return st;
+}
+
+static void sweep_step(hb_mutator_t *mm, size_t n) {
+  hbl_heap_t *h = mut_of(mm)->heap;
+  enter(h);
+  sweep_step_locked(mm, n);
+  leave(h);
+}
+
 static void fail_next(hb_heap_t *heap, unsigned nth) {
   hbl_heap_t *h = (hbl_heap_t *)heap;
-  atomic_store(&h->pending_fail, nth + 1);
+  enter(h);
+  h->fail_in = nth;
+  leave(h);
 }
 
 static void dump(hb_heap_t *heap, hb_mutator_t *m, FILE *out) {
