@@ -10,6 +10,9 @@
 #   otherwise               build/lua-source/lua5.4, where scripts/lua-source puts Debian 12's
 #                           lua5.4 source package (5.4.4; scripts/test runs it as root)
 # A tree whose lua.h is not LUA_VERSION_NUM 504 is refused here, not by a compile error.
+#   -DHF_LUA_INJECT_BUG=<name>  builds on a copy of that tree with a collector bug planted in its
+#                           lgc.c (cmake/lua_bugs.cmake lists them): a campaign's own test, never
+#                           the shipped build (empty by default)
 #
 # The core is every .c of that directory but the stand-alone programs (lua.c, luac.c) and the
 # amalgamation and test-suite files of Lua's repository (onelua.c, ltests.c), compiled with:
@@ -23,13 +26,24 @@
 #   hf_lua              an interface library: Lua's headers and core, HF_HAVE_LUA=1 (every build
 #                       of the interpreter links it, so ops/backends.c lists the backend)
 #   hf_lua_core         the static library of Lua's core
+#   HF_LUA_TREE         the directory of Lua's sources as given (before any planted bug's copy)
 #   HF_LUA_MISSING      why there is no lua backend in this build ("" when there is one); a
 #                       compile definition of the tests and the interpreter, so no `;` or `"`
 # targets/CMakeLists.txt builds fuzz_lua when hf_lua exists.
 
+# Planted bugs (-DHF_LUA_INJECT_BUG=<name>, empty by default: the shipped build never has one):
+# cmake/lua_bugs.cmake copies the tree and edits its lgc.c (the list of bugs is there).
+set(HF_LUA_INJECT_BUG "" CACHE STRING
+  "Plant a collector bug in a copy of Lua's lgc.c: weak_last_not_cleared, barrierback_missing, udata_genlink_missing (empty: none)")
+include(${CMAKE_CURRENT_LIST_DIR}/lua_bugs.cmake)
+
 set(HF_LUA_SOURCE "" CACHE PATH
   "A Lua 5.4 source tree to build the lua backend on (default: build/lua-source/lua5.4, from scripts/lua-source)")
 option(HF_LUA "Build the Lua backend when a Lua 5.4 source tree is there" ON)
+# Lua's internal assertions are on everywhere, but in scripts/coverage's build (-DHF_LUA_ASSERT=OFF):
+# there clang's coverage mapping counts the line after each lua_assert as never run (a region
+# that starts after assert's failure branch), which would hide a tenth of lgc.c's covered lines.
+option(HF_LUA_ASSERT "Compile Lua with its internal assertions (LUAI_ASSERT)" ON)
 
 set(HF_LUA_MISSING "")
 set(_hf_lua_src "")
@@ -81,6 +95,14 @@ endif()
 if(HF_LUA_MISSING)
   message(STATUS "heapfuzz: ${HF_LUA_MISSING}: no lua backend, fuzz_lua or Lua tests")
 else()
+  set(HF_LUA_TREE "${_hf_lua_src}")
+  if(HF_LUA_INJECT_BUG)
+    hf_lua_plant_bug("${_hf_lua_src}" "${HF_LUA_INJECT_BUG}"
+      "${PROJECT_BINARY_DIR}/lua-bug-${HF_LUA_INJECT_BUG}/src" _hf_lua_src)
+    set_property(DIRECTORY "${PROJECT_SOURCE_DIR}" APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+      "${PROJECT_SOURCE_DIR}/cmake/lua_bugs.cmake")
+    message(STATUS "heapfuzz: lua backend with the PLANTED BUG ${HF_LUA_INJECT_BUG} (${_hf_lua_src}/lgc.c)")
+  endif()
   # Debian's tree (its patch 0002-lua-modules-paths) has luaconf.h include a header its own build
   # generates, defining DEB_HOST_MULTIARCH for the module search paths: written here instead.
   set(_hf_lua_gen "${PROJECT_BINARY_DIR}/lua-include")
@@ -93,7 +115,8 @@ else()
   list(FILTER _hf_lua_sources EXCLUDE REGEX "/(lua|luac|onelua|ltests)\\.c$")
   add_library(hf_lua_core STATIC ${_hf_lua_sources})
   target_include_directories(hf_lua_core PRIVATE "${_hf_lua_src}" "${_hf_lua_gen}")
-  target_compile_definitions(hf_lua_core PRIVATE LUAI_ASSERT LUA_USE_APICHECK LUA_USE_POSIX)
+  target_compile_definitions(hf_lua_core PRIVATE LUA_USE_APICHECK LUA_USE_POSIX
+    $<$<BOOL:${HF_LUA_ASSERT}>:LUAI_ASSERT>)
   # Lua is not ours to hold to -Werror, and C17 (not its C89/C99 default) is fine for it.
   target_compile_options(hf_lua_core PRIVATE -w -include ${PROJECT_SOURCE_DIR}/cmake/lua_config.h)
   target_link_libraries(hf_lua_core PUBLIC m)

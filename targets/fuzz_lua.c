@@ -1,7 +1,8 @@
 /* fuzz_lua.c: the fuzz_lua target: fuzz_heap's programs (any input decodes to one, ops_decode)
  * run on Lua 5.4's collector (backends/lua.c) under the shadow-model oracle, in deterministic
- * mode: one mutator, the ops of further threads and those Lua cannot express skipped and counted
- * (`heapfuzz run --backend lua` lists them). Built when CMake has a Lua 5.4 source tree
+ * mode: the program's mutator threads are Lua coroutines, preempted at the backend's yield
+ * points; the ops Lua cannot express are skipped and counted (`heapfuzz run --backend lua` lists
+ * them). Built when CMake has a Lua 5.4 source tree
  * (cmake/lua.cmake); the fuzz_heap seeds are its seeds as they are.
  *
  * Every input gets a fresh lua_State, created and closed inside ops_run, so no earlier input's
@@ -11,7 +12,8 @@
  * hands freed blocks back to ASan), and Lua's own assertions (LUAI_ASSERT, LUA_USE_APICHECK).
  *
  * It is fuzz_heap.c on this backend (HF_TARGET_BACKEND): the same findings, op-level mutator,
- * crossover, ops histogram and schedule feedback (empty here: no yield points). */
+ * crossover, ops histogram and schedule feedback (the preemptions at the backend's yield points).
+ */
 #ifndef _POSIX_C_SOURCE
 #  define _POSIX_C_SOURCE 200809L /* fuzz_heap.c's clock_gettime, before any system header */
 #endif

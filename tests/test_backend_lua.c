@@ -4,7 +4,9 @@
  * last reference went (exact death), in both collector modes, and by a young collection for a
  * young object; each finalizer runs exactly once, by lua_close at the latest; fault injection
  * and the heap limit fail an allocation with Lua's memory error and leave the heap working; the
- * collected hook runs once per collection; and the capabilities are only what Lua has. The
+ * collected hook runs once per collection; mutators are coroutines: objects made on two of them
+ * live and die as the model says, also across one suspended at a yield point with its fresh
+ * object on its stack, and across a detach; and the capabilities are only what Lua has. The
  * corpus on the backend is tests/scripts/lua_corpus.py's (ctest lua_corpus_clean).
  *
  * Without Lua in the build (cmake/lua.cmake) it prints why and exits 77: ctest reports it
@@ -116,9 +118,11 @@ static void collect(bool full) {
 
 static void test_capabilities(void) {
   CHECK(strcmp(B->name, "lua") == 0);
-  CHECK_EQ_U64(B->caps, HB_CAP_EDEN | HB_CAP_SWEEP_STEP | HB_CAP_FAULT_INJECTION |
-                            HB_CAP_EXACT_DEATH | HB_CAP_EXACT_FINALIZERS | HB_CAP_SHAPE |
-                            HB_CAP_DUMP);
+  CHECK_EQ_U64(B->caps, HB_CAP_EDEN | HB_CAP_SWEEP_STEP | HB_CAP_FAULT_INJECTION | HB_CAP_MUTATORS |
+                            HB_CAP_ACCESS | HB_CAP_YIELD_POINTS | HB_CAP_EXACT_DEATH |
+                            HB_CAP_EXACT_FINALIZERS | HB_CAP_SHAPE | HB_CAP_DUMP);
+  /* Deterministic mode runs several mutators (as coroutines) on it. */
+  CHECK(ops_mode_caps(B, false) & HB_CAP_MUTATORS);
   CHECK(ops_find_backend("lua") == B);
 }
 
@@ -330,6 +334,141 @@ static void test_steps_report_cycles(void) {
   env_close();
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * Mutators as coroutines
+ * ------------------------------------------------------------------------------------------- */
+
+/* Objects allocated on two coroutines, stored across them, rooted by either: a full collection
+ * run from either keeps exactly what a root reaches and clears the weak references to the rest
+ * (exact death holds with two coroutine stacks); after one detaches, its objects outlive its
+ * coroutine as the roots say; each finalizer once. In both modes. */
+static void test_two_coroutines(uint8_t config0) {
+  env_open(config0, 0);
+  hb_mutator_t *m1 = env.m, *m2 = NULL;
+  CHECK_EQ_U64(B->attach(env.heap, &m2), HB_OK);
+  hb_status_t st = HB_OK;
+  hb_object_t *a = B->alloc(m1, 64, 2, HB_ALLOC_FINALIZE, &st); /* on m1's coroutine */
+  hb_object_t *slot_a = a;
+  CHECK_EQ_U64(B->root_add(m1, &slot_a), HB_OK);
+  hb_object_t *b = B->alloc(m2, 48, 1, HB_ALLOC_FINALIZE, &st); /* on m2's */
+  B->store(m2, a, 0, b);                                        /* m1's object -> m2's */
+  hb_object_t *c = B->alloc(m2, 40, 0, HB_ALLOC_FINALIZE, &st); /* garbage made on m2 */
+  hb_object_t *d = B->alloc(m1, 40, 1, HB_ALLOC_FINALIZE, &st); /* garbage made on m1 */
+  B->store(m1, d, 0, b); /* garbage pointing at a live object */
+  CHECK(a && b && c && d);
+  fill(a, 1);
+  fill(b, 2);
+  hb_weak_t *wa, *wb, *wc, *wd;
+  CHECK_EQ_U64(B->weak_create(m1, a, &wa), HB_OK);
+  CHECK_EQ_U64(B->weak_create(m2, b, &wb), HB_OK);
+  CHECK_EQ_U64(B->weak_create(m1, c, &wc), HB_OK);
+  CHECK_EQ_U64(B->weak_create(m2, d, &wd), HB_OK);
+  unsigned before = env.log.collected;
+  CHECK_EQ_U64(B->collect(m2, true), HB_OK); /* from the other coroutine */
+  CHECK_EQ_U64(env.log.collected, before + 1);
+  CHECK(B->weak_get(m1, wa) == a && B->weak_get(m2, wb) == b);
+  CHECK(B->weak_get(m2, wc) == NULL && B->weak_get(m1, wd) == NULL);
+  CHECK_EQ_U64(times_finalized(c) + times_finalized(d), 2);
+  CHECK_EQ_U64(times_finalized(a) + times_finalized(b), 0);
+  CHECK(B->load(m2, a, 0) == b && intact(a, 1) && intact(b, 2));
+  /* m2 detaches: its coroutine dies, the object it made lives on through a's slot. */
+  CHECK_EQ_U64(B->detach(m2), HB_OK);
+  collect(true);
+  CHECK(B->weak_get(m1, wb) == b && intact(b, 2));
+  /* Its last reference goes: the next full collection finds it dead. */
+  B->store(m1, a, 0, NULL);
+  collect(true);
+  CHECK(B->weak_get(m1, wb) == NULL);
+  CHECK_EQ_U64(times_finalized(b), 1);
+  CHECK_EQ_U64(B->root_remove(m1, &slot_a), HB_OK);
+  hb_weak_t *weaks[] = {wa, wb, wc, wd};
+  for (unsigned i = 0; i < 4; i++)
+    CHECK_EQ_U64(B->weak_destroy(m1, weaks[i]), HB_OK);
+  env_close();
+  CHECK_EQ_U64(times_finalized(a), 1); /* by lua_close */
+  CHECK_EQ_U64(env.log.nfinalized, 4);
+}
+static void test_two_coroutines_incremental(void) {
+  test_two_coroutines(0);
+}
+static void test_two_coroutines_generational(void) {
+  test_two_coroutines(1);
+}
+
+/* A yield hook standing in for the scheduler: at m1's first "alloc-fresh" (its coroutine
+ * suspended with the new object on its stack), m2 collects in full. The fresh object must
+ * survive (it is the allocating op's), an unreachable older object must not (exact death with a
+ * coroutine suspended mid-op), and the collection is clean (HBL_ERR_STACK would mean the stack
+ * accounting is off). */
+typedef struct preempt_test {
+  hb_mutator_t *m1, *m2;
+  unsigned points[4]; /* alloc-enter, alloc-fresh, collect-enter, step-enter */
+  bool fired;
+  hb_status_t collect_status;
+  unsigned collected_before;
+} preempt_test_t;
+static preempt_test_t pt;
+
+static void on_yield(void *ctx, const char *point, bool wait) {
+  (void)ctx;
+  CHECK(!wait); /* Lua's collector never waits for anyone */
+  static const char *const names[] = {"alloc-enter", "alloc-fresh", "collect-enter", "step-enter"};
+  unsigned i = 0;
+  while (i < 4 && strcmp(point, names[i]) != 0)
+    i++;
+  CHECK(i < 4); /* no other yield point */
+  pt.points[i]++;
+  if (i == 1 && pt.m2 && !pt.fired) {
+    pt.fired = true;
+    pt.collected_before = env.log.collected;
+    pt.collect_status = B->collect(pt.m2, true); /* nested: m1 is suspended at alloc-fresh */
+  }
+}
+
+static void test_preempted_fresh_object(void) {
+  memset(&pt, 0, sizeof pt);
+  memset(&env, 0, sizeof env);
+  env.hooks = (hb_hooks_t){&env.log, on_finalized, on_collected, NULL, on_yield};
+  hb_settings_t s = {.config = {0, 3, 3, 6}, .heap_limit = OPS_HEAP_LIMIT};
+  CHECK_EQ_U64(B->create(&s, &env.hooks, &env.heap), HB_OK);
+  CHECK_EQ_U64(B->attach(env.heap, &pt.m1), HB_OK);
+  env.m = pt.m1;
+  hb_status_t st = HB_OK;
+  hb_object_t *old = B->alloc(pt.m1, 80, 0, HB_ALLOC_FINALIZE, &st);
+  hb_weak_t *w_old, *w_fresh;
+  CHECK_EQ_U64(B->weak_create(pt.m1, old, &w_old), HB_OK);
+  CHECK_EQ_U64(B->attach(env.heap, &pt.m2), HB_OK);
+  hb_object_t *fresh = B->alloc(pt.m1, 96, 1, HB_ALLOC_FINALIZE, &st);
+  CHECK(pt.fired);
+  CHECK_EQ_U64(pt.collect_status, HB_OK);
+  CHECK_EQ_U64(env.log.collected, pt.collected_before + 1);
+  CHECK(fresh != NULL);
+  CHECK_EQ_U64(times_finalized(fresh), 0);
+  CHECK_EQ_U64(times_finalized(old), 1);
+  CHECK(B->weak_get(pt.m1, w_old) == NULL);
+  /* Still an object Lua holds: its map entry is there, its memory intact (ASan: not freed). */
+  CHECK_EQ_U64(B->weak_create(pt.m2, fresh, &w_fresh), HB_OK);
+  CHECK(B->load(pt.m1, fresh, 0) == NULL);
+  fill(fresh, 5);
+  CHECK(intact(fresh, 5));
+  collect(true); /* now nothing holds it */
+  CHECK(B->weak_get(pt.m2, w_fresh) == NULL);
+  B->sweep_step(pt.m2, 1);
+  CHECK(pt.points[0] >= 2 && pt.points[1] >= 2 && pt.points[2] >= 2 && pt.points[3] == 1);
+  /* Heap access: without it alloc and weak references are refused; twice is an error. */
+  CHECK_EQ_U64(B->release_access(pt.m2), HB_OK);
+  CHECK_EQ_U64(B->release_access(pt.m2), HBL_ERR_NO_ACCESS);
+  CHECK(B->alloc(pt.m2, 64, 0, 0, &st) == NULL);
+  CHECK_EQ_U64(st, HBL_ERR_NO_ACCESS);
+  CHECK_EQ_U64(B->weak_destroy(pt.m2, w_fresh), HBL_ERR_NO_ACCESS);
+  CHECK_EQ_U64(B->acquire_access(pt.m2), HB_OK);
+  CHECK_EQ_U64(B->weak_destroy(pt.m2, w_fresh), HB_OK);
+  CHECK_EQ_U64(B->weak_destroy(pt.m1, w_old), HB_OK);
+  CHECK_EQ_U64(B->detach(pt.m2), HB_OK);
+  env_close();
+  CHECK_EQ_U64(env.log.nfinalized, 2);
+}
+
 int main(void) {
   RUN_TEST(test_capabilities);
   RUN_TEST(test_round_trip);
@@ -341,6 +480,9 @@ int main(void) {
   RUN_TEST(test_fault_injection);
   RUN_TEST(test_heap_limit);
   RUN_TEST(test_steps_report_cycles);
+  RUN_TEST(test_two_coroutines_incremental);
+  RUN_TEST(test_two_coroutines_generational);
+  RUN_TEST(test_preempted_fresh_object);
   return 0;
 }
 

@@ -34,14 +34,20 @@ import campaign_explore
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TARGETS = ("fuzz_heap", "fuzz_heap_threads", "fuzz_ops_text")
+# Targets fuzzed only when asked for (--target): fuzz_lua, the lua backend's (targets/fuzz_lua.c),
+# built when the fuzz preset has a Lua 5.4 tree (cmake/lua.cmake), for libFuzzer only (it is not
+# built for AFL++ yet). Its seeds are fuzz_heap's (corpus_fuzz_heap's binaries).
+EXTRA_TARGETS = ("fuzz_lua",)
+LIBFUZZER_ONLY_TARGETS = ("fuzz_lua",)
+SEEDS_OF = {"fuzz_lua": "fuzz_heap"}
 # Targets whose input is a binary op program: the op dictionary and the op mutator fit them.
 # fuzz_ops_text parses the text form, so it gets neither (cmplog finds its keywords).
-BINARY_TARGETS = ("fuzz_heap", "fuzz_heap_threads")
+BINARY_TARGETS = ("fuzz_heap", "fuzz_heap_threads", "fuzz_lua")
 # TSan replays these through the tsan preset's standalone binaries.
 TSAN_TARGETS = ("fuzz_heap", "fuzz_heap_threads")
 # Targets that count the ops of every program they execute into the file named by
 # HEAPFUZZ_OPS_HISTOGRAM (targets/fuzz_heap.c), for the report's median ops per program.
-OPS_HISTOGRAM_TARGETS = ("fuzz_heap",)
+OPS_HISTOGRAM_TARGETS = ("fuzz_heap", "fuzz_lua")
 OPS_HISTOGRAM_ENV = "HEAPFUZZ_OPS_HISTOGRAM"
 ENGINES = ("libfuzzer", "afl", "both")
 OPTIONS_FILE = os.path.join(ROOT, "dictionaries", "fuzz_heap.options")
@@ -240,7 +246,7 @@ class Plan:
         hand-written .ops seeds themselves (as ctest replays them)."""
         if target == "fuzz_ops_text":
             return os.path.join(ROOT, "corpus", "fuzz_heap")
-        return os.path.join(self.build_dir(preset), "corpus", target)
+        return os.path.join(self.build_dir(preset), "corpus", SEEDS_OF.get(target, target))
 
     def configure_command(self, preset):
         """cmake's configure step of preset in this plan's build root."""
@@ -299,15 +305,16 @@ class Plan:
         need = []
         if "libfuzzer" in self.engines:
             need.append(("fuzz", list(self.targets)))
-        if "afl" in self.engines:
-            need.append(("afl", list(self.targets) + ["afl_mutator"]))
-            need.append(("afl-cmplog", list(self.targets)))
+        afl = [t for t in self.targets if t not in LIBFUZZER_ONLY_TARGETS]
+        if "afl" in self.engines and afl:
+            need.append(("afl", afl + ["afl_mutator"]))
+            need.append(("afl-cmplog", afl))
         if self.tsan:
             need.append(("tsan", [t for t in self.targets if t in TSAN_TARGETS]))
         result = []
         for preset, targets in need:
-            corpora = ["corpus_" + t for t in targets if t in BINARY_TARGETS]
-            result.append((preset, targets + corpora))
+            corpora = ["corpus_" + SEEDS_OF.get(t, t) for t in targets if t in BINARY_TARGETS]
+            result.append((preset, targets + list(dict.fromkeys(corpora))))
         return result
 
     # --- the plan -------------------------------------------------------------------------
@@ -316,7 +323,8 @@ class Plan:
         """Jobs per (target, engine): one each, and the rest round robin, fuzz_heap first (the
         deterministic target finds the most per execution), AFL++ before libFuzzer in each
         target (an AFL++ share beyond one becomes a -S instance, libFuzzer's a fork job)."""
-        units = [(t, e) for t in self.targets for e in sorted(self.engines)]
+        units = [(t, e) for t in self.targets for e in sorted(self.engines)
+                 if e == "libfuzzer" or t not in LIBFUZZER_ONLY_TARGETS]
         shares = {u: 1 for u in units}
         base = len(units) + (1 if self.tsan else 0)
         self.oversubscribed = base > self.jobs

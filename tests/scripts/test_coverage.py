@@ -80,6 +80,15 @@ def checks(tmp):
     n_threads = len(glob.glob(os.path.join(REPO, "corpus", "fuzz_heap_threads", "*.ops")))
     n_proofs = len(glob.glob(os.path.join(REPO, "corpus", "proofs", "*.ops")))
     want = 2 * (n_heap + n_threads) + n_proofs
+    # With the lua backend in the build, fuzz_lua replays fuzz_heap's binaries too, and the
+    # summary ends with lgc.c's line coverage, lua_uncovered.txt listing its uncovered lines.
+    lua = re.search(r"^lua lgc.c lines: ([\d.]+)% \((\d+)/(\d+)\)", r.stdout, re.M)
+    if lua:
+        want += n_heap
+        check(float(lua.group(1)) > 0, "lgc.c's line coverage above zero", lua.group(0))
+        with open(os.path.join(out, "lua_uncovered.txt")) as f:
+            lgc_listed = [l for l in f.read().splitlines() if re.match(r"^\S*lgc\.c:\d+", l)]
+        check(lgc_listed, "lua_uncovered.txt lists lgc.c's uncovered lines")
     base = replayed(r.stdout)
     check(base == want, f"it replays every seed ({want})", f"{base} replayed")
     check(os.path.getsize(os.path.join(out, "html", "index.html")) > 0, "html/index.html written")
