@@ -34,20 +34,21 @@ import campaign_explore
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TARGETS = ("fuzz_heap", "fuzz_heap_threads", "fuzz_ops_text")
-# Targets fuzzed only when asked for (--target): fuzz_lua, the lua backend's (targets/fuzz_lua.c),
-# built when the fuzz preset has a Lua 5.4 tree (cmake/lua.cmake), for libFuzzer only (it is not
-# built for AFL++ yet). Its seeds are fuzz_heap's (corpus_fuzz_heap's binaries).
-EXTRA_TARGETS = ("fuzz_lua",)
-LIBFUZZER_ONLY_TARGETS = ("fuzz_lua",)
-SEEDS_OF = {"fuzz_lua": "fuzz_heap"}
+# Targets fuzzed only when asked for (--target): the foreign heaps' fuzz_heap, each built when the
+# fuzz preset has its heap: fuzz_lua (targets/fuzz_lua.c, a Lua 5.4 tree: cmake/lua.cmake) and
+# fuzz_jsc (targets/fuzz_jsc.c, Debian's JavaScriptCore: cmake/jsc.cmake). libFuzzer only (neither
+# is built for AFL++ yet); their seeds are fuzz_heap's (corpus_fuzz_heap's binaries).
+EXTRA_TARGETS = ("fuzz_lua", "fuzz_jsc")
+LIBFUZZER_ONLY_TARGETS = EXTRA_TARGETS
+SEEDS_OF = {t: "fuzz_heap" for t in EXTRA_TARGETS}
 # Targets whose input is a binary op program: the op dictionary and the op mutator fit them.
 # fuzz_ops_text parses the text form, so it gets neither (cmplog finds its keywords).
-BINARY_TARGETS = ("fuzz_heap", "fuzz_heap_threads", "fuzz_lua")
+BINARY_TARGETS = ("fuzz_heap", "fuzz_heap_threads") + EXTRA_TARGETS
 # TSan replays these through the tsan preset's standalone binaries.
 TSAN_TARGETS = ("fuzz_heap", "fuzz_heap_threads")
 # Targets that count the ops of every program they execute into the file named by
 # HEAPFUZZ_OPS_HISTOGRAM (targets/fuzz_heap.c), for the report's median ops per program.
-OPS_HISTOGRAM_TARGETS = ("fuzz_heap", "fuzz_lua")
+OPS_HISTOGRAM_TARGETS = ("fuzz_heap",) + EXTRA_TARGETS
 OPS_HISTOGRAM_ENV = "HEAPFUZZ_OPS_HISTOGRAM"
 ENGINES = ("libfuzzer", "afl", "both")
 OPTIONS_FILE = os.path.join(ROOT, "dictionaries", "fuzz_heap.options")
