@@ -5,4 +5,4 @@
 #define BT_RUN_FN       bt_run_glibc
 #define BT_MALLOC(size) malloc(size)
 #define BT_FREE(ptr)    free(ptr)
-#include "bt_manual.h"
+#include "bt_pointers.h"

@@ -7,4 +7,4 @@
 #define BT_MALLOC(size)  mi_malloc(size)
 #define BT_FREE(ptr)     mi_free(ptr)
 #define BT_PRINT_STATS() mi_stats_print_out(NULL, NULL)
-#include "bt_manual.h"
+#include "bt_pointers.h"

@@ -1,16 +1,30 @@
-/* bt_manual.h: the backend for allocators with explicit free (glibc, mimalloc), every workload.
+/* bt_pointers.h: the backend for allocators whose objects are plain pointers, every workload:
+ * malloc-like allocators with explicit free (glibc, mimalloc) and a conservative collector that
+ * frees by itself (Boehm). Roots are the C stack's, so the root operations do nothing.
  *
- * Define before including: BT_BACKEND_NAME (a string), BT_RUN_FN (the entry point's name),
- * BT_MALLOC(size) and BT_FREE(ptr). Optionally BT_PRINT_STATS() for verbose runs. Dropping a tree
- * frees it recursively, as GCBench's destroy_Node does when it is built without a collector.
+ * Define before including: BT_BACKEND_NAME (a string), BT_RUN_FN (the entry point's name) and
+ * BT_MALLOC(size). Then either BT_FREE(ptr) (dropping a tree frees it recursively, as GCBench's
+ * destroy_Node does when it is built without a collector) or BT_COLLECTED (dropping does
+ * nothing: the collector finds the garbage). Optionally BT_MALLOC_ATOMIC(size) for the pointer-free
+ * array (default BT_MALLOC), BT_INIT() before the run and BT_PRINT_STATS() for verbose runs.
  */
-#ifndef HF_BENCH_BT_MANUAL_H
-#define HF_BENCH_BT_MANUAL_H
+#ifndef HF_BENCH_BT_POINTERS_H
+#define HF_BENCH_BT_POINTERS_H
 
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "bt_common.h"
+
+#if defined(BT_COLLECTED) == defined(BT_FREE)
+#  error "define exactly one of BT_FREE(ptr) and BT_COLLECTED"
+#endif
+#ifndef BT_MALLOC_ATOMIC
+#  define BT_MALLOC_ATOMIC(size) BT_MALLOC(size)
+#endif
+#ifdef BT_COLLECTED
+#  define BT_FREE(ptr) ((void)(ptr))
+#endif
 
 typedef struct bt_node {
   struct bt_node *left;
@@ -19,7 +33,7 @@ typedef struct bt_node {
 } bt_node_t;
 
 typedef struct bt_ctx {
-  int unused; /* no state: the allocator is global */
+  int unused; /* no state: the allocator (or collector) is global */
 } bt_ctx_t;
 
 typedef double bt_array_t;
@@ -71,14 +85,19 @@ static inline void bt_root_pop(bt_ctx_t *c, size_t count) {
 }
 
 static void bt_tree_drop(bt_ctx_t *c, bt_node_t *node) {
+#ifdef BT_COLLECTED
+  (void)c;
+  (void)node;
+#else
   if (node->left != NULL) bt_tree_drop(c, node->left);
   if (node->right != NULL) bt_tree_drop(c, node->right);
   BT_FREE(node);
+#endif
 }
 
 static inline bt_array_t *bt_array_new(bt_ctx_t *c, size_t n) {
   (void)c;
-  double *array = BT_MALLOC(n * sizeof(double));
+  double *array = BT_MALLOC_ATOMIC(n * sizeof(double));
   if (array == NULL) bt_die(BT_BACKEND_NAME, "out of memory");
   return array;
 }
@@ -120,9 +139,14 @@ static inline void bt_pair_root_push(bt_ctx_t *c, bt_pair_t **slot) {
 }
 
 static void bt_pair_drop(bt_ctx_t *c, bt_pair_t *node) {
+#ifdef BT_COLLECTED
+  (void)c;
+  (void)node;
+#else
   if (node->left != NULL) bt_pair_drop(c, node->left);
   if (node->right != NULL) bt_pair_drop(c, node->right);
   BT_FREE(node);
+#endif
 }
 
 static inline uint32_t bt_node_id(const bt_node_t *node) {
@@ -185,6 +209,9 @@ static void bt_blocking_end(bt_ctx_t *c) {
 #include "bt_workloads.h"
 
 int BT_RUN_FN(const bt_options_t *opt, bt_result_t *res) {
+#ifdef BT_INIT
+  BT_INIT();
+#endif
   bt_ctx_t ctx = {0};
   bt_run_workload(&ctx, opt, res);
 #ifdef BT_PRINT_STATS
@@ -193,4 +220,4 @@ int BT_RUN_FN(const bt_options_t *opt, bt_result_t *res) {
   return 0;
 }
 
-#endif /* HF_BENCH_BT_MANUAL_H */
+#endif /* HF_BENCH_BT_POINTERS_H */
