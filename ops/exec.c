@@ -79,10 +79,11 @@ static bool collections_pending(const ops_ctx_t *c) {
   return atomic_load_explicit(&c->run->collections, memory_order_relaxed) != c->world->settled;
 }
 
-/* The world's list of objects in creation (ops_world_t fresh[]): this thread's, of `bytes`. */
-static void fresh_begin(ops_ctx_t *c, uint64_t bytes) {
+/* The world's list of objects in creation (ops_world_t fresh[]): this thread's, of that shape. */
+static void fresh_begin(ops_ctx_t *c, size_t size, uint32_t nslots) {
   ops_world_t *w = c->world;
-  c->fresh_bytes = bytes;
+  c->fresh_size = size;
+  c->fresh_nslots = nslots;
   c->fresh_since = OPS_FRESH_IN_CALL;
   w->fresh[w->nfresh++] = c;
 }
@@ -129,9 +130,9 @@ bool ops_exec_alloc(ops_ctx_t *c, const uint16_t *a) {
   if (size < min) size = min;
   bool fin = a[3] & 1u;
   hb_status_t st = HB_OK;
-  /* Only where the model counts bytes (and so only there a cell_bytes call per allocation). */
+  /* Only where the model counts bytes. */
   bool counted = ops_has(c->run, HB_CAP_EXACT_LIVE_BYTES) && w->whole_heap;
-  if (counted) fresh_begin(c, be->cell_bytes(size, nslots));
+  if (counted) fresh_begin(c, size, nslots);
   hb_object_t *p = be->alloc(c->mut, size, nslots, fin ? HB_ALLOC_FINALIZE : 0, &st);
   settle_holding(c, &p);
   bool ok = true;

@@ -101,10 +101,13 @@ struct ops_ctx {
   bool released;  /* heap access given back by a release-access op */
   bool preempt;   /* a preempt op ran: the deterministic scheduler arms its change point */
   bool is_worker; /* real-thread mode: a mutator or the sweeper thread, not the checker */
-  /* While this thread is listed in its world's fresh[]: the cell bytes of the object its alloc
-   * op creates, and the collection count when the heap returned it (OPS_FRESH_IN_CALL while
-   * the heap call runs: a collection then may or may not have found the cell claimed). */
-  uint64_t fresh_bytes, fresh_since;
+  /* While this thread is listed in its world's fresh[]: the shape of the object its alloc op
+   * creates (its cell bytes are worked out only by a settle that counts live bytes), and the
+   * collection count when the heap returned it (OPS_FRESH_IN_CALL while the heap call runs: a
+   * collection then may or may not have found the cell claimed). */
+  size_t fresh_size;
+  uint32_t fresh_nslots;
+  uint64_t fresh_since;
 };
 
 #define OPS_FRESH_IN_CALL UINT64_MAX

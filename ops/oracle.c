@@ -301,10 +301,11 @@ static void after_collection(ops_ctx_t *c, bool any_full, bool last_full) {
   uint64_t reachable_bytes = 0, maybe_bytes = 0;
   for (uint32_t k = 0; k < w->nfresh && live_bytes; k++) {
     const ops_ctx_t *f = w->fresh[k];
+    uint64_t bytes = r->be->cell_bytes(f->fresh_size, f->fresh_nslots);
     if (f->fresh_since != OPS_FRESH_IN_CALL && w->settled > f->fresh_since)
-      reachable_bytes += f->fresh_bytes;
+      reachable_bytes += bytes;
     else
-      maybe_bytes += f->fresh_bytes;
+      maybe_bytes += bytes;
   }
   for (uint32_t i = 0; i < m->count && live_bytes; i++)
     if (m->objs[i].reachable)
