@@ -220,8 +220,7 @@ static const char *jsc_status_name(hb_status_t st) {
       [JSC_ERR_UNSUPPORTED] = "JSC_ERR_UNSUPPORTED",
       [JSC_ERR_BUSY] = "JSC_ERR_BUSY",
   };
-  bool known = st >= 0 && (size_t)st < sizeof names / sizeof names[0] && names[st];
-  return known ? names[st] : "JSC_ERR_?";
+  return hb_status_lookup(names, sizeof names / sizeof names[0], st, "JSC_ERR_?");
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -229,8 +229,7 @@ static const char *status_name(hb_status_t st) {
       [HBL_ERR_STACK] = "HBL_ERR_STACK",
       [HBL_ERR_COROUTINE] = "HBL_ERR_COROUTINE",
   };
-  bool known = st >= 0 && (size_t)st < sizeof names / sizeof names[0] && names[st];
-  return known ? names[st] : "HBL_ERR_?";
+  return hb_status_lookup(names, sizeof names / sizeof names[0], st, "HBL_ERR_?");
 }
 
 /* Keeps the first error an entry without a status (load, store, sweep_step) met: the next

@@ -21,9 +21,12 @@
 #endif
 #if defined(__SANITIZE_THREAD__) || defined(HEAPFUZZ_LUA_TSAN)
 
-#  define LUAI_THROW(L, c)   siglongjmp((c)->b, 1)
-#  define LUAI_TRY(L, c, a)  if (sigsetjmp((c)->b, 0) == 0) { a }
-#  define luai_jmpbuf        sigjmp_buf
+#  define LUAI_THROW(L, c) siglongjmp((c)->b, 1)
+#  define LUAI_TRY(L, c, a)          \
+    if (sigsetjmp((c)->b, 0) == 0) { \
+      a                              \
+    }
+#  define luai_jmpbuf sigjmp_buf
 #endif
 
 #endif

@@ -262,6 +262,13 @@ static inline void hb_tracef(const hb_hooks_t *hooks, const char *fmt, ...) {
   hooks->trace(hooks->ctx, line);
 }
 
+/* status_name of a backend with codes of its own: names[st] where its table (indexed by status,
+ * of `count` entries) has one, else `unknown`. */
+static inline const char *hb_status_lookup(const char *const *names, size_t count, hb_status_t st,
+                                           const char *unknown) {
+  return st >= 0 && (size_t)st < count && names[st] ? names[st] : unknown;
+}
+
 /* A heap of one mutator (no HB_CAP_MUTATORS) embeds it with an `attached` flag: attach hands it
  * out once (`busy` while it is out), detach takes it back (`not_attached` when it is not out). */
 static inline hb_status_t hb_attach_one(bool *attached, void *mutator, hb_mutator_t **out,

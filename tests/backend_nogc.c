@@ -79,8 +79,7 @@ static const char *status_name(hb_status_t st) {
       [NOGC_ERR_NOT_AN_OBJECT] = "NOGC_ERR_NOT_AN_OBJECT",
       [NOGC_ERR_UNSUPPORTED] = "NOGC_ERR_UNSUPPORTED",
   };
-  bool known = st >= 0 && (size_t)st < sizeof names / sizeof names[0] && names[st];
-  return known ? names[st] : "NOGC_ERR_?";
+  return hb_status_lookup(names, sizeof names / sizeof names[0], st, "NOGC_ERR_?");
 }
 
 /* The first position in by_addr whose object is not below p. */

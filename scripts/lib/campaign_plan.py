@@ -139,17 +139,17 @@ def libfuzzer_flags(options):
     return ["-%s=%s" % (k, v) for k, v in options["libfuzzer"].items() if k != "dict"]
 
 
-def fork_tmpdir(environ=os.environ, shm="/dev/shm"):
+def fork_tmpdir():
     """Where libFuzzer's fork mode keeps its jobs' files (it makes a directory in $TMPDIR, else
     /tmp): every job's new inputs and their feature files are written there, and the parent
     merges and deletes them. On a disk file system that churn was a fifth of a campaign's CPU
     time (ext4 looking for free inodes among the ones just deleted), so the campaign gives the
     engine a tmpfs: the user's own TMPDIR if set, else /dev/shm if it is a writable directory,
     else nothing (the engine's /tmp)."""
-    if environ.get("TMPDIR"):
-        return environ["TMPDIR"]
-    if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK):
-        return shm
+    if os.environ.get("TMPDIR"):
+        return os.environ["TMPDIR"]
+    if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK | os.X_OK):
+        return "/dev/shm"
     return None
 
 
